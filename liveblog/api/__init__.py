@@ -1,0 +1,1 @@
+"""The HTTP surface: FastAPI routers, authentication, problem+json, limits."""

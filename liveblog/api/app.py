@@ -1,0 +1,49 @@
+"""The application factory. Everything the app needs is built here, per app, never at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from liveblog import __version__
+from liveblog.api import problems, stories, updates
+from liveblog.api.limits import BodySizeLimit
+from liveblog.api.services import Services
+from liveblog.application import Application
+from liveblog.config import Settings
+from liveblog.store.database import Database
+from liveblog.store.schema import ensure_migrated
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """A liveblog ASGI app. Given ``services`` it uses them; otherwise it builds its own
+    from ``settings`` at startup (and checks that the database schema is current)."""
+    settings = services.settings if services is not None else (settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            app.state.services = services
+            yield
+            return
+        database = Database(settings.database_url)
+        try:
+            await ensure_migrated(database)
+            app.state.services = Services(settings=settings, database=database, application=Application(database))
+            yield
+        finally:
+            await database.dispose()
+
+    app = FastAPI(
+        title="liveblog",
+        version=__version__,
+        summary="Event-sourced live news coverage: an append-only story log, accountable corrections.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.include_router(stories.router)
+    app.include_router(updates.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

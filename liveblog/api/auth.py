@@ -1,0 +1,52 @@
+"""Bearer-token authentication and role checks, as FastAPI dependencies.
+
+Readers need no token. A token that is present must be valid on every route, so a client
+with a revoked or mistyped token learns it at once instead of silently reading as anonymous.
+``admin`` may do everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from liveblog.api.services import ServicesDep
+from liveblog.errors import Forbidden, Unauthenticated
+from liveblog.store import tokens
+from liveblog.store.tokens import Actor, Role
+
+
+async def optional_actor(request: Request, services: ServicesDep) -> Actor | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthenticated("send the token as `Authorization: Bearer <token>`")
+    async with services.database.read() as connection:
+        return await tokens.authenticate(connection, secret.strip(), now=services.application.clock())
+
+
+def require(*roles: Role) -> Callable[..., Awaitable[Actor]]:
+    """A dependency that admits an actor holding one of ``roles`` (or admin)."""
+    allowed = {*roles, Role.ADMIN}
+
+    async def dependency(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+        if actor is None:
+            raise Unauthenticated("this action needs a bearer token")
+        if actor.role not in allowed:
+            names = " or ".join(sorted(role.value for role in allowed))
+            raise Forbidden(f"a {actor.role.value} token cannot do this; it needs {names}")
+        return actor
+
+    return dependency
+
+
+MaybeActor = Annotated[Actor | None, Depends(optional_actor)]
+Editor = Annotated[Actor, Depends(require(Role.EDITOR))]
+
+
+def sees_drafts(actor: Actor | None) -> bool:
+    return actor is not None and actor.role in (Role.EDITOR, Role.ADMIN)

@@ -1,0 +1,127 @@
+"""Routes of API.md "Stories": open, list, read, revise, publish, close, reopen."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from starlette.responses import Response
+
+from liveblog.api import http
+from liveblog.api.auth import Editor, MaybeActor, sees_drafts
+from liveblog.api.schemas import NewStory, Problem, Story, StoryList, StoryPatch
+from liveblog.api.services import ServicesDep
+from liveblog.domain import commands as c
+from liveblog.domain.state import StoryState
+from liveblog.domain.values import SLUG_PATTERN
+from liveblog.errors import InvalidInput, StoryNotFound
+from liveblog.projections import story_view, views
+from liveblog.store.idempotency import StoredResponse
+
+router = APIRouter(prefix="/api/v1", tags=["stories"])
+
+SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, description="the story's slug")]
+ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 412, 413, 422)}
+
+
+def slug_from_title(title: str) -> str:
+    """A slug for ``title``: ASCII letters and digits joined by hyphens, at most 80."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80].strip("-")
+    if not slug:
+        raise InvalidInput("no slug can be made from this title; send a slug")
+    return slug
+
+
+def story_response(state: StoryState, *, status: int = 200) -> StoredResponse:
+    headers = {"ETag": http.etag(state.version)}
+    if status == 201:
+        headers["Location"] = f"/api/v1/stories/{state.slug}"
+    return StoredResponse(status=status, headers=headers, body=story_view.dumps(views.story_view(state)))
+
+
+@router.post("/stories", status_code=201, response_model=Story, responses=ERRORS)
+async def open_story(body: NewStory, request: Request, actor: Editor, services: ServicesDep) -> Response:
+    """Open a story (a draft unless `publish` is true)."""
+    command = c.OpenStory(
+        story=body.slug or slug_from_title(body.title),
+        title=body.title,
+        summary=body.summary,
+        language=body.language,
+        publish=body.publish,
+        at=services.application.clock(),
+    )
+    outcome = await services.application.handle(
+        command,
+        actor,
+        lambda state: story_response(state, status=201),
+        idempotency_key=http.idempotency_key(request, actor, body),
+    )
+    return http.replay(outcome.response)
+
+
+@router.get("/stories", response_model=StoryList, responses=ERRORS)
+async def list_stories(actor: MaybeActor, services: ServicesDep) -> Response:
+    """Every story, most recently opened first; drafts only for editors."""
+    async with services.database.read() as connection:
+        items = await story_view.list_headers(connection, include_drafts=sees_drafts(actor))
+    return http.json_response({"items": items})
+
+
+@router.get("/stories/{slug}", response_model=Story, responses={**ERRORS, 304: {"description": "Not modified"}})
+async def get_story(slug: SlugPath, request: Request, actor: MaybeActor, services: ServicesDep) -> Response:
+    """The story with its pinned updates, key events and first page of updates."""
+    async with services.database.read() as connection:
+        header = await story_view.read_header(connection, slug)
+        if header is None or (header["status"] == "draft" and not sees_drafts(actor)):
+            raise StoryNotFound(f"there is no story {slug!r}")
+        tag = http.etag(header["version"])
+        if http.not_modified(request, tag):
+            return Response(status_code=304, headers={"ETag": tag})
+        story = await story_view.read_story(connection, header)
+    return http.json_response(story, headers={"ETag": tag})
+
+
+async def _story_command(
+    command: c.Command, request: Request, actor: Editor, services: ServicesDep, body: object = None
+) -> Response:
+    outcome = await services.application.handle(
+        command, actor, story_response, idempotency_key=http.idempotency_key(request, actor, body)
+    )
+    return http.replay(outcome.response)
+
+
+@router.patch("/stories/{slug}", response_model=Story, responses=ERRORS)
+async def revise_story(
+    slug: SlugPath, body: StoryPatch, request: Request, actor: Editor, services: ServicesDep
+) -> Response:
+    """Change the headline and/or summary. `If-Match` names the header's `revision`."""
+    command = c.ReviseStory(
+        story=slug,
+        title=body.title,
+        summary=body.summary,
+        reason=body.reason,
+        expected_revision=http.if_match(request),
+        at=services.application.clock(),
+    )
+    return await _story_command(command, request, actor, services, body)
+
+
+@router.post("/stories/{slug}/publish", response_model=Story, responses=ERRORS)
+async def publish_story(slug: SlugPath, request: Request, actor: Editor, services: ServicesDep) -> Response:
+    """Make a draft live."""
+    return await _story_command(c.PublishStory(story=slug, at=services.application.clock()), request, actor, services)
+
+
+@router.post("/stories/{slug}/close", response_model=Story, responses=ERRORS)
+async def close_story(slug: SlugPath, request: Request, actor: Editor, services: ServicesDep) -> Response:
+    """End live coverage: no more updates until the story is reopened."""
+    return await _story_command(c.CloseStory(story=slug, at=services.application.clock()), request, actor, services)
+
+
+@router.post("/stories/{slug}/reopen", response_model=Story, responses=ERRORS)
+async def reopen_story(slug: SlugPath, request: Request, actor: Editor, services: ServicesDep) -> Response:
+    """Resume live coverage of a closed story."""
+    return await _story_command(c.ReopenStory(story=slug, at=services.application.clock()), request, actor, services)

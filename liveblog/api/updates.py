@@ -1,0 +1,194 @@
+"""Routes of API.md "Updates": post, list, read, correct, verify, flag, retract."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from liveblog.api import http
+from liveblog.api.auth import Editor, MaybeActor, sees_drafts
+from liveblog.api.schemas import Correction, Flags, NewUpdate, RetractionBody, Update, UpdateList, VerificationBody
+from liveblog.api.services import Services, ServicesDep
+from liveblog.api.stories import ERRORS, SlugPath
+from liveblog.domain import commands as c
+from liveblog.domain.state import StoryState
+from liveblog.errors import InvalidInput, StoryNotFound, UpdateNotFound
+from liveblog.projections import story_view, views
+from liveblog.store.idempotency import StoredResponse
+from liveblog.store.tokens import Actor
+
+router = APIRouter(prefix="/api/v1/stories/{slug}/updates", tags=["updates"])
+
+UpdateIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the update's id")]
+
+
+def new_update_id() -> str:
+    """An opaque, URL-safe, unguessable update id (72 random bits)."""
+    return secrets.token_urlsafe(9)
+
+
+def update_response(state: StoryState, update_id: str, *, status: int = 200) -> StoredResponse:
+    update = state.updates[update_id]
+    headers = {"ETag": http.etag(update.revision)}
+    if status == 201:
+        headers["Location"] = f"/api/v1/stories/{state.slug}/updates/{update_id}"
+    return StoredResponse(
+        status=status, headers=headers, body=story_view.dumps(views.update_view(state.slug, update))
+    )
+
+
+async def _ensure_readable(services: Services, slug: str, actor: Actor | None) -> None:
+    async with services.database.read() as connection:
+        header = await story_view.read_header(connection, slug)
+    if header is None or (header["status"] == "draft" and not sees_drafts(actor)):
+        raise StoryNotFound(f"there is no story {slug!r}")
+
+
+@router.post("", status_code=201, response_model=Update, responses=ERRORS)
+async def post_update(
+    slug: SlugPath, body: NewUpdate, request: Request, actor: Editor, services: ServicesDep
+) -> Response:
+    """Post a new update to the top of the story."""
+    update_id = new_update_id()
+    command = c.PostUpdate(
+        story=slug,
+        update_id=update_id,
+        author=actor.name,
+        at=services.application.clock(),
+        **body.model_dump(exclude_none=True),
+    )
+    outcome = await services.application.handle(
+        command,
+        actor,
+        lambda state: update_response(state, update_id, status=201),
+        idempotency_key=http.idempotency_key(request, actor, body),
+    )
+    return http.replay(outcome.response)
+
+
+@router.get("", response_model=UpdateList, responses=ERRORS)
+async def list_updates(
+    slug: SlugPath,
+    actor: MaybeActor,
+    services: ServicesDep,
+    before: Annotated[str | None, Query(max_length=32, description="the `next` cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = views.PAGE_SIZE,
+) -> Response:
+    """The story's updates, newest first, a page at a time."""
+    before_seq = None
+    if before is not None:
+        before_seq = views.decode_cursor(before)
+        if before_seq is None:
+            raise InvalidInput("`before` is not a cursor this server issued")
+    await _ensure_readable(services, slug, actor)
+    async with services.database.read() as connection:
+        items, next_cursor = await story_view.read_updates(connection, slug, before=before_seq, limit=limit)
+    return http.json_response({"items": items, "next": next_cursor})
+
+
+@router.get("/{update_id}", response_model=Update, responses={**ERRORS, 304: {"description": "Not modified"}})
+async def get_update(
+    slug: SlugPath, update_id: UpdateIdPath, request: Request, actor: MaybeActor, services: ServicesDep
+) -> Response:
+    """One update as it stands now."""
+    await _ensure_readable(services, slug, actor)
+    async with services.database.read() as connection:
+        view = await story_view.read_update(connection, slug, update_id)
+    if view is None:
+        raise UpdateNotFound(f"story {slug!r} has no update {update_id!r}")
+    tag = http.etag(view["revision"])
+    if http.not_modified(request, tag):
+        return Response(status_code=304, headers={"ETag": tag})
+    return http.json_response(view, headers={"ETag": tag})
+
+
+async def _update_command(
+    command: c.UpdateCommand, body: BaseModel, request: Request, actor: Actor, services: Services
+) -> Response:
+    outcome = await services.application.handle(
+        command,
+        actor,
+        lambda state: update_response(state, command.update_id),
+        idempotency_key=http.idempotency_key(request, actor, body),
+    )
+    return http.replay(outcome.response)
+
+
+@router.post("/{update_id}/corrections", response_model=Update, responses=ERRORS)
+async def correct_update(
+    slug: SlugPath, update_id: UpdateIdPath, body: Correction, request: Request, actor: Editor, services: ServicesDep
+) -> Response:
+    """Correct, clarify or amend an update (or a minor edit). `If-Match` names its revision."""
+    command = c.CorrectUpdate(
+        story=slug,
+        update_id=update_id,
+        changes=body.changes,
+        kind=body.kind,
+        reason=body.reason,
+        note=body.note,
+        expected_revision=http.if_match(request),
+        at=services.application.clock(),
+    )
+    return await _update_command(command, body, request, actor, services)
+
+
+@router.put("/{update_id}/verification", response_model=Update, responses=ERRORS)
+async def change_verification(
+    slug: SlugPath,
+    update_id: UpdateIdPath,
+    body: VerificationBody,
+    request: Request,
+    actor: Editor,
+    services: ServicesDep,
+) -> Response:
+    """Set the claim status of an update."""
+    command = c.ChangeVerification(
+        story=slug,
+        update_id=update_id,
+        status=body.status,
+        note=body.note,
+        expected_revision=http.if_match(request),
+        at=services.application.clock(),
+    )
+    return await _update_command(command, body, request, actor, services)
+
+
+@router.put("/{update_id}/flags", response_model=Update, responses=ERRORS)
+async def set_flags(
+    slug: SlugPath, update_id: UpdateIdPath, body: Flags, request: Request, actor: Editor, services: ServicesDep
+) -> Response:
+    """Pin or unpin an update, mark or unmark it as a key event."""
+    command = c.SetFlags(
+        story=slug,
+        update_id=update_id,
+        pinned=body.pinned,
+        key_event=body.key_event,
+        expected_revision=http.if_match(request),
+        at=services.application.clock(),
+    )
+    return await _update_command(command, body, request, actor, services)
+
+
+@router.post("/{update_id}/retraction", response_model=Update, responses=ERRORS)
+async def retract_update(
+    slug: SlugPath,
+    update_id: UpdateIdPath,
+    body: RetractionBody,
+    request: Request,
+    actor: Editor,
+    services: ServicesDep,
+) -> Response:
+    """Retract an update: it stays in the record, struck through, with the public notice."""
+    command = c.RetractUpdate(
+        story=slug,
+        update_id=update_id,
+        reason=body.reason,
+        note=body.note,
+        expected_revision=http.if_match(request),
+        at=services.application.clock(),
+    )
+    return await _update_command(command, body, request, actor, services)

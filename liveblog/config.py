@@ -1,0 +1,36 @@
+"""Settings, read from the environment with the ``LIVEBLOG_`` prefix (and a ``.env`` file)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIVEBLOG_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./liveblog.db",
+        description="SQLAlchemy URL; plain sqlite:// and postgresql:// URLs get the async driver.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    log_level: str = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        return async_url(url)
+
+
+def async_url(url: str) -> str:
+    """``url`` with liveblog's async driver for its database, if it names none."""
+    for plain, with_driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(plain):
+            return with_driver + url[len(plain):]
+    return url

@@ -1,0 +1,113 @@
+"""Commands: what an editor asks for. Each carries the time it is decided at.
+
+``expected_revision`` is the client's ``If-Match``: when given, the command is refused with
+:class:`~liveblog.errors.RevisionMismatch` if the resource has changed since.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+from liveblog.domain.events import UpdateChanges
+from liveblog.domain.values import (
+    Body,
+    Claim,
+    ClaimStatus,
+    CorrectionKind,
+    Language,
+    Line,
+    MediaList,
+    Moment,
+    NoteText,
+    Slug,
+    Sources,
+    Summary,
+    Title,
+    UpdateId,
+    Value,
+)
+
+
+class BaseCommand(Value):
+    story: Slug
+    at: Moment
+
+
+class OpenStory(BaseCommand):
+    title: Title
+    summary: Summary = ""
+    language: Language = "en"
+    publish: bool = False
+
+
+class PublishStory(BaseCommand):
+    pass
+
+
+class CloseStory(BaseCommand):
+    pass
+
+
+class ReopenStory(BaseCommand):
+    pass
+
+
+class ReviseStory(BaseCommand):
+    title: Title | None = None
+    summary: Summary | None = None
+    reason: NoteText | None = None
+    expected_revision: int | None = None
+
+
+class PostUpdate(BaseCommand):
+    update_id: UpdateId
+    body: Body
+    author: str
+    byline: Line | None = None
+    sources: Sources = ()
+    verification: Claim | None = None
+    key_event: bool = False
+    pinned: bool = False
+    occurred_at: Moment | None = None
+    media: MediaList = ()
+
+
+class UpdateCommand(BaseCommand):
+    update_id: UpdateId
+    expected_revision: int | None = None
+
+
+class CorrectUpdate(UpdateCommand):
+    changes: UpdateChanges
+    kind: CorrectionKind
+    reason: NoteText
+    note: NoteText | None = None
+
+
+class ChangeVerification(UpdateCommand):
+    status: ClaimStatus
+    note: NoteText | None = None
+
+
+class SetFlags(UpdateCommand):
+    pinned: bool | None = None
+    key_event: bool | None = None
+
+
+class RetractUpdate(UpdateCommand):
+    reason: NoteText
+    note: NoteText
+
+
+Command = Union[
+    OpenStory,
+    PublishStory,
+    CloseStory,
+    ReopenStory,
+    ReviseStory,
+    PostUpdate,
+    CorrectUpdate,
+    ChangeVerification,
+    SetFlags,
+    RetractUpdate,
+]

@@ -1,0 +1,360 @@
+"""``decide`` and ``evolve``: the rules of a live story, with no I/O.
+
+``decide(command, state)`` returns the events a command produces, or raises a
+:class:`~liveblog.errors.DomainError` when the newsroom's rules forbid it. An empty list
+means the command is already satisfied (an idempotent ``PUT`` that changes nothing).
+
+``evolve(state, event)`` is total: it never raises, whatever the event. Every event applied
+to an existing story advances ``version`` by one, so ``version`` counts the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import singledispatch
+
+from liveblog.domain import commands as c
+from liveblog.domain import events as e
+from liveblog.domain.state import PublicNote, Retraction, StoryState, UpdateState, Verification
+from liveblog.domain.values import CorrectionKind, StoryStatus, UpdateStatus
+from liveblog.errors import (
+    AlreadyRetracted,
+    InvalidTransition,
+    NoteRequired,
+    NothingToChange,
+    RevisionMismatch,
+    StoryAlreadyExists,
+    StoryIsClosed,
+    StoryNotFound,
+    UpdateIsRetracted,
+    UpdateNotFound,
+)
+
+# --------------------------------------------------------------------------- decide
+
+
+def decide(command: c.Command, state: StoryState | None) -> list[e.Event]:
+    """The events ``command`` produces against ``state`` (``None``: no such story yet)."""
+    if isinstance(command, c.OpenStory):
+        return _open(command, state)
+    story = _existing(command.story, state)
+    if command.at < story.updated_at:
+        # A story's clock never runs backwards: a command stamped just before another one
+        # took the write lock is recorded at the time of the latest event, not before it.
+        command = command.model_copy(update={"at": story.updated_at})
+    return _decide(command, story)
+
+
+def _existing(slug: str, state: StoryState | None) -> StoryState:
+    if state is None:
+        raise StoryNotFound(f"there is no story {slug!r}")
+    return state
+
+
+def _open(command: c.OpenStory, state: StoryState | None) -> list[e.Event]:
+    if state is not None:
+        raise StoryAlreadyExists(f"the slug {command.story!r} is already taken")
+    opened: list[e.Event] = [
+        e.StoryOpened(
+            slug=command.story,
+            title=command.title,
+            summary=command.summary,
+            language=command.language,
+            at=command.at,
+        )
+    ]
+    if command.publish:
+        opened.append(e.StoryPublished(at=command.at))
+    return opened
+
+
+@singledispatch
+def _decide(command: c.Command, story: StoryState) -> list[e.Event]:  # pragma: no cover
+    raise TypeError(f"no rule for {type(command).__name__}")
+
+
+@_decide.register
+def _publish(command: c.PublishStory, story: StoryState) -> list[e.Event]:
+    if story.status is not StoryStatus.DRAFT:
+        raise InvalidTransition(f"only a draft can be published; this story is {story.status}")
+    return [e.StoryPublished(at=command.at)]
+
+
+@_decide.register
+def _close(command: c.CloseStory, story: StoryState) -> list[e.Event]:
+    if story.status is not StoryStatus.LIVE:
+        raise InvalidTransition(f"only a live story can be closed; this story is {story.status}")
+    return [e.StoryClosed(at=command.at)]
+
+
+@_decide.register
+def _reopen(command: c.ReopenStory, story: StoryState) -> list[e.Event]:
+    if story.status is not StoryStatus.CLOSED:
+        raise InvalidTransition(f"only a closed story can be reopened; this story is {story.status}")
+    return [e.StoryReopened(at=command.at)]
+
+
+@_decide.register
+def _revise(command: c.ReviseStory, story: StoryState) -> list[e.Event]:
+    _check_revision(command.expected_revision, story.revision, "story")
+    title = command.title if command.title not in (None, story.title) else None
+    summary = command.summary if command.summary not in (None, story.summary) else None
+    if title is None and summary is None:
+        raise NothingToChange("the new headline and summary are the same as the current ones")
+    return [e.StoryRevised(title=title, summary=summary, reason=command.reason, at=command.at)]
+
+
+@_decide.register
+def _post(command: c.PostUpdate, story: StoryState) -> list[e.Event]:
+    if story.status is StoryStatus.CLOSED:
+        raise StoryIsClosed(f"story {story.slug!r} is closed; reopen it to post")
+    if command.update_id in story.updates:
+        raise InvalidTransition(f"update id {command.update_id!r} is already used")
+    return [
+        e.UpdatePosted(
+            update_id=command.update_id,
+            body=command.body,
+            byline=command.byline,
+            author=command.author,
+            sources=command.sources,
+            verification=command.verification,
+            key_event=command.key_event,
+            pinned=command.pinned,
+            occurred_at=command.occurred_at,
+            media=command.media,
+            at=command.at,
+        )
+    ]
+
+
+@_decide.register
+def _correct(command: c.CorrectUpdate, story: StoryState) -> list[e.Event]:
+    update = _live_update(command, story)
+    if command.kind is not CorrectionKind.MINOR and command.note is None:
+        raise NoteRequired(f"a {command.kind} needs a public note saying what was wrong")
+    changes = _effective_changes(command.changes, update)
+    if changes.is_empty():
+        raise NothingToChange("the correction leaves the update exactly as it is")
+    return [
+        e.UpdateCorrected(
+            update_id=update.id,
+            kind=command.kind,
+            changes=changes,
+            reason=command.reason,
+            note=command.note,
+            at=command.at,
+        )
+    ]
+
+
+def _effective_changes(changes: e.UpdateChanges, update: UpdateState) -> e.UpdateChanges:
+    """Only the fields of ``changes`` that differ from ``update``."""
+    current: dict[str, object] = {
+        "body": update.body,
+        "byline": update.byline or "",
+        "sources": update.sources,
+        "occurred_at": update.occurred_at,
+        "media": update.media,
+    }
+    return e.UpdateChanges(
+        **{
+            name: value
+            for name, value in changes
+            if value is not None and value != current[name]
+        }
+    )
+
+
+@_decide.register
+def _verify(command: c.ChangeVerification, story: StoryState) -> list[e.Event]:
+    update = _live_update(command, story)
+    current = update.verification
+    if current is not None and (current.status, current.note) == (command.status, command.note):
+        return []
+    return [
+        e.VerificationChanged(
+            update_id=update.id, status=command.status, note=command.note, at=command.at
+        )
+    ]
+
+
+@_decide.register
+def _flag(command: c.SetFlags, story: StoryState) -> list[e.Event]:
+    update = _live_update(command, story)
+    pinned = command.pinned if command.pinned not in (None, update.pinned) else None
+    key_event = command.key_event if command.key_event not in (None, update.key_event) else None
+    if pinned is None and key_event is None:
+        return []
+    return [
+        e.UpdateFlagsChanged(update_id=update.id, pinned=pinned, key_event=key_event, at=command.at)
+    ]
+
+
+@_decide.register
+def _retract(command: c.RetractUpdate, story: StoryState) -> list[e.Event]:
+    update = _update(command, story)
+    if update.status is UpdateStatus.RETRACTED:
+        raise AlreadyRetracted(f"update {update.id!r} was already retracted")
+    _check_revision(command.expected_revision, update.revision, "update")
+    return [
+        e.UpdateRetracted(
+            update_id=update.id, reason=command.reason, note=command.note, at=command.at
+        )
+    ]
+
+
+def _update(command: c.UpdateCommand, story: StoryState) -> UpdateState:
+    update = story.updates.get(command.update_id)
+    if update is None:
+        raise UpdateNotFound(f"story {story.slug!r} has no update {command.update_id!r}")
+    return update
+
+
+def _live_update(command: c.UpdateCommand, story: StoryState) -> UpdateState:
+    """The update ``command`` targets, which must exist, be unretracted and match If-Match."""
+    update = _update(command, story)
+    if update.status is UpdateStatus.RETRACTED:
+        raise UpdateIsRetracted(f"update {update.id!r} is retracted and can no longer change")
+    _check_revision(command.expected_revision, update.revision, "update")
+    return update
+
+
+def _check_revision(expected: int | None, current: int, what: str) -> None:
+    if expected is not None and expected != current:
+        raise RevisionMismatch(
+            f"the {what} is at revision {current}, not {expected}; reload it and try again",
+            current_revision=current,
+        )
+
+
+# --------------------------------------------------------------------------- evolve
+
+
+def evolve(state: StoryState | None, event: e.Event) -> StoryState | None:
+    """The state after ``event``. Total: an event that does not fit is counted, not applied."""
+    if isinstance(event, e.StoryOpened):
+        if state is not None:
+            return _advance(state, event, {})
+        return StoryState(
+            slug=event.slug,
+            title=event.title,
+            summary=event.summary,
+            status=StoryStatus.DRAFT,
+            language=event.language,
+            revision=1,
+            version=1,
+            opened_at=event.at,
+            published_at=None,
+            updated_at=event.at,
+            closed_at=None,
+            updates={},
+        )
+    if state is None:
+        return None
+    return _advance(state, event, _changes(event, state))
+
+
+def fold(state: StoryState | None, events: Iterable[e.Event]) -> StoryState | None:
+    """``evolve`` over ``events`` in order."""
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+def _advance(state: StoryState, event: e.Event, changes: dict[str, object]) -> StoryState:
+    return state.model_copy(
+        update={**changes, "version": state.version + 1, "updated_at": event.at}
+    )
+
+
+def _changes(event: e.Event, story: StoryState) -> dict[str, object]:
+    """The fields of ``story`` that ``event`` changes."""
+    header_revision = story.revision + 1
+    match event:
+        case e.StoryPublished() if story.status is StoryStatus.DRAFT:
+            return {"status": StoryStatus.LIVE, "published_at": event.at, "revision": header_revision}
+        case e.StoryClosed():
+            return {"status": StoryStatus.CLOSED, "closed_at": event.at, "revision": header_revision}
+        case e.StoryReopened():
+            return {"status": StoryStatus.LIVE, "closed_at": None, "revision": header_revision}
+        case e.StoryRevised():
+            revised: dict[str, object] = {"revision": header_revision}
+            if event.title is not None:
+                revised["title"] = event.title
+            if event.summary is not None:
+                revised["summary"] = event.summary
+            return revised
+        case e.UpdatePosted() if event.update_id not in story.updates:
+            return {"updates": {**story.updates, event.update_id: _posted(event, story.version + 1)}}
+        case (
+            e.UpdateCorrected() | e.VerificationChanged() | e.UpdateFlagsChanged() | e.UpdateRetracted()
+        ) if event.update_id in story.updates:
+            update = story.updates[event.update_id]
+            changed = update.model_copy(
+                update={**_update_changes(event, update), "revision": update.revision + 1, "revised_at": event.at}
+            )
+            return {"updates": {**story.updates, update.id: changed}}
+    return {}
+
+
+def _posted(event: e.UpdatePosted, seq: int) -> UpdateState:
+    verification = (
+        Verification(status=event.verification.status, note=event.verification.note, changed_at=event.at)
+        if event.verification is not None
+        else None
+    )
+    return UpdateState(
+        id=event.update_id,
+        seq=seq,
+        revision=1,
+        status=UpdateStatus.PUBLISHED,
+        body=event.body,
+        byline=event.byline,
+        author=event.author,
+        sources=event.sources,
+        verification=verification,
+        key_event=event.key_event,
+        pinned=event.pinned,
+        occurred_at=event.occurred_at,
+        published_at=event.at,
+        revised_at=None,
+        media=event.media,
+        notes=(),
+        retraction=None,
+    )
+
+
+def _update_changes(
+    event: e.UpdateCorrected | e.VerificationChanged | e.UpdateFlagsChanged | e.UpdateRetracted,
+    update: UpdateState,
+) -> dict[str, object]:
+    match event:
+        case e.UpdateCorrected():
+            changed: dict[str, object] = {
+                name: value
+                for name, value in event.changes
+                if value is not None
+            }
+            if "byline" in changed:
+                changed["byline"] = changed["byline"] or None
+            if event.note is not None and event.kind is not CorrectionKind.MINOR:
+                # A minor edit's note stays in the history; readers are not shown it.
+                changed["notes"] = (*update.notes, PublicNote(kind=event.kind, note=event.note, at=event.at))
+            return changed
+        case e.VerificationChanged():
+            return {"verification": Verification(status=event.status, note=event.note, changed_at=event.at)}
+        case e.UpdateFlagsChanged():
+            return {
+                name: value
+                for name, value in (("pinned", event.pinned), ("key_event", event.key_event))
+                if value is not None
+            }
+        case e.UpdateRetracted():
+            # A retracted update leaves the pinned list and the key events: it stays in the
+            # record (struck through) but no longer headlines the story.
+            return {
+                "status": UpdateStatus.RETRACTED,
+                "retraction": Retraction(note=event.note, at=event.at),
+                "pinned": False,
+                "key_event": False,
+            }

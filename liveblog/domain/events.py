@@ -1,0 +1,176 @@
+"""Events: the facts of a story, in the past tense, immutable once appended.
+
+Each event type has a ``SCHEMA`` number. A change to an event's shape adds a new schema
+number and an upcaster on read; stored events are never rewritten.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal, Union
+
+from pydantic import Field, TypeAdapter
+
+from liveblog.domain.values import (
+    Body,
+    Claim,
+    ClaimStatus,
+    CorrectionKind,
+    Language,
+    Line,
+    MediaList,
+    Moment,
+    NoteText,
+    OptionalLine,
+    Slug,
+    Sources,
+    Summary,
+    Title,
+    UpdateId,
+    Value,
+)
+
+
+class BaseEvent(Value):
+    SCHEMA: ClassVar[int] = 1
+    at: Moment
+
+
+class StoryOpened(BaseEvent):
+    type: Literal["StoryOpened"] = "StoryOpened"
+    slug: Slug
+    title: Title
+    summary: Summary
+    language: Language
+
+
+class StoryPublished(BaseEvent):
+    type: Literal["StoryPublished"] = "StoryPublished"
+
+
+class StoryRevised(BaseEvent):
+    """The headline and/or summary changed; only the changed fields are present."""
+
+    type: Literal["StoryRevised"] = "StoryRevised"
+    title: Title | None = None
+    summary: Summary | None = None
+    reason: NoteText | None = None
+
+
+class StoryClosed(BaseEvent):
+    type: Literal["StoryClosed"] = "StoryClosed"
+
+
+class StoryReopened(BaseEvent):
+    type: Literal["StoryReopened"] = "StoryReopened"
+
+
+class UpdatePosted(BaseEvent):
+    type: Literal["UpdatePosted"] = "UpdatePosted"
+    update_id: UpdateId
+    body: Body
+    byline: Line | None = None
+    author: str
+    sources: Sources = ()
+    verification: Claim | None = None
+    key_event: bool = False
+    pinned: bool = False
+    occurred_at: Moment | None = None
+    media: MediaList = ()
+
+
+class UpdateChanges(Value):
+    """The fields a correction may change; ``None`` leaves a field as it is.
+
+    An empty ``byline`` removes the byline; an empty list removes all sources or media.
+    """
+
+    body: Body | None = None
+    byline: OptionalLine | None = None
+    sources: Sources | None = None
+    occurred_at: Moment | None = None
+    media: MediaList | None = None
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, name) is None for name in type(self).model_fields)
+
+
+class UpdateCorrected(BaseEvent):
+    """An update's content changed. ``changes`` holds only fields that really changed."""
+
+    type: Literal["UpdateCorrected"] = "UpdateCorrected"
+    update_id: UpdateId
+    kind: CorrectionKind
+    changes: UpdateChanges
+    reason: NoteText
+    note: NoteText | None = None
+
+
+class VerificationChanged(BaseEvent):
+    type: Literal["VerificationChanged"] = "VerificationChanged"
+    update_id: UpdateId
+    status: ClaimStatus
+    note: NoteText | None = None
+
+
+class UpdateFlagsChanged(BaseEvent):
+    """Pinned and/or key-event flags changed; only the changed flags are present."""
+
+    type: Literal["UpdateFlagsChanged"] = "UpdateFlagsChanged"
+    update_id: UpdateId
+    pinned: bool | None = None
+    key_event: bool | None = None
+
+
+class UpdateRetracted(BaseEvent):
+    type: Literal["UpdateRetracted"] = "UpdateRetracted"
+    update_id: UpdateId
+    reason: NoteText
+    note: NoteText
+
+
+Event = Annotated[
+    Union[
+        StoryOpened,
+        StoryPublished,
+        StoryRevised,
+        StoryClosed,
+        StoryReopened,
+        UpdatePosted,
+        UpdateCorrected,
+        VerificationChanged,
+        UpdateFlagsChanged,
+        UpdateRetracted,
+    ],
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+EVENT_TYPES: dict[str, type[BaseEvent]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (
+        StoryOpened,
+        StoryPublished,
+        StoryRevised,
+        StoryClosed,
+        StoryReopened,
+        UpdatePosted,
+        UpdateCorrected,
+        VerificationChanged,
+        UpdateFlagsChanged,
+        UpdateRetracted,
+    )
+}
+
+
+def event_data(event: BaseEvent) -> dict[str, object]:
+    """The JSON-ready payload of an event as it is stored (its type is kept beside it)."""
+    return event.model_dump(mode="json", exclude={"type"}, exclude_none=True)
+
+
+def event_from_data(event_type: str, data: dict[str, object]) -> Event:
+    """Rebuild an event from its stored type and payload.
+
+    Raises ``KeyError`` for an unknown type and ``pydantic.ValidationError`` for a payload
+    that does not fit it.
+    """
+    return EVENT_ADAPTER.validate_python({**data, "type": event_type})

@@ -1,0 +1,73 @@
+"""The state of one story, as folded from its events by ``evolve``.
+
+It holds everything a reader can be shown, so read models and as-of views are renderings
+of it. Instances are immutable; ``evolve`` returns new ones.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from liveblog.domain.values import (
+    ClaimStatus,
+    CorrectionKind,
+    Media,
+    Source,
+    StoryStatus,
+    UpdateStatus,
+    Value,
+)
+
+
+class Verification(Value):
+    status: ClaimStatus
+    note: str | None
+    changed_at: datetime
+
+
+class PublicNote(Value):
+    kind: CorrectionKind
+    note: str
+    at: datetime
+
+
+class Retraction(Value):
+    note: str
+    at: datetime
+
+
+class UpdateState(Value):
+    id: str
+    seq: int = Field(description="the story version at which the update was posted")
+    revision: int
+    status: UpdateStatus
+    body: str
+    byline: str | None
+    author: str
+    sources: tuple[Source, ...]
+    verification: Verification | None
+    key_event: bool
+    pinned: bool
+    occurred_at: datetime | None
+    published_at: datetime
+    revised_at: datetime | None
+    media: tuple[Media, ...]
+    notes: tuple[PublicNote, ...]
+    retraction: Retraction | None
+
+
+class StoryState(Value):
+    slug: str
+    title: str
+    summary: str
+    status: StoryStatus
+    language: str
+    revision: int
+    version: int
+    opened_at: datetime
+    published_at: datetime | None
+    updated_at: datetime
+    closed_at: datetime | None
+    updates: dict[str, UpdateState]

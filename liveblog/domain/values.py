@@ -1,0 +1,119 @@
+"""Value types shared by commands, events and state, with the limits a newsroom needs.
+
+Text is normalised to Unicode NFC on the way in, so that equal-looking text is equal and
+hashes of events are stable. Times must carry an offset and are kept in UTC.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+SLUG_PATTERN = r"^[a-z0-9-]{1,80}$"
+MAX_BODY_CHARS = 20_000
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must contain more than white space")
+    return text
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc)
+
+
+def _web_url(url: str) -> str:
+    if not re.match(r"^https?://[^\s/?#]+", url, flags=re.IGNORECASE):
+        raise ValueError("must be an absolute http or https URL")
+    return url
+
+
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(_nfc)
+]
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000), AfterValidator(_nfc)]
+Body = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS), AfterValidator(_not_blank), AfterValidator(_nfc)
+]
+Line = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(_nfc)
+]
+OptionalLine = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(_nfc)
+]
+NoteText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000), AfterValidator(_nfc)
+]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000), AfterValidator(_web_url)]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
+UpdateId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ClaimStatus(StrEnum):
+    UNVERIFIED = "unverified"
+    CONFIRMED = "confirmed"
+    DISPUTED = "disputed"
+    DENIED = "denied"
+    FALSE = "false"
+
+
+class CorrectionKind(StrEnum):
+    CORRECTION = "correction"
+    CLARIFICATION = "clarification"
+    AMENDMENT = "amendment"
+    MINOR = "minor"
+
+
+class StoryStatus(StrEnum):
+    DRAFT = "draft"
+    LIVE = "live"
+    CLOSED = "closed"
+
+
+class UpdateStatus(StrEnum):
+    PUBLISHED = "published"
+    RETRACTED = "retracted"
+
+
+class MediaKind(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    LINK = "link"
+
+
+class Source(Value):
+    name: Line
+    url: Url | None = None
+
+
+class Media(Value):
+    kind: MediaKind
+    url: Url
+    caption: OptionalLine | None = None
+
+
+class Claim(Value):
+    """A claim status as an editor sets it (no time: the event carries that)."""
+
+    status: ClaimStatus
+    note: NoteText | None = None
+
+
+Sources = Annotated[tuple[Source, ...], Field(max_length=20)]
+MediaList = Annotated[tuple[Media, ...], Field(max_length=20)]

@@ -1,0 +1,163 @@
+"""The error tree of liveblog.
+
+Every error the application raises on purpose derives from :class:`LiveblogError`.
+Infrastructure errors (database drivers, the network) are translated into this tree at the
+boundary where they occur (``raise ... from exc``); the HTTP layer maps the tree to status
+codes in one place (``liveblog.api.problems``)::
+
+    LiveblogError
+    ├── DomainError                 a command breaks a rule of the newsroom
+    │   ├── NotFound                unknown story or update                     (404)
+    │   │   ├── StoryNotFound
+    │   │   └── UpdateNotFound
+    │   ├── Conflict                the story is not in a state that allows it  (409)
+    │   │   ├── StoryAlreadyExists
+    │   │   ├── StoryIsClosed
+    │   │   ├── InvalidTransition
+    │   │   ├── UpdateIsRetracted
+    │   │   └── AlreadyRetracted
+    │   ├── RuleViolation           the command itself is not acceptable        (422)
+    │   │   ├── NothingToChange
+    │   │   └── NoteRequired
+    │   └── RevisionMismatch        If-Match no longer holds                    (412)
+    ├── ConcurrencyError            another writer appended first (retried)     (409)
+    ├── IdempotencyKeyReused        same Idempotency-Key, different request     (422)
+    ├── InvalidInput                a cursor or parameter that cannot be used   (422)
+    ├── BadRequest                  malformed JSON or a malformed header        (400)
+    ├── PayloadTooLarge             a request body over the configured limit    (413)
+    ├── AuthError
+    │   ├── Unauthenticated         missing, malformed, unknown or revoked token (401)
+    │   └── Forbidden               the token's role may not do this            (403)
+    └── StoreError                  the database is missing, unmigrated or down (503)
+        └── SchemaNotMigrated
+
+This module is pure: the domain imports it.
+"""
+
+from __future__ import annotations
+
+
+class LiveblogError(Exception):
+    """Base of every error liveblog raises on purpose.
+
+    ``title`` is a short, stable summary of the kind of problem; ``detail`` (the message)
+    explains this occurrence to a person.
+    """
+
+    title = "Liveblog error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class DomainError(LiveblogError):
+    title = "Rule violated"
+
+
+class NotFound(DomainError):
+    title = "Not found"
+
+
+class StoryNotFound(NotFound):
+    title = "Story not found"
+
+
+class UpdateNotFound(NotFound):
+    title = "Update not found"
+
+
+class Conflict(DomainError):
+    title = "Conflict with the story's current state"
+
+
+class StoryAlreadyExists(Conflict):
+    title = "Slug already taken"
+
+
+class StoryIsClosed(Conflict):
+    title = "Story is closed"
+
+
+class InvalidTransition(Conflict):
+    title = "Invalid status change"
+
+
+class UpdateIsRetracted(Conflict):
+    title = "Update is retracted"
+
+
+class AlreadyRetracted(Conflict):
+    title = "Update already retracted"
+
+
+class RuleViolation(DomainError):
+    title = "Unacceptable command"
+
+
+class NothingToChange(RuleViolation):
+    title = "Nothing to change"
+
+
+class NoteRequired(RuleViolation):
+    title = "Public note required"
+
+
+class RevisionMismatch(DomainError):
+    """The resource changed since the client read it (a failed ``If-Match``)."""
+
+    title = "Revision mismatch"
+
+    def __init__(self, detail: str, *, current_revision: int) -> None:
+        super().__init__(detail)
+        self.current_revision = current_revision
+
+
+class ConcurrencyError(LiveblogError):
+    """An append found the stream at another version than expected."""
+
+    title = "Concurrent write"
+
+    def __init__(self, stream: str, expected_version: int) -> None:
+        super().__init__(
+            f"stream {stream!r} is no longer at version {expected_version}; "
+            "another write landed first"
+        )
+        self.stream = stream
+        self.expected_version = expected_version
+
+
+class IdempotencyKeyReused(LiveblogError):
+    title = "Idempotency-Key reused for a different request"
+
+
+class InvalidInput(LiveblogError):
+    title = "Invalid input"
+
+
+class BadRequest(LiveblogError):
+    title = "Bad request"
+
+
+class PayloadTooLarge(LiveblogError):
+    title = "Request body too large"
+
+
+class AuthError(LiveblogError):
+    title = "Not allowed"
+
+
+class Unauthenticated(AuthError):
+    title = "Authentication required"
+
+
+class Forbidden(AuthError):
+    title = "Forbidden"
+
+
+class StoreError(LiveblogError):
+    title = "Storage unavailable"
+
+
+class SchemaNotMigrated(StoreError):
+    title = "Database not migrated"

@@ -1,0 +1,1 @@
+"""Read models: renderings of the log kept up to date inside the append transaction."""

@@ -1,0 +1,156 @@
+"""The story read model: write it inline with each append, read it, rebuild or check it.
+
+``apply`` runs in the append transaction, so the read model is never behind the log it
+was committed with. The stored JSON is produced by :mod:`liveblog.projections.views`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from liveblog.domain.state import StoryState
+from liveblog.domain.values import StoryStatus
+from liveblog.projections import views
+from liveblog.projections.tables import story_headers, update_views
+
+
+def dumps(document: Any) -> str:
+    """The one JSON encoding used for stored views and responses (compact, UTF-8)."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def header_row(story: StoryState) -> dict[str, Any]:
+    return {
+        "slug": story.slug,
+        "status": story.status.value,
+        "version": story.version,
+        "opened_at": story.opened_at,
+        "header": dumps(views.header_view(story)),
+    }
+
+
+def update_row(story: StoryState, update_id: str) -> dict[str, Any]:
+    item = story.updates[update_id]
+    return {
+        "story": story.slug,
+        "id": item.id,
+        "seq": item.seq,
+        "pinned": views.is_pinned(item),
+        "key_event": views.is_key_event(item),
+        "view": dumps(views.update_view(story.slug, item)),
+    }
+
+
+async def apply(
+    connection: AsyncConnection, before: StoryState | None, after: StoryState, touched: Iterable[str]
+) -> None:
+    """Bring the read model from ``before`` to ``after``; ``touched`` are the changed updates."""
+    header = header_row(after)
+    if before is None:
+        await connection.execute(insert(story_headers).values(header))
+    else:
+        await connection.execute(update(story_headers).where(story_headers.c.slug == after.slug).values(header))
+    for update_id in touched:
+        row = update_row(after, update_id)
+        if before is None or update_id not in before.updates:
+            await connection.execute(insert(update_views).values(row))
+        else:
+            await connection.execute(
+                update(update_views)
+                .where(update_views.c.story == after.slug, update_views.c.id == update_id)
+                .values(row)
+            )
+
+
+async def replace(connection: AsyncConnection, stories: Iterable[StoryState]) -> None:
+    """Drop the whole read model and store ``stories`` instead (a rebuild)."""
+    await connection.execute(delete(update_views))
+    await connection.execute(delete(story_headers))
+    for story in stories:
+        await connection.execute(insert(story_headers).values(header_row(story)))
+        rows = [update_row(story, update_id) for update_id in story.updates]
+        if rows:
+            await connection.execute(insert(update_views), rows)
+
+
+async def stored_rows(
+    connection: AsyncConnection,
+) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], dict[str, Any]]]:
+    """Every stored row, keyed, for comparison with a rebuild."""
+    headers = {row.slug: dict(row._mapping) for row in await connection.execute(select(story_headers))}
+    updates = {(row.story, row.id): dict(row._mapping) for row in await connection.execute(select(update_views))}
+    return headers, updates
+
+
+# ---------------------------------------------------------------------------- reads
+
+
+async def read_header(connection: AsyncConnection, slug: str) -> dict[str, Any] | None:
+    header = (
+        await connection.execute(select(story_headers.c.header).where(story_headers.c.slug == slug))
+    ).scalar_one_or_none()
+    return None if header is None else dict(json.loads(header))
+
+
+async def read_story(connection: AsyncConnection, header: dict[str, Any]) -> dict[str, Any]:
+    """The Story resource for a header already read (see :func:`read_header`)."""
+    slug = header["slug"]
+    pinned = await _views(connection, update_views.c.story == slug, update_views.c.pinned.is_(True))
+    key_events = await _views(connection, update_views.c.story == slug, update_views.c.key_event.is_(True))
+    updates, next_cursor = await read_updates(connection, slug, before=None, limit=views.PAGE_SIZE)
+    return views.assemble_story(
+        header, pinned=pinned, key_events=key_events, updates=updates, next_cursor=next_cursor
+    )
+
+
+async def read_updates(
+    connection: AsyncConnection, slug: str, *, before: int | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to ``limit`` updates posted before story version ``before``, newest first."""
+    conditions = [update_views.c.story == slug]
+    if before is not None:
+        conditions.append(update_views.c.seq < before)
+    rows = (
+        await connection.execute(
+            select(update_views.c.seq, update_views.c.view)
+            .where(*conditions)
+            .order_by(update_views.c.seq.desc())
+            .limit(limit + 1)
+        )
+    ).all()
+    page = rows[:limit]
+    next_cursor = views.encode_cursor(page[-1].seq) if len(rows) > limit else None
+    return [json.loads(row.view) for row in page], next_cursor
+
+
+async def read_update(connection: AsyncConnection, slug: str, update_id: str) -> dict[str, Any] | None:
+    view = (
+        await connection.execute(
+            select(update_views.c.view).where(update_views.c.story == slug, update_views.c.id == update_id)
+        )
+    ).scalar_one_or_none()
+    return None if view is None else dict(json.loads(view))
+
+
+async def list_headers(
+    connection: AsyncConnection, *, include_drafts: bool
+) -> list[dict[str, Any]]:
+    """Every story's header, most recently opened first."""
+    query = select(story_headers.c.header).order_by(
+        story_headers.c.opened_at.desc(), story_headers.c.slug
+    )
+    if not include_drafts:
+        query = query.where(story_headers.c.status != StoryStatus.DRAFT.value)
+    return [json.loads(header) for header in (await connection.execute(query)).scalars()]
+
+
+async def _views(connection: AsyncConnection, *conditions: Any) -> list[dict[str, Any]]:
+    rows = await connection.execute(
+        select(update_views.c.view).where(*conditions).order_by(update_views.c.seq.desc())
+    )
+    return [json.loads(view) for view in rows.scalars()]

@@ -1,0 +1,112 @@
+"""The JSON shapes readers get (API.md's StoryHeader, Update, Story), rendered from state.
+
+Pure functions: the inline projection stores their output, and any past version of a story
+renders through the same functions, so a view of the past is byte-for-byte what was served.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from liveblog.domain.state import StoryState, UpdateState
+from liveblog.domain.values import UpdateStatus
+from liveblog.projections.rendering import markdown_to_html
+
+PAGE_SIZE = 20
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def header_view(story: StoryState) -> dict[str, Any]:
+    return {
+        "slug": story.slug,
+        "title": story.title,
+        "summary": story.summary,
+        "status": story.status.value,
+        "language": story.language,
+        "revision": story.revision,
+        "version": story.version,
+        "opened_at": rfc3339(story.opened_at),
+        "published_at": rfc3339(story.published_at),
+        "updated_at": rfc3339(story.updated_at),
+        "closed_at": rfc3339(story.closed_at),
+    }
+
+
+def update_view(story: str, update: UpdateState) -> dict[str, Any]:
+    verification = update.verification
+    return {
+        "id": update.id,
+        "story": story,
+        "revision": update.revision,
+        "status": update.status.value,
+        "body": update.body,
+        "body_html": markdown_to_html(update.body),
+        "byline": update.byline,
+        "author": {"name": update.author},
+        "sources": [{"name": s.name, "url": s.url} for s in update.sources],
+        "media": [{"kind": m.kind.value, "url": m.url, "caption": m.caption} for m in update.media],
+        "verification": None
+        if verification is None
+        else {
+            "status": verification.status.value,
+            "note": verification.note,
+            "changed_at": rfc3339(verification.changed_at),
+        },
+        "key_event": update.key_event,
+        "pinned": update.pinned,
+        "occurred_at": rfc3339(update.occurred_at),
+        "published_at": rfc3339(update.published_at),
+        "revised_at": rfc3339(update.revised_at),
+        "notes": [{"kind": n.kind.value, "note": n.note, "at": rfc3339(n.at)} for n in update.notes],
+        "retraction": None
+        if update.retraction is None
+        else {"note": update.retraction.note, "at": rfc3339(update.retraction.at)},
+    }
+
+
+def is_pinned(update: UpdateState) -> bool:
+    return update.pinned and update.status is UpdateStatus.PUBLISHED
+
+
+def is_key_event(update: UpdateState) -> bool:
+    return update.key_event and update.status is UpdateStatus.PUBLISHED
+
+
+def story_view(story: StoryState, *, page_size: int = PAGE_SIZE) -> dict[str, Any]:
+    """The whole Story resource as of ``story.version``."""
+    newest_first = sorted(story.updates.values(), key=lambda u: u.seq, reverse=True)
+    page = newest_first[:page_size]
+    return assemble_story(
+        header_view(story),
+        pinned=[update_view(story.slug, u) for u in newest_first if is_pinned(u)],
+        key_events=[update_view(story.slug, u) for u in newest_first if is_key_event(u)],
+        updates=[update_view(story.slug, u) for u in page],
+        next_cursor=encode_cursor(page[-1].seq) if len(newest_first) > page_size else None,
+    )
+
+
+def assemble_story(
+    header: dict[str, Any],
+    *,
+    pinned: list[dict[str, Any]],
+    key_events: list[dict[str, Any]],
+    updates: list[dict[str, Any]],
+    next_cursor: str | None,
+) -> dict[str, Any]:
+    return {**header, "pinned": pinned, "key_events": key_events, "updates": updates, "next": next_cursor}
+
+
+def encode_cursor(seq: int) -> str:
+    """An opaque cursor meaning "updates posted before story version ``seq``"."""
+    return f"u{seq}"
+
+
+def decode_cursor(cursor: str) -> int | None:
+    """The ``seq`` inside a cursor, or ``None`` if it is not one of ours."""
+    if len(cursor) > 12 or not cursor.startswith("u") or not cursor[1:].isdigit():
+        return None
+    return int(cursor[1:])

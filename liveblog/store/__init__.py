@@ -1,0 +1,1 @@
+"""Storage: the append-only event log and the records kept beside it."""

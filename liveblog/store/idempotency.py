@@ -1,0 +1,74 @@
+"""Idempotency records: the first response to a keyed request, kept to answer its retries.
+
+A record is written in the same transaction as the events the request appended, so either
+both exist or neither does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from liveblog.errors import IdempotencyKeyReused
+from liveblog.store.tables import idempotency_records
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    """Who sent the key (``scope``), the key, and a digest of the request it came with."""
+
+    scope: str
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+async def recall(connection: AsyncConnection, key: IdempotencyKey) -> StoredResponse | None:
+    """The response first given for ``key``, or ``None`` if the key is new.
+
+    Raises :class:`IdempotencyKeyReused` if the key was used for a different request.
+    """
+    row = (
+        await connection.execute(
+            select(
+                idempotency_records.c.fingerprint,
+                idempotency_records.c.status,
+                idempotency_records.c.headers,
+                idempotency_records.c.body,
+            ).where(
+                idempotency_records.c.scope == key.scope, idempotency_records.c.key == key.key
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    if row.fingerprint != key.fingerprint:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {key.key!r} was first used with a different request"
+        )
+    return StoredResponse(status=row.status, headers=dict(row.headers), body=row.body)
+
+
+async def remember(
+    connection: AsyncConnection, key: IdempotencyKey, response: StoredResponse, *, at: datetime
+) -> None:
+    await connection.execute(
+        insert(idempotency_records).values(
+            scope=key.scope,
+            key=key.key,
+            fingerprint=key.fingerprint,
+            status=response.status,
+            headers=response.headers,
+            body=response.body,
+            created_at=at,
+        )
+    )

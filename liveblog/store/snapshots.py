@@ -1,0 +1,28 @@
+"""Snapshots of a story's folded state, so loading a long story does not replay it all.
+
+A snapshot is a cache of ``fold(events[:version])``: deleting every snapshot loses nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from liveblog.store.tables import snapshots
+
+SNAPSHOT_EVERY = 100
+
+
+async def save(connection: AsyncConnection, stream: str, version: int, state: str) -> None:
+    await connection.execute(insert(snapshots).values(stream=stream, version=version, state=state))
+
+
+async def latest(
+    connection: AsyncConnection, stream: str, *, at_most: int | None = None
+) -> tuple[int, str] | None:
+    """The newest snapshot of ``stream`` (at version ``at_most`` or before), if any."""
+    query = select(snapshots.c.version, snapshots.c.state).where(snapshots.c.stream == stream)
+    if at_most is not None:
+        query = query.where(snapshots.c.version <= at_most)
+    row = (await connection.execute(query.order_by(snapshots.c.version.desc()).limit(1))).one_or_none()
+    return None if row is None else (row.version, row.state)

@@ -1,0 +1,131 @@
+"""API tokens: 256-bit random secrets, shown once, stored only as a SHA-256 digest.
+
+Looking a token up by the digest of the presented secret means no comparison ever runs
+over the secret itself, so response times do not leak how much of a guess was right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from liveblog.errors import InvalidInput, Unauthenticated
+from liveblog.store.tables import tokens
+
+TOKEN_PREFIX = "lb_"
+
+
+class Role(StrEnum):
+    EDITOR = "editor"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: recorded with every event they cause."""
+
+    id: str
+    name: str
+    role: Role
+
+    def as_metadata(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "role": self.role.value}
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    id: str
+    name: str
+    role: Role
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def create(
+    connection: AsyncConnection,
+    *,
+    name: str,
+    role: Role,
+    now: datetime,
+    expires_at: datetime | None = None,
+) -> tuple[TokenInfo, str]:
+    """Create a token; returns its record and the secret, which is not kept anywhere."""
+    if not name.strip() or len(name) > 200:
+        raise InvalidInput("a token needs a name of 1 to 200 characters")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    info = TokenInfo(
+        id=secrets.token_hex(8),
+        name=name.strip(),
+        role=role,
+        created_at=now,
+        expires_at=expires_at,
+        revoked_at=None,
+    )
+    await connection.execute(
+        insert(tokens).values(
+            id=info.id,
+            name=info.name,
+            role=info.role.value,
+            secret_hash=_digest(secret),
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    return info, secret
+
+
+async def authenticate(connection: AsyncConnection, secret: str, *, now: datetime) -> Actor:
+    """The actor a presented secret belongs to. Raises :class:`Unauthenticated` otherwise."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
+        raise Unauthenticated("the bearer token is malformed")
+    row = (
+        await connection.execute(
+            select(tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.expires_at, tokens.c.revoked_at)
+            .where(tokens.c.secret_hash == _digest(secret))
+        )
+    ).one_or_none()
+    if row is None:
+        raise Unauthenticated("the bearer token is not known")
+    if row.revoked_at is not None:
+        raise Unauthenticated("the bearer token has been revoked")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise Unauthenticated("the bearer token has expired")
+    return Actor(id=row.id, name=row.name, role=Role(row.role))
+
+
+async def list_all(connection: AsyncConnection) -> list[TokenInfo]:
+    rows = await connection.execute(
+        select(
+            tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.created_at,
+            tokens.c.expires_at, tokens.c.revoked_at,
+        ).order_by(tokens.c.created_at, tokens.c.id)
+    )
+    return [
+        TokenInfo(
+            id=row.id, name=row.name, role=Role(row.role), created_at=row.created_at,
+            expires_at=row.expires_at, revoked_at=row.revoked_at,
+        )
+        for row in rows
+    ]
+
+
+async def revoke(connection: AsyncConnection, token_id: str, *, now: datetime) -> bool:
+    """Revoke a token by id; ``False`` if there is no such unrevoked token."""
+    result = await connection.execute(
+        update(tokens)
+        .where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return bool(result.rowcount)
