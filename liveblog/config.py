@@ -32,5 +32,5 @@ def async_url(url: str) -> str:
         ("postgres://", "postgresql+asyncpg://"),
     ):
         if url.startswith(plain):
-            return with_driver + url[len(plain):]
+            return with_driver + url[len(plain) :]
     return url

@@ -120,8 +120,7 @@ class ConcurrencyError(LiveblogError):
 
     def __init__(self, stream: str, expected_version: int) -> None:
         super().__init__(
-            f"stream {stream!r} is no longer at version {expected_version}; "
-            "another write landed first"
+            f"stream {stream!r} is no longer at version {expected_version}; another write landed first"
         )
         self.stream = stream
         self.expected_version = expected_version

@@ -25,13 +25,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if services is not None:
-            app.state.services = services
             yield
             return
         database = Database(settings.database_url)
         try:
             await ensure_migrated(database)
-            app.state.services = Services(settings=settings, database=database, application=Application(database))
+            app.state.services = Services(
+                settings=settings, database=database, application=Application(database)
+            )
             yield
         finally:
             await database.dispose()
@@ -46,4 +47,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(stories.router)
     app.include_router(updates.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if services is not None:
+        app.state.services = services
     return app

@@ -63,4 +63,6 @@ def json_response(document: Any, *, status: int = 200, headers: dict[str, str] |
 
 def replay(response: StoredResponse) -> Response:
     """An HTTP response from a stored one (also the first time it is given)."""
-    return Response(response.body, status_code=response.status, media_type="application/json", headers=response.headers)
+    return Response(
+        response.body, status_code=response.status, media_type="application/json", headers=response.headers
+    )

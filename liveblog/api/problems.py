@@ -72,7 +72,11 @@ def from_error(error: errors.LiveblogError) -> Response:
 def _field_errors(raw: list[Any]) -> list[dict[str, Any]]:
     # The offending input is not echoed back: it may be a megabyte, or someone's secret.
     return [
-        {"loc": [str(part) for part in item.get("loc", ())], "msg": item.get("msg", ""), "type": item.get("type", "")}
+        {
+            "loc": [str(part) for part in item.get("loc", ())],
+            "msg": item.get("msg", ""),
+            "type": item.get("type", ""),
+        }
         for item in raw
     ]
 
@@ -88,23 +92,29 @@ async def _on_request_validation(_request: Request, exc: Exception) -> Response:
     if any(item.get("type") == "json_invalid" for item in raw):
         return problem(400, "Malformed JSON", "the request body is not valid JSON", "MalformedJson")
     return problem(
-        422, "Validation failed", "the request does not match the expected shape; see errors",
-        "ValidationFailed", errors=_field_errors(raw),
+        422,
+        "Validation failed",
+        "the request does not match the expected shape; see errors",
+        "ValidationFailed",
+        errors=_field_errors(raw),
     )
 
 
 async def _on_model_validation(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ValidationError)
     return problem(
-        422, "Validation failed", "the request does not satisfy the rules; see errors",
-        "ValidationFailed", errors=_field_errors(list(exc.errors())),
+        422,
+        "Validation failed",
+        "the request does not satisfy the rules; see errors",
+        "ValidationFailed",
+        errors=_field_errors(list(exc.errors())),
     )
 
 
 async def _on_http_exception(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
-    response = problem(exc.status_code, title, str(exc.detail), title.replace(" ", ""))
+    response = problem(exc.status_code, title, str(exc.detail), title.title().replace(" ", ""))
     if exc.headers:
         response.headers.update(exc.headers)
     return response

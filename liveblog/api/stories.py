@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
@@ -23,7 +23,9 @@ from liveblog.store.idempotency import StoredResponse
 router = APIRouter(prefix="/api/v1", tags=["stories"])
 
 SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, description="the story's slug")]
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 412, 413, 422)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem} for code in (400, 401, 403, 404, 409, 412, 413, 422)
+}
 
 
 def slug_from_title(title: str) -> str:
@@ -70,7 +72,9 @@ async def list_stories(actor: MaybeActor, services: ServicesDep) -> Response:
     return http.json_response({"items": items})
 
 
-@router.get("/stories/{slug}", response_model=Story, responses={**ERRORS, 304: {"description": "Not modified"}})
+@router.get(
+    "/stories/{slug}", response_model=Story, responses={**ERRORS, 304: {"description": "Not modified"}}
+)
 async def get_story(slug: SlugPath, request: Request, actor: MaybeActor, services: ServicesDep) -> Response:
     """The story with its pinned updates, key events and first page of updates."""
     async with services.database.read() as connection:
@@ -112,16 +116,22 @@ async def revise_story(
 @router.post("/stories/{slug}/publish", response_model=Story, responses=ERRORS)
 async def publish_story(slug: SlugPath, request: Request, actor: Editor, services: ServicesDep) -> Response:
     """Make a draft live."""
-    return await _story_command(c.PublishStory(story=slug, at=services.application.clock()), request, actor, services)
+    return await _story_command(
+        c.PublishStory(story=slug, at=services.application.clock()), request, actor, services
+    )
 
 
 @router.post("/stories/{slug}/close", response_model=Story, responses=ERRORS)
 async def close_story(slug: SlugPath, request: Request, actor: Editor, services: ServicesDep) -> Response:
     """End live coverage: no more updates until the story is reopened."""
-    return await _story_command(c.CloseStory(story=slug, at=services.application.clock()), request, actor, services)
+    return await _story_command(
+        c.CloseStory(story=slug, at=services.application.clock()), request, actor, services
+    )
 
 
 @router.post("/stories/{slug}/reopen", response_model=Story, responses=ERRORS)
 async def reopen_story(slug: SlugPath, request: Request, actor: Editor, services: ServicesDep) -> Response:
     """Resume live coverage of a closed story."""
-    return await _story_command(c.ReopenStory(story=slug, at=services.application.clock()), request, actor, services)
+    return await _story_command(
+        c.ReopenStory(story=slug, at=services.application.clock()), request, actor, services
+    )

@@ -11,7 +11,15 @@ from starlette.responses import Response
 
 from liveblog.api import http
 from liveblog.api.auth import Editor, MaybeActor, sees_drafts
-from liveblog.api.schemas import Correction, Flags, NewUpdate, RetractionBody, Update, UpdateList, VerificationBody
+from liveblog.api.schemas import (
+    Correction,
+    Flags,
+    NewUpdate,
+    RetractionBody,
+    Update,
+    UpdateList,
+    VerificationBody,
+)
 from liveblog.api.services import Services, ServicesDep
 from liveblog.api.stories import ERRORS, SlugPath
 from liveblog.domain import commands as c
@@ -75,7 +83,9 @@ async def list_updates(
     slug: SlugPath,
     actor: MaybeActor,
     services: ServicesDep,
-    before: Annotated[str | None, Query(max_length=32, description="the `next` cursor of the previous page")] = None,
+    before: Annotated[
+        str | None, Query(max_length=32, description="the `next` cursor of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = views.PAGE_SIZE,
 ) -> Response:
     """The story's updates, newest first, a page at a time."""
@@ -107,7 +117,11 @@ async def get_update(
 
 
 async def _update_command(
-    command: c.UpdateCommand, body: BaseModel, request: Request, actor: Actor, services: Services
+    command: c.CorrectUpdate | c.ChangeVerification | c.SetFlags | c.RetractUpdate,
+    body: BaseModel,
+    request: Request,
+    actor: Actor,
+    services: Services,
 ) -> Response:
     outcome = await services.application.handle(
         command,
@@ -120,7 +134,12 @@ async def _update_command(
 
 @router.post("/{update_id}/corrections", response_model=Update, responses=ERRORS)
 async def correct_update(
-    slug: SlugPath, update_id: UpdateIdPath, body: Correction, request: Request, actor: Editor, services: ServicesDep
+    slug: SlugPath,
+    update_id: UpdateIdPath,
+    body: Correction,
+    request: Request,
+    actor: Editor,
+    services: ServicesDep,
 ) -> Response:
     """Correct, clarify or amend an update (or a minor edit). `If-Match` names its revision."""
     command = c.CorrectUpdate(
@@ -159,7 +178,12 @@ async def change_verification(
 
 @router.put("/{update_id}/flags", response_model=Update, responses=ERRORS)
 async def set_flags(
-    slug: SlugPath, update_id: UpdateIdPath, body: Flags, request: Request, actor: Editor, services: ServicesDep
+    slug: SlugPath,
+    update_id: UpdateIdPath,
+    body: Flags,
+    request: Request,
+    actor: Editor,
+    services: ServicesDep,
 ) -> Response:
     """Pin or unpin an update, mark or unmark it as a key event."""
     command = c.SetFlags(

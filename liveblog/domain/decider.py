@@ -157,11 +157,7 @@ def _effective_changes(changes: e.UpdateChanges, update: UpdateState) -> e.Updat
         "media": update.media,
     }
     return e.UpdateChanges(
-        **{
-            name: value
-            for name, value in changes
-            if value is not None and value != current[name]
-        }
+        **{name: value for name, value in changes if value is not None and value != current[name]}
     )
 
 
@@ -172,9 +168,7 @@ def _verify(command: c.ChangeVerification, story: StoryState) -> list[e.Event]:
     if current is not None and (current.status, current.note) == (command.status, command.note):
         return []
     return [
-        e.VerificationChanged(
-            update_id=update.id, status=command.status, note=command.note, at=command.at
-        )
+        e.VerificationChanged(update_id=update.id, status=command.status, note=command.note, at=command.at)
     ]
 
 
@@ -185,9 +179,7 @@ def _flag(command: c.SetFlags, story: StoryState) -> list[e.Event]:
     key_event = command.key_event if command.key_event not in (None, update.key_event) else None
     if pinned is None and key_event is None:
         return []
-    return [
-        e.UpdateFlagsChanged(update_id=update.id, pinned=pinned, key_event=key_event, at=command.at)
-    ]
+    return [e.UpdateFlagsChanged(update_id=update.id, pinned=pinned, key_event=key_event, at=command.at)]
 
 
 @_decide.register
@@ -196,11 +188,7 @@ def _retract(command: c.RetractUpdate, story: StoryState) -> list[e.Event]:
     if update.status is UpdateStatus.RETRACTED:
         raise AlreadyRetracted(f"update {update.id!r} was already retracted")
     _check_revision(command.expected_revision, update.revision, "update")
-    return [
-        e.UpdateRetracted(
-            update_id=update.id, reason=command.reason, note=command.note, at=command.at
-        )
-    ]
+    return [e.UpdateRetracted(update_id=update.id, reason=command.reason, note=command.note, at=command.at)]
 
 
 def _update(command: c.UpdateCommand, story: StoryState) -> UpdateState:
@@ -262,9 +250,7 @@ def fold(state: StoryState | None, events: Iterable[e.Event]) -> StoryState | No
 
 
 def _advance(state: StoryState, event: e.Event, changes: dict[str, object]) -> StoryState:
-    return state.model_copy(
-        update={**changes, "version": state.version + 1, "updated_at": event.at}
-    )
+    return state.model_copy(update={**changes, "version": state.version + 1, "updated_at": event.at})
 
 
 def _changes(event: e.Event, story: StoryState) -> dict[str, object]:
@@ -286,12 +272,16 @@ def _changes(event: e.Event, story: StoryState) -> dict[str, object]:
             return revised
         case e.UpdatePosted() if event.update_id not in story.updates:
             return {"updates": {**story.updates, event.update_id: _posted(event, story.version + 1)}}
-        case (
-            e.UpdateCorrected() | e.VerificationChanged() | e.UpdateFlagsChanged() | e.UpdateRetracted()
-        ) if event.update_id in story.updates:
+        case e.UpdateCorrected() | e.VerificationChanged() | e.UpdateFlagsChanged() | e.UpdateRetracted() if (
+            event.update_id in story.updates
+        ):
             update = story.updates[event.update_id]
             changed = update.model_copy(
-                update={**_update_changes(event, update), "revision": update.revision + 1, "revised_at": event.at}
+                update={
+                    **_update_changes(event, update),
+                    "revision": update.revision + 1,
+                    "revised_at": event.at,
+                }
             )
             return {"updates": {**story.updates, update.id: changed}}
     return {}
@@ -330,11 +320,7 @@ def _update_changes(
 ) -> dict[str, object]:
     match event:
         case e.UpdateCorrected():
-            changed: dict[str, object] = {
-                name: value
-                for name, value in event.changes
-                if value is not None
-            }
+            changed: dict[str, object] = {name: value for name, value in event.changes if value is not None}
             if "byline" in changed:
                 changed["byline"] = changed["byline"] or None
             if event.note is not None and event.kind is not CorrectionKind.MINOR:

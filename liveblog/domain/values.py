@@ -44,14 +44,15 @@ Title = Annotated[
 ]
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000), AfterValidator(_nfc)]
 Body = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS), AfterValidator(_not_blank), AfterValidator(_nfc)
+    str,
+    StringConstraints(min_length=1, max_length=MAX_BODY_CHARS),
+    AfterValidator(_not_blank),
+    AfterValidator(_nfc),
 ]
 Line = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(_nfc)
 ]
-OptionalLine = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(_nfc)
-]
+OptionalLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(_nfc)]
 NoteText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000), AfterValidator(_nfc)
 ]

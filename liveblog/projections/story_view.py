@@ -54,7 +54,9 @@ async def apply(
     if before is None:
         await connection.execute(insert(story_headers).values(header))
     else:
-        await connection.execute(update(story_headers).where(story_headers.c.slug == after.slug).values(header))
+        await connection.execute(
+            update(story_headers).where(story_headers.c.slug == after.slug).values(header)
+        )
     for update_id in touched:
         row = update_row(after, update_id)
         if before is None or update_id not in before.updates:
@@ -83,7 +85,9 @@ async def stored_rows(
 ) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], dict[str, Any]]]:
     """Every stored row, keyed, for comparison with a rebuild."""
     headers = {row.slug: dict(row._mapping) for row in await connection.execute(select(story_headers))}
-    updates = {(row.story, row.id): dict(row._mapping) for row in await connection.execute(select(update_views))}
+    updates = {
+        (row.story, row.id): dict(row._mapping) for row in await connection.execute(select(update_views))
+    }
     return headers, updates
 
 
@@ -137,13 +141,9 @@ async def read_update(connection: AsyncConnection, slug: str, update_id: str) ->
     return None if view is None else dict(json.loads(view))
 
 
-async def list_headers(
-    connection: AsyncConnection, *, include_drafts: bool
-) -> list[dict[str, Any]]:
+async def list_headers(connection: AsyncConnection, *, include_drafts: bool) -> list[dict[str, Any]]:
     """Every story's header, most recently opened first."""
-    query = select(story_headers.c.header).order_by(
-        story_headers.c.opened_at.desc(), story_headers.c.slug
-    )
+    query = select(story_headers.c.header).order_by(story_headers.c.opened_at.desc(), story_headers.c.slug)
     if not include_drafts:
         query = query.where(story_headers.c.status != StoryStatus.DRAFT.value)
     return [json.loads(header) for header in (await connection.execute(query)).scalars()]

@@ -76,9 +76,10 @@ async def append(
     """
     recorded = []
     for offset, new in enumerate(new_events, start=1):
+        version = expected_version + offset
         values = {
             "stream": stream,
-            "version": expected_version + offset,
+            "version": version,
             "type": new.type,
             "schema": new.schema,
             "data": new.data,
@@ -95,7 +96,7 @@ async def append(
             RecordedEvent(
                 position=position,
                 stream=stream,
-                version=values["version"],
+                version=version,
                 type=new.type,
                 schema=new.schema,
                 data=new.data,
@@ -120,9 +121,7 @@ async def read_stream(
     return [_recorded(row) for row in await connection.execute(query)]
 
 
-async def read_all(
-    connection: AsyncConnection, *, after: int = 0, limit: int = 1000
-) -> list[RecordedEvent]:
+async def read_all(connection: AsyncConnection, *, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
     """Up to ``limit`` events of all streams with position > ``after``, in position order.
 
     Appends are serialised (see :mod:`liveblog.store.database`), so a position becomes
@@ -136,3 +135,8 @@ async def stream_version(connection: AsyncConnection, stream: str) -> int:
     """The current version of ``stream`` (0 if it has no events)."""
     query = select(func.coalesce(func.max(events.c.version), 0)).where(events.c.stream == stream)
     return int((await connection.execute(query)).scalar_one())
+
+
+async def count(connection: AsyncConnection) -> int:
+    """How many events the log holds."""
+    return int((await connection.execute(select(func.count()).select_from(events))).scalar_one())

@@ -44,17 +44,13 @@ async def recall(connection: AsyncConnection, key: IdempotencyKey) -> StoredResp
                 idempotency_records.c.status,
                 idempotency_records.c.headers,
                 idempotency_records.c.body,
-            ).where(
-                idempotency_records.c.scope == key.scope, idempotency_records.c.key == key.key
-            )
+            ).where(idempotency_records.c.scope == key.scope, idempotency_records.c.key == key.key)
         )
     ).one_or_none()
     if row is None:
         return None
     if row.fingerprint != key.fingerprint:
-        raise IdempotencyKeyReused(
-            f"Idempotency-Key {key.key!r} was first used with a different request"
-        )
+        raise IdempotencyKeyReused(f"Idempotency-Key {key.key!r} was first used with a different request")
     return StoredResponse(status=row.status, headers=dict(row.headers), body=row.body)
 
 

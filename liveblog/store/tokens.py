@@ -92,8 +92,9 @@ async def authenticate(connection: AsyncConnection, secret: str, *, now: datetim
         raise Unauthenticated("the bearer token is malformed")
     row = (
         await connection.execute(
-            select(tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.expires_at, tokens.c.revoked_at)
-            .where(tokens.c.secret_hash == _digest(secret))
+            select(tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.expires_at, tokens.c.revoked_at).where(
+                tokens.c.secret_hash == _digest(secret)
+            )
         )
     ).one_or_none()
     if row is None:
@@ -108,14 +109,22 @@ async def authenticate(connection: AsyncConnection, secret: str, *, now: datetim
 async def list_all(connection: AsyncConnection) -> list[TokenInfo]:
     rows = await connection.execute(
         select(
-            tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.created_at,
-            tokens.c.expires_at, tokens.c.revoked_at,
+            tokens.c.id,
+            tokens.c.name,
+            tokens.c.role,
+            tokens.c.created_at,
+            tokens.c.expires_at,
+            tokens.c.revoked_at,
         ).order_by(tokens.c.created_at, tokens.c.id)
     )
     return [
         TokenInfo(
-            id=row.id, name=row.name, role=Role(row.role), created_at=row.created_at,
-            expires_at=row.expires_at, revoked_at=row.revoked_at,
+            id=row.id,
+            name=row.name,
+            role=Role(row.role),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
         )
         for row in rows
     ]
@@ -124,8 +133,6 @@ async def list_all(connection: AsyncConnection) -> list[TokenInfo]:
 async def revoke(connection: AsyncConnection, token_id: str, *, now: datetime) -> bool:
     """Revoke a token by id; ``False`` if there is no such unrevoked token."""
     result = await connection.execute(
-        update(tokens)
-        .where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now)
+        update(tokens).where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None)).values(revoked_at=now)
     )
     return bool(result.rowcount)

@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh machine:
+#   make run    create .venv, install, migrate the SQLite default, serve the demo story on :8000
+#   make test   create .venv, install, type-check and run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install run test typecheck pytest bench clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+run: $(INSTALLED)
+	$(BIN)/liveblog serve --demo
+
+test: typecheck pytest
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy
+
+pytest: $(INSTALLED)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/api_throughput.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache

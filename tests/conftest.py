@@ -1,0 +1,176 @@
+"""Shared fixtures: real SQLite files and real PostgreSQL databases, a real app over ASGI.
+
+PostgreSQL is never skipped: if it cannot be reached, every test that needs it fails with
+the reason. Point ``LIVEBLOG_TEST_POSTGRES_URL`` at a server (any database on it; the
+tests create and drop their own databases) to use another one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from liveblog.api.app import create_app
+from liveblog.api.services import Services
+from liveblog.application import Application
+from liveblog.config import Settings
+from liveblog.store import schema, tokens
+from liveblog.store.database import Database
+from liveblog.store.tokens import Role
+
+POSTGRES_URL = os.environ.get("LIVEBLOG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+_TEMPLATE = f"liveblog_template_{os.getpid()}"
+
+
+def _dsn(database: str) -> str:
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+def _async_url(database: str) -> str:
+    return _dsn(database).replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+async def _admin(sql: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_URL, timeout=10)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def _run_apart(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` to completion on its own loop in its own thread (a session fixture may
+    be set up while a test's loop is already running)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, work).result()
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A migrated database that each PostgreSQL test copies (fast, and always current)."""
+    try:
+        _run_apart(_admin(f'DROP DATABASE IF EXISTS "{_TEMPLATE}"'))
+        _run_apart(_admin(f'CREATE DATABASE "{_TEMPLATE}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL is unreachable at {POSTGRES_URL}: {exc}", pytrace=False)
+
+    async def migrate() -> None:
+        database = Database(_async_url(_TEMPLATE))
+        await schema.upgrade(database)
+        await database.dispose()
+
+    _run_apart(migrate())
+    yield _TEMPLATE
+    _run_apart(_admin(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def empty_postgres_url(postgres_template: str) -> AsyncIterator[str]:
+    """A fresh, unmigrated PostgreSQL database, dropped afterwards."""
+    name = f"liveblog_t_{uuid.uuid4().hex[:12]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    yield _async_url(name)
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def postgres_url(postgres_template: str) -> AsyncIterator[str]:
+    """A fresh, migrated PostgreSQL database, dropped afterwards."""
+    name = f"liveblog_t_{uuid.uuid4().hex[:12]}"
+    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    yield _async_url(name)
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: object) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path}/liveblog.db"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        url: str = request.getfixturevalue("sqlite_url")
+    else:
+        url = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database on the parametrised backend (SQLite and PostgreSQL)."""
+    db = Database(database_url)
+    if db.is_sqlite:
+        await schema.upgrade(db)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+def application(database: Database) -> Application:
+    return Application(database)
+
+
+@pytest.fixture
+def services(database: Database, application: Application) -> Services:
+    return Services(settings=Settings(database_url=database.url), database=database, application=application)
+
+
+@pytest.fixture
+def app(services: Services) -> FastAPI:
+    return create_app(services=services)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        yield http
+
+
+async def make_token(database: Database, role: Role, name: str) -> str:
+    async with database.write() as connection:
+        _, secret = await tokens.create(connection, name=name, role=role, now=datetime.now(timezone.utc))
+    return secret
+
+
+@pytest.fixture
+async def editor(database: Database) -> dict[str, str]:
+    """Authorization headers of an editor called "Olena Editor"."""
+    return {"Authorization": f"Bearer {await make_token(database, Role.EDITOR, 'Olena Editor')}"}
+
+
+@pytest.fixture
+async def auditor(database: Database) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await make_token(database, Role.AUDITOR, 'Ade Auditor')}"}
+
+
+@pytest.fixture
+async def admin(database: Database) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await make_token(database, Role.ADMIN, 'Sam Admin')}"}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With LIVEBLOG_FAIL_ON_SKIP=1 (as in CI) a skipped test fails the run."""
+    if os.environ.get("LIVEBLOG_FAIL_ON_SKIP") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter is not None else 0
+    if skipped:
+        reporter.write_line(f"LIVEBLOG_FAIL_ON_SKIP: {skipped} test(s) were skipped; failing the run", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
