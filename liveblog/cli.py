@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import click
@@ -88,6 +88,8 @@ def serve(host: str | None, port: int | None, with_demo: bool) -> None:
         settings = settings.model_copy(update={"port": port})
     if with_demo:
         _play_demo(settings)
+    else:
+        _run(schema.ensure_migrated, settings)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -200,7 +202,7 @@ def token_revoke(token_id: str) -> None:
 
 
 def _when(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @main.group()

@@ -12,7 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -139,13 +139,15 @@ def app(services: Services) -> FastAPI:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
         yield http
 
 
 async def make_token(database: Database, role: Role, name: str) -> str:
     async with database.write() as connection:
-        _, secret = await tokens.create(connection, name=name, role=role, now=datetime.now(timezone.utc))
+        _, secret = await tokens.create(connection, name=name, role=role, now=datetime.now(UTC))
     return secret
 
 
@@ -172,5 +174,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter is not None else 0
     if skipped:
-        reporter.write_line(f"LIVEBLOG_FAIL_ON_SKIP: {skipped} test(s) were skipped; failing the run", red=True)
+        reporter.write_line(
+            f"LIVEBLOG_FAIL_ON_SKIP: {skipped} test(s) were skipped; failing the run", red=True
+        )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

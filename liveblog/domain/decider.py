@@ -335,7 +335,7 @@ def _update_changes(
                 for name, value in (("pinned", event.pinned), ("key_event", event.key_event))
                 if value is not None
             }
-        case e.UpdateRetracted():
+        case _:  # UpdateRetracted
             # A retracted update leaves the pinned list and the key events: it stays in the
             # record (struck through) but no longer headlines the story.
             return {

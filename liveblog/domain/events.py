@@ -6,7 +6,7 @@ number and an upcaster on read; stored events are never rewritten.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal, Union
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, TypeAdapter
 
@@ -129,37 +129,20 @@ class UpdateRetracted(BaseEvent):
 
 
 Event = Annotated[
-    Union[
-        StoryOpened,
-        StoryPublished,
-        StoryRevised,
-        StoryClosed,
-        StoryReopened,
-        UpdatePosted,
-        UpdateCorrected,
-        VerificationChanged,
-        UpdateFlagsChanged,
-        UpdateRetracted,
-    ],
+    StoryOpened
+    | StoryPublished
+    | StoryRevised
+    | StoryClosed
+    | StoryReopened
+    | UpdatePosted
+    | UpdateCorrected
+    | VerificationChanged
+    | UpdateFlagsChanged
+    | UpdateRetracted,
     Field(discriminator="type"),
 ]
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
-EVENT_TYPES: dict[str, type[BaseEvent]] = {
-    cls.model_fields["type"].default: cls
-    for cls in (
-        StoryOpened,
-        StoryPublished,
-        StoryRevised,
-        StoryClosed,
-        StoryReopened,
-        UpdatePosted,
-        UpdateCorrected,
-        VerificationChanged,
-        UpdateFlagsChanged,
-        UpdateRetracted,
-    )
-}
 
 
 def event_data(event: BaseEvent) -> dict[str, object]:
@@ -170,7 +153,6 @@ def event_data(event: BaseEvent) -> dict[str, object]:
 def event_from_data(event_type: str, data: dict[str, object]) -> Event:
     """Rebuild an event from its stored type and payload.
 
-    Raises ``KeyError`` for an unknown type and ``pydantic.ValidationError`` for a payload
-    that does not fit it.
+    Raises ``pydantic.ValidationError`` for an unknown type or a payload that does not fit.
     """
     return EVENT_ADAPTER.validate_python({**data, "type": event_type})

@@ -8,18 +8,27 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 SLUG_PATTERN = r"^[a-z0-9-]{1,80}$"
 MAX_BODY_CHARS = 20_000
 
 
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
+def _nfc(text: object) -> object:
+    # Before the length limits: NFC can lengthen text, and the limits hold for what is stored.
+    return unicodedata.normalize("NFC", text) if isinstance(text, str) else text
 
 
 def _not_blank(text: str) -> str:
@@ -29,7 +38,7 @@ def _not_blank(text: str) -> str:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _web_url(url: str) -> str:
@@ -40,21 +49,21 @@ def _web_url(url: str) -> str:
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(_nfc)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), BeforeValidator(_nfc)
 ]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000), AfterValidator(_nfc)]
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000), BeforeValidator(_nfc)]
 Body = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_BODY_CHARS),
     AfterValidator(_not_blank),
-    AfterValidator(_nfc),
+    BeforeValidator(_nfc),
 ]
 Line = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(_nfc)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), BeforeValidator(_nfc)
 ]
-OptionalLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(_nfc)]
+OptionalLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), BeforeValidator(_nfc)]
 NoteText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000), AfterValidator(_nfc)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000), BeforeValidator(_nfc)
 ]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000), AfterValidator(_web_url)]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]

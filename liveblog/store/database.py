@@ -45,18 +45,16 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection in a read-only transaction, rolled back at the end."""
-        async with translate_errors():
-            async with self.engine.connect() as connection:
-                yield connection
+        async with translate_errors(), self.engine.connect() as connection:
+            yield connection
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A serialised write transaction: committed if the block succeeds, else rolled back."""
         async with translate_errors():
             if self.is_sqlite:
-                async with self._local_write_lock:
-                    async with self._write_transaction() as connection:
-                        yield connection
+                async with self._local_write_lock, self._write_transaction() as connection:
+                    yield connection
             else:
                 async with self._write_transaction() as connection:
                     await connection.execute(

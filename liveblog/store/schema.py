@@ -36,9 +36,8 @@ def _current(connection: Connection) -> str | None:
 
 
 async def current_revision(database: Database) -> str | None:
-    async with translate_errors():
-        async with database.engine.connect() as connection:
-            return await connection.run_sync(_current)
+    async with translate_errors(), database.engine.connect() as connection:
+        return await connection.run_sync(_current)
 
 
 async def upgrade(database: Database) -> None:
@@ -49,9 +48,8 @@ async def upgrade(database: Database) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
-    async with translate_errors():
-        async with database.engine.begin() as connection:
-            await connection.run_sync(run)
+    async with translate_errors(), database.engine.begin() as connection:
+        await connection.run_sync(run)
 
 
 async def ensure_migrated(database: Database) -> None:

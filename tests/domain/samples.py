@@ -6,7 +6,7 @@ only spells out what it is about.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from liveblog.domain.events import (
     Event,
@@ -25,12 +25,19 @@ BODY = "Police have closed both carriageways of the bridge."
 AUTHOR = "Ines Okafor"
 BYLINE = "Ines Okafor, transport reporter"
 
-T0 = datetime(2025, 3, 14, 6, 30, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 14, 6, 30, tzinfo=UTC)
 
 
 def minute(n: int) -> datetime:
     """The time ``n`` minutes into the story."""
     return T0 + timedelta(minutes=n)
+
+
+# When the builders below date their events by default.
+PUBLISHED_AT = minute(1)
+POSTED_AT = minute(5)
+RETRACTED_AT = minute(20)
+CLOSED_AT = minute(50)
 
 
 PORT_AUTHORITY = Source(name="Port authority", url="https://port.example/notices/42")
@@ -42,18 +49,18 @@ def opened(*, at: datetime = T0, title: str = TITLE, summary: str = SUMMARY) -> 
     return StoryOpened(slug=SLUG, title=title, summary=summary, language="en", at=at)
 
 
-def published(*, at: datetime = minute(1)) -> StoryPublished:
+def published(*, at: datetime = PUBLISHED_AT) -> StoryPublished:
     return StoryPublished(at=at)
 
 
-def closed(*, at: datetime = minute(50)) -> StoryClosed:
+def closed(*, at: datetime = CLOSED_AT) -> StoryClosed:
     return StoryClosed(at=at)
 
 
 def posted(
     update_id: str = "u1",
     *,
-    at: datetime = minute(5),
+    at: datetime = POSTED_AT,
     body: str = BODY,
     byline: str | None = BYLINE,
     sources: tuple[Source, ...] = (PORT_AUTHORITY,),
@@ -78,7 +85,7 @@ def posted(
     )
 
 
-def retracted(update_id: str = "u1", *, at: datetime = minute(20)) -> UpdateRetracted:
+def retracted(update_id: str = "u1", *, at: datetime = RETRACTED_AT) -> UpdateRetracted:
     return UpdateRetracted(
         update_id=update_id,
         reason="Single anonymous source, not confirmed",

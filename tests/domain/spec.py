@@ -1,8 +1,8 @@
 """Given/when/then for the story decider, after Emmett's ``DeciderSpecification``.
 
-    given(opened(), published()).when(close()).then(closed())
-    given().when(close()).then_raises(StoryNotFound)
-    given(opened(), posted()).when(set_flags()).then_nothing()
+    given(opened(), published()).when(CloseStory(story=SLUG, at=t)).then(StoryClosed(at=t))
+    given().when(CloseStory(story=SLUG, at=t)).then_raises(StoryNotFound)
+    given(opened(), posted(pinned=True)).when(SetFlags(..., pinned=True)).then_nothing()
 
 ``given`` folds its events with ``evolve`` from no state, ``when`` names the command, and the
 ``then`` family runs ``decide`` once and compares its result.

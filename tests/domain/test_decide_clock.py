@@ -24,9 +24,7 @@ def test_an_update_posted_with_an_earlier_stamp_is_recorded_at_the_latest_event(
 
 def test_the_clamp_moves_only_the_record_time_not_the_time_of_the_reported_fact() -> None:
     given(*live_story_with_update()).when(
-        PostUpdate(
-            story=SLUG, update_id="u2", body=BODY, author=AUTHOR, occurred_at=minute(0), at=minute(4)
-        )
+        PostUpdate(story=SLUG, update_id="u2", body=BODY, author=AUTHOR, occurred_at=minute(0), at=minute(4))
     ).then(UpdatePosted(update_id="u2", body=BODY, author=AUTHOR, occurred_at=minute(0), at=minute(5)))
 
 

@@ -59,9 +59,9 @@ def test_opening_a_new_story_records_it_as_a_draft_with_default_summary_and_lang
 
 
 def test_opening_carries_the_given_summary_and_language() -> None:
-    given().when(
-        OpenStory(story=SLUG, title=TITLE, summary=SUMMARY, language="pt-BR", at=minute(0))
-    ).then(StoryOpened(slug=SLUG, title=TITLE, summary=SUMMARY, language="pt-BR", at=minute(0)))
+    given().when(OpenStory(story=SLUG, title=TITLE, summary=SUMMARY, language="pt-BR", at=minute(0))).then(
+        StoryOpened(slug=SLUG, title=TITLE, summary=SUMMARY, language="pt-BR", at=minute(0))
+    )
 
 
 def test_opening_with_publish_opens_and_publishes_at_the_same_moment() -> None:
@@ -108,14 +108,10 @@ def test_every_command_but_open_needs_an_existing_story(command: Command) -> Non
 
 
 def test_a_draft_can_be_published() -> None:
-    given(*draft_story()).when(PublishStory(story=SLUG, at=minute(2))).then(
-        StoryPublished(at=minute(2))
-    )
+    given(*draft_story()).when(PublishStory(story=SLUG, at=minute(2))).then(StoryPublished(at=minute(2)))
 
 
-@pytest.mark.parametrize(
-    "history", [live_story(), closed_story()], ids=["live", "closed"]
-)
+@pytest.mark.parametrize("history", [live_story(), closed_story()], ids=["live", "closed"])
 def test_only_a_draft_can_be_published(history: tuple[Event, ...]) -> None:
     given(*history).when(PublishStory(story=SLUG, at=minute(60))).then_raises(InvalidTransition)
 
@@ -124,30 +120,24 @@ def test_a_live_story_can_be_closed() -> None:
     given(*live_story()).when(CloseStory(story=SLUG, at=minute(40))).then(StoryClosed(at=minute(40)))
 
 
-@pytest.mark.parametrize(
-    "history", [draft_story(), closed_story()], ids=["draft", "closed"]
-)
+@pytest.mark.parametrize("history", [draft_story(), closed_story()], ids=["draft", "closed"])
 def test_only_a_live_story_can_be_closed(history: tuple[Event, ...]) -> None:
     given(*history).when(CloseStory(story=SLUG, at=minute(60))).then_raises(InvalidTransition)
 
 
 def test_a_closed_story_can_be_reopened() -> None:
-    given(*closed_story()).when(ReopenStory(story=SLUG, at=minute(70))).then(
-        StoryReopened(at=minute(70))
-    )
+    given(*closed_story()).when(ReopenStory(story=SLUG, at=minute(70))).then(StoryReopened(at=minute(70)))
 
 
-@pytest.mark.parametrize(
-    "history", [draft_story(), live_story()], ids=["draft", "live"]
-)
+@pytest.mark.parametrize("history", [draft_story(), live_story()], ids=["draft", "live"])
 def test_only_a_closed_story_can_be_reopened(history: tuple[Event, ...]) -> None:
     given(*history).when(ReopenStory(story=SLUG, at=minute(60))).then_raises(InvalidTransition)
 
 
 def test_a_reopened_story_can_be_closed_again() -> None:
-    given(*closed_story(), StoryReopened(at=minute(70))).when(
-        CloseStory(story=SLUG, at=minute(80))
-    ).then(StoryClosed(at=minute(80)))
+    given(*closed_story(), StoryReopened(at=minute(70))).when(CloseStory(story=SLUG, at=minute(80))).then(
+        StoryClosed(at=minute(80))
+    )
 
 
 # ------------------------------------------------------------------------- revise
@@ -172,9 +162,9 @@ def test_revising_both_records_both() -> None:
 
 
 def test_a_field_sent_unchanged_is_left_out_of_the_revision() -> None:
-    given(*live_story()).when(
-        ReviseStory(story=SLUG, title=TITLE, summary=NEW_SUMMARY, at=minute(30))
-    ).then(StoryRevised(summary=NEW_SUMMARY, at=minute(30)))
+    given(*live_story()).when(ReviseStory(story=SLUG, title=TITLE, summary=NEW_SUMMARY, at=minute(30))).then(
+        StoryRevised(summary=NEW_SUMMARY, at=minute(30))
+    )
 
 
 def test_an_empty_summary_clears_the_summary() -> None:
@@ -201,16 +191,20 @@ def test_a_revision_matching_if_match_goes_through() -> None:
 
 
 def test_a_revision_with_a_stale_if_match_is_refused_with_the_current_revision() -> None:
-    error = given(*live_story()).when(
-        ReviseStory(story=SLUG, title=NEW_TITLE, expected_revision=1, at=minute(30))
-    ).then_raises(RevisionMismatch)
+    error = (
+        given(*live_story())
+        .when(ReviseStory(story=SLUG, title=NEW_TITLE, expected_revision=1, at=minute(30)))
+        .then_raises(RevisionMismatch)
+    )
     assert error.current_revision == 2
 
 
 def test_a_stale_if_match_wins_over_nothing_to_change() -> None:
-    error = given(*live_story()).when(
-        ReviseStory(story=SLUG, title=TITLE, expected_revision=7, at=minute(30))
-    ).then_raises(RevisionMismatch)
+    error = (
+        given(*live_story())
+        .when(ReviseStory(story=SLUG, title=TITLE, expected_revision=7, at=minute(30)))
+        .then_raises(RevisionMismatch)
+    )
     assert error.current_revision == 2
 
 

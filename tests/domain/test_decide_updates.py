@@ -16,7 +16,6 @@ from liveblog.domain.events import (
     UpdateCorrected,
     UpdateFlagsChanged,
     UpdatePosted,
-    UpdateRetracted,
     VerificationChanged,
 )
 from liveblog.domain.values import Claim, ClaimStatus, CorrectionKind
@@ -241,9 +240,11 @@ def test_an_empty_byline_on_an_update_without_one_changes_nothing() -> None:
 
 
 def test_a_correction_matching_if_match_goes_through() -> None:
-    decided = given(*live_story_with_update()).when(
-        correct(UpdateChanges(body=CORRECTED_BODY), expected_revision=1)
-    ).decided()
+    decided = (
+        given(*live_story_with_update())
+        .when(correct(UpdateChanges(body=CORRECTED_BODY), expected_revision=1))
+        .decided()
+    )
     assert len(decided) == 1
 
 
@@ -252,17 +253,17 @@ def test_a_correction_with_a_stale_if_match_is_refused_with_the_current_revision
         *live_story_with_update(),
         UpdateFlagsChanged(update_id="u1", pinned=True, at=minute(7)),
     )
-    error = given(*history).when(
-        correct(UpdateChanges(body=CORRECTED_BODY), expected_revision=1)
-    ).then_raises(RevisionMismatch)
+    error = (
+        given(*history)
+        .when(correct(UpdateChanges(body=CORRECTED_BODY), expected_revision=1))
+        .then_raises(RevisionMismatch)
+    )
     assert error.current_revision == 2
 
 
 def test_if_match_concerns_the_update_not_the_rest_of_the_story() -> None:
     history = (*live_story_with_update(), posted("u2", at=minute(8)), posted("u3", at=minute(9)))
-    decided = given(*history).when(
-        correct(UpdateChanges(body=CORRECTED_BODY), expected_revision=1)
-    ).decided()
+    decided = given(*history).when(correct(UpdateChanges(body=CORRECTED_BODY), expected_revision=1)).decided()
     assert len(decided) == 1
 
 
@@ -270,7 +271,11 @@ def test_if_match_concerns_the_update_not_the_rest_of_the_story() -> None:
 
 
 def verify(
-    status: ClaimStatus, note: str | None = None, *, expected_revision: int | None = None, update_id: str = "u1"
+    status: ClaimStatus,
+    note: str | None = None,
+    *,
+    expected_revision: int | None = None,
+    update_id: str = "u1",
 ) -> ChangeVerification:
     return ChangeVerification(
         story=SLUG,
@@ -327,9 +332,11 @@ def test_verifying_a_retracted_update_is_refused() -> None:
 
 
 def test_verifying_with_a_stale_if_match_is_refused() -> None:
-    error = given(*live_story_with_update()).when(
-        verify(ClaimStatus.CONFIRMED, expected_revision=3)
-    ).then_raises(RevisionMismatch)
+    error = (
+        given(*live_story_with_update())
+        .when(verify(ClaimStatus.CONFIRMED, expected_revision=3))
+        .then_raises(RevisionMismatch)
+    )
     assert error.current_revision == 1
 
 
@@ -360,9 +367,9 @@ def test_setting_no_flags_records_nothing() -> None:
 
 
 def test_only_the_flags_that_change_are_recorded() -> None:
-    given(*live_story(), posted(pinned=False, key_event=True)).when(
-        flags(pinned=True, key_event=True)
-    ).then(UpdateFlagsChanged(update_id="u1", pinned=True, at=minute(12)))
+    given(*live_story(), posted(pinned=False, key_event=True)).when(flags(pinned=True, key_event=True)).then(
+        UpdateFlagsChanged(update_id="u1", pinned=True, at=minute(12))
+    )
 
 
 def test_unsetting_a_flag_is_recorded() -> None:
@@ -378,9 +385,7 @@ def test_changing_both_flags_records_both() -> None:
 
 
 def test_flagging_a_retracted_update_is_refused() -> None:
-    given(*live_story_with_update(), retracted()).when(flags(pinned=True)).then_raises(
-        UpdateIsRetracted
-    )
+    given(*live_story_with_update(), retracted()).when(flags(pinned=True)).then_raises(UpdateIsRetracted)
 
 
 def test_flagging_with_a_stale_if_match_is_refused() -> None:
