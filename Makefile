@@ -25,6 +25,9 @@ typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
 pytest: $(INSTALLED)
+	@echo "domain tests alone must cover every branch of liveblog/domain:"
+	$(BIN)/python -m pytest tests/domain -q --cov=liveblog.domain --cov-branch \
+		--cov-fail-under=100 --cov-report=term-missing:skip-covered
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(INSTALLED)
