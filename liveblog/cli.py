@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from liveblog import demo as demo_story
-from liveblog.application import Application, utc_now
+from liveblog.application import build_application, utc_now
 from liveblog.config import Settings
 from liveblog.errors import LiveblogError
 from liveblog.projections import rebuild
@@ -113,7 +113,10 @@ def _play_demo(settings: Settings) -> None:
             await schema.ensure_migrated(database)
         with _progress() as progress:
             task = progress.add_task("playing the reference story", total=demo_story.STEP_COUNT)
-            await demo_story.play(Application(database), lambda _name: progress.advance(task))
+            application = await build_application(settings, database)
+            await demo_story.play(
+                database, signer=application.signer, progress=lambda _name: progress.advance(task)
+            )
         async with database.write() as connection:
             await _revoke_named(connection, "demo editor", "demo auditor")
             _, editor = await tokens.create(connection, name="demo editor", role=Role.EDITOR, now=utc_now())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -16,6 +18,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    signing_key_path: Path = Field(
+        default=Path("liveblog-signing.key"),
+        description="Ed25519 private key that signs checkpoints; created (mode 0600) if missing.",
+    )
+    checkpoint_every_seconds: int = Field(default=300, ge=1)
     log_level: str = "info"
 
     @field_validator("database_url")

@@ -16,9 +16,11 @@ from functools import partial
 from liveblog.api.stories import story_response
 from liveblog.api.updates import new_update_id, update_response
 from liveblog.application import Application, Responder
+from liveblog.audit.signing import Signer
 from liveblog.domain import commands as c
 from liveblog.domain.events import UpdateChanges
 from liveblog.domain.values import Claim, ClaimStatus, CorrectionKind, Media, MediaKind, Source
+from liveblog.store.database import Database
 from liveblog.store.idempotency import IdempotencyKey
 from liveblog.store.tokens import Actor, Role
 
@@ -301,11 +303,18 @@ def steps() -> Iterator[Step]:
 
 
 async def play(
-    application: Application, progress: Callable[[str], None] = lambda _name: None
+    database: Database, *, signer: Signer | None = None, progress: Callable[[str], None] = lambda _name: None
 ) -> dict[str, str]:
-    """Play every step (skipping those already played); returns the update ids by step name."""
+    """Play every step (skipping those already played); returns the update ids by step name.
+
+    The log records each step at the time it happened on the day, so questions such as "what
+    did the page say at 16:30?" can be asked of the demo.
+    """
+    now = [local(0, 0)]
+    application = Application(database, signer=signer, clock=lambda: now[0])
     ids: dict[str, str] = {}
     for step in steps():
+        now[0] = step.at
         command = step.make(ids, step.at)
         key = IdempotencyKey(scope=DESK.id, key=f"demo:{SLUG}:{step.name}", fingerprint=step.name)
         outcome = await application.handle(command, DESK, _responder(command), idempotency_key=key)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -22,7 +23,7 @@ from fastapi import FastAPI
 
 from liveblog.api.app import create_app
 from liveblog.api.services import Services
-from liveblog.application import Application
+from liveblog.application import Application, build_application
 from liveblog.config import Settings
 from liveblog.store import schema, tokens
 from liveblog.store.database import Database
@@ -123,13 +124,19 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def application(database: Database) -> Application:
-    return Application(database)
+def settings(database: Database, tmp_path: Path) -> Settings:
+    return Settings(database_url=database.url, signing_key_path=tmp_path / "signing.key")
 
 
 @pytest.fixture
-def services(database: Database, application: Application) -> Services:
-    return Services(settings=Settings(database_url=database.url), database=database, application=application)
+async def application(settings: Settings, database: Database) -> Application:
+    """The application as the server builds it, signing with a key of the test's own."""
+    return await build_application(settings, database)
+
+
+@pytest.fixture
+def services(settings: Settings, database: Database, application: Application) -> Services:
+    return Services(settings=settings, database=database, application=application)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -14,6 +15,11 @@ from liveblog.cli import main
 from liveblog.errors import Unauthenticated
 from liveblog.store import tokens
 from liveblog.store.database import Database
+
+
+@pytest.fixture(autouse=True)
+def signing_key_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVEBLOG_SIGNING_KEY_PATH", str(tmp_path / "signing.key"))
 
 
 def run(url: str, *args: str) -> Result:

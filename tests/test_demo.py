@@ -13,7 +13,7 @@ from tests.api.helpers import event_count
 async def test_the_demo_is_the_whole_reference_story(
     application: Application, client: httpx.AsyncClient
 ) -> None:
-    ids = await demo.play(application)
+    ids = await demo.play(application.database, signer=application.signer)
     response = await client.get(f"/api/v1/stories/{demo.SLUG}")
     assert response.status_code == 200
     story = response.json()
@@ -53,8 +53,8 @@ async def test_the_demo_is_the_whole_reference_story(
 async def test_playing_the_demo_again_records_nothing_new(
     application: Application, database: Database
 ) -> None:
-    first = await demo.play(application)
+    first = await demo.play(database, signer=application.signer)
     count = await event_count(database)
-    again = await demo.play(Application(database))
+    again = await demo.play(database, signer=application.signer)
     assert again == first
     assert await event_count(database) == count == demo.STEP_COUNT + 1  # open also publishes

@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from liveblog import __version__
-from liveblog.api import problems, stories, updates
+from liveblog.api import audit, problems, stories, updates
 from liveblog.api.limits import BodySizeLimit
 from liveblog.api.services import Services
-from liveblog.application import Application
+from liveblog.application import build_application
 from liveblog.config import Settings
 from liveblog.store.database import Database
 from liveblog.store.schema import ensure_migrated
@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         try:
             await ensure_migrated(database)
             app.state.services = Services(
-                settings=settings, database=database, application=Application(database)
+                settings=settings, database=database, application=await build_application(settings, database)
             )
             yield
         finally:
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     problems.install(app)
     app.include_router(stories.router)
     app.include_router(updates.router)
+    app.include_router(audit.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if services is not None:
         app.state.services = services

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import AwareDatetime
 from starlette.responses import Response
 
 from liveblog.api import http
 from liveblog.api.auth import Editor, MaybeActor, sees_drafts
 from liveblog.api.schemas import NewStory, Problem, Story, StoryList, StoryPatch
-from liveblog.api.services import ServicesDep
+from liveblog.api.services import Services, ServicesDep
 from liveblog.domain import commands as c
 from liveblog.domain.state import StoryState
-from liveblog.domain.values import SLUG_PATTERN
+from liveblog.domain.values import SLUG_PATTERN, StoryStatus
 from liveblog.errors import InvalidInput, StoryNotFound
 from liveblog.projections import story_view, views
+from liveblog.store import event_store
 from liveblog.store.idempotency import StoredResponse
+from liveblog.store.tokens import Actor
 
 router = APIRouter(prefix="/api/v1", tags=["stories"])
 
@@ -72,20 +76,77 @@ async def list_stories(actor: MaybeActor, services: ServicesDep) -> Response:
     return http.json_response({"items": items})
 
 
+def _readable(header_status: str, actor: Actor | None) -> bool:
+    return header_status != StoryStatus.DRAFT.value or sees_drafts(actor)
+
+
+async def ensure_readable(services: Services, slug: str, actor: Actor | None) -> None:
+    """Raise :class:`StoryNotFound` unless ``actor`` may read story ``slug`` (drafts: editors)."""
+    async with services.database.read() as connection:
+        header = await story_view.read_header(connection, slug)
+    if header is None or not _readable(header["status"], actor):
+        raise StoryNotFound(f"there is no story {slug!r}")
+
+
 @router.get(
     "/stories/{slug}", response_model=Story, responses={**ERRORS, 304: {"description": "Not modified"}}
 )
-async def get_story(slug: SlugPath, request: Request, actor: MaybeActor, services: ServicesDep) -> Response:
-    """The story with its pinned updates, key events and first page of updates."""
+async def get_story(
+    slug: SlugPath,
+    request: Request,
+    actor: MaybeActor,
+    services: ServicesDep,
+    at_version: Annotated[
+        int | None, Query(ge=1, description="the story exactly as it stood at this version")
+    ] = None,
+    as_of: Annotated[
+        AwareDatetime | None, Query(description="the story exactly as it stood at this time")
+    ] = None,
+) -> Response:
+    """The story with its pinned updates, key events and first page of updates; with
+    `at_version` or `as_of`, byte for byte what it was then."""
+    if at_version is not None or as_of is not None:
+        return await _story_as_of(slug, request, actor, services, at_version, as_of)
     async with services.database.read() as connection:
         header = await story_view.read_header(connection, slug)
-        if header is None or (header["status"] == "draft" and not sees_drafts(actor)):
+        if header is None or not _readable(header["status"], actor):
             raise StoryNotFound(f"there is no story {slug!r}")
         tag = http.etag(header["version"])
         if http.not_modified(request, tag):
             return Response(status_code=304, headers={"ETag": tag})
         story = await story_view.read_story(connection, header)
     return http.json_response(story, headers={"ETag": tag})
+
+
+async def _story_as_of(
+    slug: str,
+    request: Request,
+    actor: Actor | None,
+    services: Services,
+    at_version: int | None,
+    as_of: datetime | None,
+) -> Response:
+    if at_version is not None and as_of is not None:
+        raise InvalidInput("ask for `at_version` or `as_of`, not both")
+    await ensure_readable(services, slug, actor)
+    async with services.database.read() as connection:
+        version = at_version
+        if version is None:
+            assert as_of is not None
+            version = await event_store.version_at(connection, slug, as_of)
+            if version == 0:
+                raise StoryNotFound(f"story {slug!r} did not exist yet at {as_of.isoformat()}")
+        state = await services.application.load_at(connection, slug, version)
+    if state is None or state.version != version:
+        raise StoryNotFound(f"story {slug!r} has no version {version}")
+    if not _readable(state.status.value, actor):
+        raise StoryNotFound(f"story {slug!r} was not published at version {version}")
+    tag = http.etag(version)
+    # The past does not change: caches may keep it for good.
+    headers = {"ETag": tag, "Cache-Control": "public, max-age=31536000, immutable"}
+    if http.not_modified(request, tag):
+        return Response(status_code=304, headers=headers)
+    return http.json_response(views.story_view(state), headers=headers)
 
 
 async def _story_command(

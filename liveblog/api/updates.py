@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from liveblog.api import http
-from liveblog.api.auth import Editor, MaybeActor, sees_drafts
+from liveblog.api.auth import Editor, MaybeActor
 from liveblog.api.schemas import (
     Correction,
     Flags,
@@ -21,10 +21,10 @@ from liveblog.api.schemas import (
     VerificationBody,
 )
 from liveblog.api.services import Services, ServicesDep
-from liveblog.api.stories import ERRORS, SlugPath
+from liveblog.api.stories import ERRORS, SlugPath, ensure_readable
 from liveblog.domain import commands as c
 from liveblog.domain.state import StoryState
-from liveblog.errors import InvalidInput, StoryNotFound, UpdateNotFound
+from liveblog.errors import InvalidInput, UpdateNotFound
 from liveblog.projections import story_view, views
 from liveblog.store.idempotency import StoredResponse
 from liveblog.store.tokens import Actor
@@ -47,13 +47,6 @@ def update_response(state: StoryState, update_id: str, *, status: int = 200) -> 
     return StoredResponse(
         status=status, headers=headers, body=story_view.dumps(views.update_view(state.slug, update))
     )
-
-
-async def _ensure_readable(services: Services, slug: str, actor: Actor | None) -> None:
-    async with services.database.read() as connection:
-        header = await story_view.read_header(connection, slug)
-    if header is None or (header["status"] == "draft" and not sees_drafts(actor)):
-        raise StoryNotFound(f"there is no story {slug!r}")
 
 
 @router.post("", status_code=201, response_model=Update, responses=ERRORS)
@@ -94,7 +87,7 @@ async def list_updates(
         before_seq = views.decode_cursor(before)
         if before_seq is None:
             raise InvalidInput("`before` is not a cursor this server issued")
-    await _ensure_readable(services, slug, actor)
+    await ensure_readable(services, slug, actor)
     async with services.database.read() as connection:
         items, next_cursor = await story_view.read_updates(connection, slug, before=before_seq, limit=limit)
     return http.json_response({"items": items, "next": next_cursor})
@@ -105,7 +98,7 @@ async def get_update(
     slug: SlugPath, update_id: UpdateIdPath, request: Request, actor: MaybeActor, services: ServicesDep
 ) -> Response:
     """One update as it stands now."""
-    await _ensure_readable(services, slug, actor)
+    await ensure_readable(services, slug, actor)
     async with services.database.read() as connection:
         view = await story_view.read_update(connection, slug, update_id)
     if view is None:

@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-from typing import Union
-
 from liveblog.domain.events import UpdateChanges
 from liveblog.domain.values import (
     Body,
@@ -99,15 +97,15 @@ class RetractUpdate(UpdateCommand):
     note: NoteText
 
 
-Command = Union[
-    OpenStory,
-    PublishStory,
-    CloseStory,
-    ReopenStory,
-    ReviseStory,
-    PostUpdate,
-    CorrectUpdate,
-    ChangeVerification,
-    SetFlags,
-    RetractUpdate,
-]
+Command = (
+    OpenStory
+    | PublishStory
+    | CloseStory
+    | ReopenStory
+    | ReviseStory
+    | PostUpdate
+    | CorrectUpdate
+    | ChangeVerification
+    | SetFlags
+    | RetractUpdate
+)

@@ -41,6 +41,11 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def rfc3339(moment: datetime | None) -> str | None:
+    """``moment`` as RFC 3339 in UTC with a ``Z`` (microseconds only when there are some)."""
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def _web_url(url: str) -> str:
     if not re.match(r"^https?://[^\s/?#]+", url, flags=re.IGNORECASE):
         raise ValueError("must be an absolute http or https URL")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from liveblog.domain import StoryState, evolve
 from liveblog.domain.events import event_from_data
-from liveblog.projections import story_view
+from liveblog.projections import history, story_view
 from liveblog.store import event_store
 from liveblog.store.database import Database
 
@@ -15,43 +16,62 @@ Progress = Callable[[int, int], None]
 BATCH = 1000
 
 
-async def replay(database: Database, progress: Progress) -> dict[str, StoryState]:
-    """Every story's state, folded from the whole log in global order."""
+@dataclass
+class Derived:
+    """Everything the read models should hold, derived from the log alone."""
+
+    stories: dict[str, StoryState] = field(default_factory=dict)
+    revisions: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def replay(database: Database, progress: Progress) -> Derived:
+    """Fold the whole log in global order into every story and its revision history."""
+    derived = Derived()
     async with database.read() as connection:
         total = await event_store.count(connection)
-        stories: dict[str, StoryState] = {}
         done, after = 0, 0
         while batch := await event_store.read_all(connection, after=after, limit=BATCH):
             for recorded in batch:
-                state = evolve(stories.get(recorded.stream), event_from_data(recorded.type, recorded.data))
+                before = derived.stories.get(recorded.stream)
+                event = event_from_data(recorded.type, recorded.data)
+                state = evolve(before, event)
                 if state is not None:
-                    stories[recorded.stream] = state
+                    derived.stories[recorded.stream] = state
+                    derived.revisions += history.revision_rows(
+                        before, state, event, recorded.metadata.get("actor")
+                    )
             done += len(batch)
             after = batch[-1].position
             progress(done, total)
-    return stories
+    return derived
 
 
 async def rebuild(database: Database, progress: Progress = lambda _done, _total: None) -> None:
-    """Replace the stored read model with one derived from the log, in one transaction."""
-    stories = await replay(database, progress)
+    """Replace the stored read models with ones derived from the log, in one transaction."""
+    derived = await replay(database, progress)
     async with database.write() as connection:
-        await story_view.replace(connection, stories.values())
+        await story_view.replace(connection, derived.stories.values())
+        await history.replace(connection, derived.revisions)
 
 
 async def check(database: Database, progress: Progress = lambda _done, _total: None) -> list[str]:
-    """Differences between the stored read model and the log, one line each (none: in sync)."""
-    stories = await replay(database, progress)
+    """Differences between the stored read models and the log, one line each (none: in sync)."""
+    derived = await replay(database, progress)
+    stories = derived.stories
     expected_headers = {slug: story_view.header_row(story) for slug, story in stories.items()}
     expected_updates = {
         (slug, update_id): story_view.update_row(story, update_id)
         for slug, story in stories.items()
         for update_id in story.updates
     }
+    expected_revisions = {(row["stream"], row["target"], row["revision"]): row for row in derived.revisions}
     async with database.read() as connection:
         stored_headers, stored_updates = await story_view.stored_rows(connection)
-    return _compare("story", expected_headers, stored_headers) + _compare(
-        "update", expected_updates, stored_updates
+        stored_revisions = await history.stored_rows(connection)
+    return (
+        _compare("story", expected_headers, stored_headers)
+        + _compare("update", expected_updates, stored_updates)
+        + _compare("revision", expected_revisions, stored_revisions)
     )
 
 

@@ -27,3 +27,12 @@ update_views = Table(
     Column("view", Text, nullable=False),
     Index("ix_update_views_story_seq", "story", "seq"),
 )
+
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("stream", String(80), primary_key=True),
+    Column("target", String(64), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("document", Text, nullable=False),
+)

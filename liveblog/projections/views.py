@@ -6,18 +6,13 @@ renders through the same functions, so a view of the past is byte-for-byte what 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from liveblog.domain.state import StoryState, UpdateState
-from liveblog.domain.values import UpdateStatus
+from liveblog.domain.values import UpdateStatus, rfc3339
 from liveblog.projections.rendering import markdown_to_html
 
 PAGE_SIZE = 20
-
-
-def rfc3339(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 def header_view(story: StoryState) -> dict[str, Any]:

@@ -9,7 +9,7 @@ they saw and never wait for a missing one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.errors import ConcurrencyError
+from liveblog.store.chain import GENESIS, event_hash
 from liveblog.store.tables import events
 
 
@@ -43,6 +44,8 @@ class RecordedEvent:
     data: dict[str, Any]
     metadata: dict[str, Any]
     recorded_at: datetime
+    hash: str
+    prev_hash: str
 
 
 _COLUMNS = (
@@ -54,6 +57,8 @@ _COLUMNS = (
     events.c.data,
     events.c.meta,
     events.c.recorded_at,
+    events.c.hash,
+    events.c.prev_hash,
 )
 
 
@@ -74,17 +79,40 @@ async def append(
     Runs inside the caller's write transaction. Raises :class:`ConcurrencyError` when the
     stream has moved on; the caller's transaction is then unusable and must roll back.
     """
+    prev_hash = await _head_hash(connection, stream, expected_version)
     recorded = []
     for offset, new in enumerate(new_events, start=1):
-        version = expected_version + offset
+        event = RecordedEvent(
+            position=0,
+            stream=stream,
+            version=expected_version + offset,
+            type=new.type,
+            schema=new.schema,
+            data=new.data,
+            metadata=new.metadata,
+            recorded_at=recorded_at,
+            prev_hash=prev_hash,
+            hash=event_hash(
+                story=stream,
+                version=expected_version + offset,
+                type=new.type,
+                schema=new.schema,
+                data=new.data,
+                actor=new.metadata.get("actor"),
+                recorded_at=recorded_at,
+                prev_hash=prev_hash,
+            ),
+        )
         values = {
             "stream": stream,
-            "version": version,
-            "type": new.type,
-            "schema": new.schema,
-            "data": new.data,
-            "meta": new.metadata,
+            "version": event.version,
+            "type": event.type,
+            "schema": event.schema,
+            "data": event.data,
+            "meta": event.metadata,
             "recorded_at": recorded_at,
+            "hash": event.hash,
+            "prev_hash": event.prev_hash,
         }
         try:
             position = (
@@ -92,33 +120,60 @@ async def append(
             ).scalar_one()
         except IntegrityError as exc:
             raise ConcurrencyError(stream, expected_version) from exc
-        recorded.append(
-            RecordedEvent(
-                position=position,
-                stream=stream,
-                version=version,
-                type=new.type,
-                schema=new.schema,
-                data=new.data,
-                metadata=new.metadata,
-                recorded_at=recorded_at,
-            )
-        )
+        recorded.append(replace(event, position=position))
+        prev_hash = event.hash
     return recorded
 
 
+async def _head_hash(connection: AsyncConnection, stream: str, version: int) -> str:
+    """The hash of ``stream``'s event at ``version`` (the genesis hash for 0).
+
+    Raises :class:`ConcurrencyError` if the stream has no such event: it is behind the
+    version the caller expects, so the caller decided on a state that does not exist.
+    """
+    if version == 0:
+        return GENESIS
+    found = (
+        await connection.execute(
+            select(events.c.hash).where(events.c.stream == stream, events.c.version == version)
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        raise ConcurrencyError(stream, version)
+    return str(found)
+
+
 async def read_stream(
-    connection: AsyncConnection, stream: str, *, after: int = 0, limit: int | None = None
+    connection: AsyncConnection,
+    stream: str,
+    *,
+    after: int = 0,
+    until: int | None = None,
+    limit: int | None = None,
+    newest: int | None = None,
 ) -> list[RecordedEvent]:
-    """Events of ``stream`` with version > ``after``, in version order."""
-    query = (
-        select(*_COLUMNS)
-        .where(events.c.stream == stream, events.c.version > after)
-        .order_by(events.c.version)
-    )
+    """Events of ``stream`` with ``after`` < version <= ``until``, in version order.
+
+    With ``newest``, only that many of the latest such events (still in version order).
+    """
+    query = select(*_COLUMNS).where(events.c.stream == stream, events.c.version > after)
+    if until is not None:
+        query = query.where(events.c.version <= until)
+    if newest is not None:
+        latest = query.order_by(events.c.version.desc()).limit(newest)
+        return sorted((_recorded(row) for row in await connection.execute(latest)), key=lambda e: e.version)
+    query = query.order_by(events.c.version)
     if limit is not None:
         query = query.limit(limit)
     return [_recorded(row) for row in await connection.execute(query)]
+
+
+async def version_at(connection: AsyncConnection, stream: str, moment: datetime) -> int:
+    """The version ``stream`` had reached at ``moment`` (0: it did not exist yet)."""
+    query = select(func.coalesce(func.max(events.c.version), 0)).where(
+        events.c.stream == stream, events.c.recorded_at <= moment
+    )
+    return int((await connection.execute(query)).scalar_one())
 
 
 async def read_all(connection: AsyncConnection, *, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:

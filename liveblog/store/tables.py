@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Index,
     Integer,
     MetaData,
     String,
@@ -68,7 +69,10 @@ events = Table(
     Column("data", JsonDocument, nullable=False),
     Column("metadata", JsonDocument, nullable=False, key="meta"),
     Column("recorded_at", UtcDateTime, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
     UniqueConstraint("stream", "version"),
+    Index("ix_events_stream_recorded_at", "stream", "recorded_at"),
 )
 
 idempotency_records = Table(
@@ -101,4 +105,24 @@ tokens = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=True),
     Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("stream", String(80), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("head_hash", String(64), nullable=False),
+    Column("signed_at", UtcDateTime, nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("signature", String(100), nullable=False),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("algorithm", String(16), nullable=False),
+    Column("public_key", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )

@@ -50,9 +50,12 @@ def upgrade() -> None:
         sa.Column("data", JSON_DOCUMENT, nullable=False),
         sa.Column("metadata", JSON_DOCUMENT, nullable=False),
         sa.Column("recorded_at", TIMESTAMP, nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("position", name="pk_events"),
         sa.UniqueConstraint("stream", "version", name="uq_events_stream_version"),
     )
+    op.create_index("ix_events_stream_recorded_at", "events", ["stream", "recorded_at"])
     op.create_table(
         "idempotency_records",
         sa.Column("scope", sa.String(80), nullable=False),
@@ -103,6 +106,32 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("story", "id", name="pk_update_views"),
     )
     op.create_index("ix_update_views_story_seq", "update_views", ["story", "seq"])
+    op.create_table(
+        "revisions",
+        sa.Column("stream", sa.String(80), nullable=False),
+        sa.Column("target", sa.String(64), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("document", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("stream", "target", "revision", name="pk_revisions"),
+    )
+    op.create_table(
+        "checkpoints",
+        sa.Column("stream", sa.String(80), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("head_hash", sa.String(64), nullable=False),
+        sa.Column("signed_at", TIMESTAMP, nullable=False),
+        sa.Column("key_id", sa.String(16), nullable=False),
+        sa.Column("signature", sa.String(100), nullable=False),
+        sa.PrimaryKeyConstraint("stream", "version", name="pk_checkpoints"),
+    )
+    op.create_table(
+        "signing_keys",
+        sa.Column("id", sa.String(16), nullable=False),
+        sa.Column("algorithm", sa.String(16), nullable=False),
+        sa.Column("public_key", sa.String(100), nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_signing_keys"),
+    )
     triggers = SQLITE_TRIGGERS if op.get_bind().dialect.name == "sqlite" else POSTGRESQL_TRIGGERS
     for statement in triggers:
         op.execute(statement)
@@ -113,5 +142,5 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS events_append_only_truncate ON events")
         op.execute("DROP TRIGGER IF EXISTS events_append_only_rows ON events")
         op.execute("DROP FUNCTION IF EXISTS events_append_only()")
-    for table in ("update_views", "story_headers", "tokens", "snapshots", "idempotency_records", "events"):
+    for table in ("signing_keys", "checkpoints", "revisions", "update_views", "story_headers", "tokens", "snapshots", "idempotency_records", "events"):
         op.drop_table(table)

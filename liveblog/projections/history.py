@@ -1,0 +1,167 @@
+"""The revision history read model: every change to the story header and to each update.
+
+One row per revision of a resource (``target`` is ``"story"`` or an update id), holding the
+full document, auditor-only fields included; :func:`for_reader` removes those. Rows are
+written inline with each append, and derive from the log alone, so a rebuild reproduces them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from liveblog.domain import events as e
+from liveblog.domain.state import StoryState, UpdateState
+from liveblog.domain.values import CorrectionKind, rfc3339
+from liveblog.projections.diffs import word_diff
+from liveblog.projections.story_view import dumps
+from liveblog.projections.tables import revisions
+
+STORY = "story"
+AUDITOR_ONLY = ("actor", "reason")
+STORY_KINDS = {
+    "StoryOpened": "opened",
+    "StoryPublished": "published",
+    "StoryRevised": "revised",
+    "StoryClosed": "closed",
+    "StoryReopened": "reopened",
+}
+
+
+def revision_rows(
+    before: StoryState | None, after: StoryState, event: e.Event, actor: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The revision rows ``event`` adds, given the story just before and just after it."""
+    if isinstance(event, e.StoryOpened | e.StoryPublished | e.StoryRevised | e.StoryClosed | e.StoryReopened):
+        return [_row(after.slug, STORY, after.revision, _story_revision(before, after, event, actor))]
+    update_id = event.update_id
+    if update_id not in after.updates:
+        return []
+    old = before.updates.get(update_id) if before is not None else None
+    new = after.updates[update_id]
+    return [
+        _row(after.slug, update_id, new.revision, _update_revision(old, new, after.version, event, actor))
+    ]
+
+
+def _row(story: str, target: str, revision: int, document: dict[str, Any]) -> dict[str, Any]:
+    return {"stream": story, "target": target, "revision": revision, "document": dumps(document)}
+
+
+def _story_revision(
+    before: StoryState | None, after: StoryState, event: e.Event, actor: dict[str, Any] | None
+) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    diff: dict[str, Any] = {}
+    for name in ("title", "summary", "status"):
+        old = getattr(before, name) if before is not None else None
+        new = getattr(after, name)
+        if old != new:
+            changes[name] = {"from": old, "to": new}
+            if name != "status":
+                diff[name] = word_diff(old or "", new)
+    return {
+        "revision": after.revision,
+        "version": after.version,
+        "at": rfc3339(event.at),
+        "kind": STORY_KINDS[event.type],
+        "note": None,
+        "body": None,
+        "diff": diff,
+        "changes": changes,
+        "actor": actor,
+        "reason": getattr(event, "reason", None),
+    }
+
+
+def _fields(update: UpdateState | None) -> dict[str, Any]:
+    if update is None:
+        return {}
+    return {
+        "body": update.body,
+        "byline": update.byline,
+        "sources": [source.model_dump() for source in update.sources],
+        "media": [item.model_dump(mode="json") for item in update.media],
+        "occurred_at": rfc3339(update.occurred_at),
+        "status": update.status.value,
+        "pinned": update.pinned,
+        "key_event": update.key_event,
+        "verification": None
+        if update.verification is None
+        else {"status": update.verification.status.value, "note": update.verification.note},
+    }
+
+
+def _update_revision(
+    old: UpdateState | None, new: UpdateState, version: int, event: e.Event, actor: dict[str, Any] | None
+) -> dict[str, Any]:
+    before, after = _fields(old), _fields(new)
+    changes = (
+        {}
+        if old is None
+        else {
+            name: {"from": before[name], "to": after[name]} for name in after if before[name] != after[name]
+        }
+    )
+    diff = {"body": word_diff(before["body"], after["body"])} if "body" in changes else {}
+    match event:
+        case e.UpdatePosted():
+            kind, note = "posted", None
+        case e.UpdateCorrected():
+            kind, note = event.kind.value, event.note
+        case e.VerificationChanged():
+            kind, note = "verification", event.note
+        case e.UpdateFlagsChanged():
+            kind, note = "flags", None
+        case _:
+            kind, note = "retraction", getattr(event, "note", None)
+    return {
+        "revision": new.revision,
+        "version": version,
+        "at": rfc3339(event.at),
+        "kind": kind,
+        "note": note,
+        "body": new.body,
+        "diff": diff,
+        "changes": changes,
+        "actor": actor,
+        "reason": getattr(event, "reason", None),
+    }
+
+
+def for_reader(document: dict[str, Any]) -> dict[str, Any]:
+    """A revision as readers may see it: no actor, no internal reason, no minor edit's note."""
+    public = {name: value for name, value in document.items() if name not in AUDITOR_ONLY}
+    if public["kind"] == CorrectionKind.MINOR.value:
+        public["note"] = None
+    return public
+
+
+async def apply(connection: AsyncConnection, rows: Iterable[dict[str, Any]]) -> None:
+    rows = list(rows)
+    if rows:
+        await connection.execute(insert(revisions), rows)
+
+
+async def replace(connection: AsyncConnection, rows: Iterable[dict[str, Any]]) -> None:
+    await connection.execute(delete(revisions))
+    await apply(connection, rows)
+
+
+async def read(connection: AsyncConnection, story: str, target: str) -> list[dict[str, Any]]:
+    """Every revision of ``target`` in ``story``, oldest first, with auditor-only fields."""
+    rows = await connection.execute(
+        select(revisions.c.document)
+        .where(revisions.c.stream == story, revisions.c.target == target)
+        .order_by(revisions.c.revision)
+    )
+    return [json.loads(document) for document in rows.scalars()]
+
+
+async def stored_rows(connection: AsyncConnection) -> dict[tuple[str, str, int], dict[str, Any]]:
+    rows = await connection.execute(select(revisions))
+    return {(row.stream, row.target, row.revision): dict(row._mapping) for row in rows}
