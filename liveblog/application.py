@@ -33,6 +33,7 @@ from liveblog.domain.values import StoryStatus
 from liveblog.errors import ConcurrencyError
 from liveblog.projections import history, story_view
 from liveblog.store import event_store, idempotency, snapshots
+from liveblog.store.chain import GENESIS
 from liveblog.store.database import Database
 from liveblog.store.event_store import NewEvent, RecordedEvent
 from liveblog.store.idempotency import IdempotencyKey, StoredResponse
@@ -50,9 +51,13 @@ class Outcome:
     """What ``handle`` did: the response, the story after it, and the events it appended."""
 
     response: StoredResponse
-    state: StoryState | None
+    head: Head | None
     recorded: Sequence[RecordedEvent]
-    replayed: bool = False
+
+    @property
+    def replayed(self) -> bool:
+        """Whether the response is the one first given for the same Idempotency-Key."""
+        return self.head is None
 
 
 Responder = Callable[[StoryState], StoredResponse]
@@ -60,6 +65,20 @@ Responder = Callable[[StoryState], StoredResponse]
 
 def decode(recorded: RecordedEvent) -> Event:
     return event_from_data(recorded.type, recorded.data)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A story as of its latest event, and that event's hash (where the chain continues)."""
+
+    state: StoryState | None
+    hash: str = GENESIS
+
+    def following(self, recorded: Sequence[RecordedEvent]) -> Head:
+        """This head moved on by ``recorded``, the events after it in version order."""
+        if not recorded:
+            return self
+        return Head(fold(self.state, (decode(e) for e in recorded)), recorded[-1].hash)
 
 
 def _revision_rows(
@@ -92,8 +111,9 @@ class Application:
         self.signer = signer
         self.clock = clock
         self.checkpoint_every = checkpoint_every
-        self._cache: OrderedDict[str, StoryState] = OrderedDict()
+        self._cache: OrderedDict[str, Head] = OrderedDict()
         self._cache_size = cache_size
+        self._last_checkpoint: dict[str, datetime | None] = {}
 
     async def handle(
         self,
@@ -112,8 +132,8 @@ class Application:
                 if attempt == MAX_ATTEMPTS:
                     raise
                 continue
-            if outcome.state is not None and not outcome.replayed:
-                self._remember(outcome.state)
+            if outcome.head is not None:
+                self._remember(outcome.head)
             return outcome
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -129,29 +149,34 @@ class Application:
             if key is not None:
                 previous = await idempotency.recall(connection, key)
                 if previous is not None:
-                    return Outcome(response=previous, state=None, recorded=(), replayed=True)
-            before = await self.load(connection, command.story)
-            decided = decide(command, before)
-            after = fold(before, decided)
+                    return Outcome(response=previous, head=None, recorded=())
+            head = await self._load_head(connection, command.story)
+            decided = decide(command, head.state)
+            after = fold(head.state, decided)
             assert after is not None  # decide never yields events that leave no story
             recorded: list[RecordedEvent] = []
             if decided:
-                recorded = await self._record(connection, before, after, decided, actor, key, request_id)
+                recorded = await self._record(connection, head, after, decided, actor, key, request_id)
             response = respond(after)
             if key is not None:
                 await idempotency.remember(connection, key, response, at=self.clock())
-            return Outcome(response=response, state=after, recorded=recorded)
+            return Outcome(
+                response=response,
+                head=Head(after, recorded[-1].hash) if recorded else head,
+                recorded=recorded,
+            )
 
     async def _record(
         self,
         connection: AsyncConnection,
-        before: StoryState | None,
+        head: Head,
         after: StoryState,
         decided: list[Event],
         actor: Actor,
         key: IdempotencyKey | None,
         request_id: str | None,
     ) -> list[RecordedEvent]:
+        before = head.state
         metadata: dict[str, object] = {"actor": actor.as_metadata()}
         if request_id is not None:
             metadata["request_id"] = request_id
@@ -165,16 +190,20 @@ class Application:
             expected,
             [NewEvent(type=e.type, data=event_data(e), metadata=metadata, schema=e.SCHEMA) for e in decided],
             recorded_at=now,
+            prev_hash=head.hash,
         )
         touched = dict.fromkeys(e.update_id for e in decided if hasattr(e, "update_id"))
         await story_view.apply(connection, before, after, touched)
         await history.apply(connection, _revision_rows(before, decided, actor.as_metadata()))
         if after.version // snapshots.SNAPSHOT_EVERY > expected // snapshots.SNAPSHOT_EVERY:
-            await snapshots.save(connection, after.slug, after.version, after.model_dump_json())
+            await snapshots.save(
+                connection, after.slug, after.version, recorded[-1].hash, after.model_dump_json()
+            )
         if self.signer is not None and await self._checkpoint_due(connection, after, decided, now):
             await checkpoints.save(
                 connection, self.signer.sign(after.slug, after.version, recorded[-1].hash, now)
             )
+            self._last_checkpoint[after.slug] = now
         return recorded
 
     async def _checkpoint_due(
@@ -184,16 +213,29 @@ class Application:
             return True
         if story.status is StoryStatus.DRAFT:
             return False
-        last = await checkpoints.last_signed_at(connection, story.slug)
+        if story.slug not in self._last_checkpoint:
+            self._last_checkpoint[story.slug] = await checkpoints.last_signed_at(connection, story.slug)
+        last = self._last_checkpoint[story.slug]
         return last is None or now - last >= self.checkpoint_every
 
     async def load(self, connection: AsyncConnection, slug: str) -> StoryState | None:
         """The current state of story ``slug`` (``None`` if it does not exist)."""
-        state = self._cache.get(slug)
-        if state is None:
-            return await self.load_at(connection, slug, None)
-        newer = await event_store.read_stream(connection, slug, after=state.version)
-        return fold(state, (decode(recorded) for recorded in newer))
+        return (await self._load_head(connection, slug)).state
+
+    async def _load_head(self, connection: AsyncConnection, slug: str) -> Head:
+        """The story's head: the cached one (or the newest snapshot) moved on by whatever the
+        log holds after it. The log, read in this transaction, is the truth; caches only spare
+        reading all of it."""
+        head = self._cache.get(slug)
+        if head is None:
+            snapshot = await snapshots.latest(connection, slug)
+            head = (
+                Head(None)
+                if snapshot is None
+                else Head(StoryState.model_validate_json(snapshot.state), snapshot.head_hash)
+            )
+        version = head.state.version if head.state is not None else 0
+        return head.following(await event_store.read_stream(connection, slug, after=version))
 
     async def load_at(self, connection: AsyncConnection, slug: str, version: int | None) -> StoryState | None:
         """Story ``slug`` as it stood at ``version`` (``None``: now): the newest snapshot at or
@@ -201,16 +243,19 @@ class Application:
         state = None
         snapshot = await snapshots.latest(connection, slug, at_most=version)
         if snapshot is not None:
-            state = StoryState.model_validate_json(snapshot[1])
+            state = StoryState.model_validate_json(snapshot.state)
         after = state.version if state is not None else 0
         newer = await event_store.read_stream(connection, slug, after=after, until=version)
         return fold(state, (decode(recorded) for recorded in newer))
 
-    def _remember(self, state: StoryState) -> None:
-        cached = self._cache.get(state.slug)
-        if cached is None or cached.version < state.version:
-            self._cache[state.slug] = state
-        self._cache.move_to_end(state.slug)
+    def _remember(self, head: Head) -> None:
+        if head.state is None:
+            return
+        slug = head.state.slug
+        cached = self._cache.get(slug)
+        if cached is None or cached.state is None or cached.state.version < head.state.version:
+            self._cache[slug] = head
+        self._cache.move_to_end(slug)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 

@@ -238,3 +238,7 @@ def projections_rebuild(check: bool) -> None:
         err.print(f"[bold red]{len(differences)} difference(s)[/] between the read model and the log")
         sys.exit(1)
     err.print("read model matches the log" if check else "read model rebuilt from the log")
+
+
+if __name__ == "__main__":
+    main()

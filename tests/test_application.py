@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from liveblog.application import Application
+from liveblog.application import Application, Head
 from liveblog.domain import StoryState
 from liveblog.domain import commands as c
 from liveblog.errors import ConcurrencyError
@@ -44,16 +44,16 @@ async def test_a_conflict_is_retried_by_deciding_again_on_fresh_state(
 ) -> None:
     application = Application(database)
     await application.handle(opening(), DESK, ok)
-    stale = await _state(application)
+    stale = await _head(application)
     await application.handle(posting(1), DESK, ok)
-    real_load = application.load
+    real_load = application._load_head
     calls: list[int] = []
 
-    async def load_stale_once(connection: Any, slug: str) -> StoryState | None:
+    async def load_stale_once(connection: Any, slug: str) -> Head:
         calls.append(1)
         return stale if len(calls) == 1 else await real_load(connection, slug)
 
-    monkeypatch.setattr(application, "load", load_stale_once)
+    monkeypatch.setattr(application, "_load_head", load_stale_once)
     outcome = await application.handle(posting(2), DESK, ok)
     assert len(calls) == 2, "decided twice: once on the stale state, once on the fresh one"
     assert outcome.response.body == "4"
@@ -65,13 +65,13 @@ async def test_a_conflict_that_never_clears_surfaces_after_the_retries(
 ) -> None:
     application = Application(database)
     await application.handle(opening(), DESK, ok)
-    stale = await _state(application)
+    stale = await _head(application)
     await application.handle(posting(1), DESK, ok)
 
-    async def always_stale(connection: Any, slug: str) -> StoryState | None:
+    async def always_stale(connection: Any, slug: str) -> Head:
         return stale
 
-    monkeypatch.setattr(application, "load", always_stale)
+    monkeypatch.setattr(application, "_load_head", always_stale)
     with pytest.raises(ConcurrencyError):
         await application.handle(posting(2), DESK, ok)
     assert await versions(database) == [1, 2, 3]
@@ -116,7 +116,7 @@ async def test_every_hundredth_version_is_snapshotted_and_loading_from_it_matche
         await writer.handle(posting(number), DESK, ok)
     async with database.read() as connection:
         snapshot = await snapshots.latest(connection, "raid")
-    assert snapshot is not None and snapshot[0] == 100
+    assert snapshot is not None and snapshot.version == 100
     cold = Application(database)  # an empty cache: snapshot plus the 21 events after it
     assert await _state(cold) == await _state(writer)
     assert (await _state(cold)).version == 121
@@ -138,3 +138,9 @@ async def _state(application: Application, slug: str = "raid") -> StoryState:
         state = await application.load(connection, slug)
     assert state is not None
     return state
+
+
+async def _head(application: Application, slug: str = "raid") -> Head:
+    """The story's head as the write path loads it (to replay it later, stale)."""
+    async with application.database.read() as connection:
+        return await application._load_head(connection, slug)

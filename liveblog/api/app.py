@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
 from liveblog import __version__
-from liveblog.api import audit, problems, stories, updates
+from liveblog.api import audit, pages, problems, stories, updates
 from liveblog.api.limits import BodySizeLimit
 from liveblog.api.services import Services
 from liveblog.application import build_application
@@ -47,6 +48,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(stories.router)
     app.include_router(updates.router)
     app.include_router(audit.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+    app.add_middleware(pages.PageSecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if services is not None:
         app.state.services = services

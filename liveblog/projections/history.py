@@ -162,6 +162,15 @@ async def read(connection: AsyncConnection, story: str, target: str) -> list[dic
     return [json.loads(document) for document in rows.scalars()]
 
 
+async def read_story_timeline(connection: AsyncConnection, story: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every revision of every resource in ``story`` as ``(target, document)``, in log order."""
+    rows = await connection.execute(
+        select(revisions.c.target, revisions.c.document).where(revisions.c.stream == story)
+    )
+    timeline = [(row.target, json.loads(row.document)) for row in rows]
+    return sorted(timeline, key=lambda item: int(item[1]["version"]))
+
+
 async def stored_rows(connection: AsyncConnection) -> dict[tuple[str, str, int], dict[str, Any]]:
     rows = await connection.execute(select(revisions))
     return {(row.stream, row.target, row.revision): dict(row._mapping) for row in rows}

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.domain.state import StoryState
@@ -46,27 +46,29 @@ def update_row(story: StoryState, update_id: str) -> dict[str, Any]:
     }
 
 
+_INSERT_HEADER = insert(story_headers)
+_UPDATE_HEADER = update(story_headers).where(story_headers.c.slug == bindparam("key_slug"))
+_INSERT_UPDATE = insert(update_views)
+_UPDATE_UPDATE = update(update_views).where(
+    update_views.c.story == bindparam("key_story"), update_views.c.id == bindparam("key_id")
+)
+
+
 async def apply(
     connection: AsyncConnection, before: StoryState | None, after: StoryState, touched: Iterable[str]
 ) -> None:
     """Bring the read model from ``before`` to ``after``; ``touched`` are the changed updates."""
     header = header_row(after)
     if before is None:
-        await connection.execute(insert(story_headers).values(header))
+        await connection.execute(_INSERT_HEADER, header)
     else:
-        await connection.execute(
-            update(story_headers).where(story_headers.c.slug == after.slug).values(header)
-        )
+        await connection.execute(_UPDATE_HEADER, {**header, "key_slug": after.slug})
     for update_id in touched:
         row = update_row(after, update_id)
         if before is None or update_id not in before.updates:
-            await connection.execute(insert(update_views).values(row))
+            await connection.execute(_INSERT_UPDATE, row)
         else:
-            await connection.execute(
-                update(update_views)
-                .where(update_views.c.story == after.slug, update_views.c.id == update_id)
-                .values(row)
-            )
+            await connection.execute(_UPDATE_UPDATE, {**row, "key_story": after.slug, "key_id": update_id})
 
 
 async def replace(connection: AsyncConnection, stories: Iterable[StoryState]) -> None:

@@ -62,6 +62,9 @@ _COLUMNS = (
 )
 
 
+_INSERT_EVENT = insert(events).returning(events.c.position)
+
+
 def _recorded(row: Any) -> RecordedEvent:
     return RecordedEvent(*row)
 
@@ -73,13 +76,17 @@ async def append(
     new_events: Sequence[NewEvent],
     *,
     recorded_at: datetime,
+    prev_hash: str | None = None,
 ) -> list[RecordedEvent]:
     """Append ``new_events`` to ``stream``, which must be at ``expected_version`` (0: new).
 
-    Runs inside the caller's write transaction. Raises :class:`ConcurrencyError` when the
-    stream has moved on; the caller's transaction is then unusable and must roll back.
+    Each event is hash-chained to the one before it. ``prev_hash`` is the hash of the event
+    at ``expected_version`` as the caller read it in this same transaction; without it, it is
+    read here. Runs inside the caller's write transaction. Raises :class:`ConcurrencyError`
+    when the stream has moved on; the caller's transaction is then unusable and must roll back.
     """
-    prev_hash = await _head_hash(connection, stream, expected_version)
+    if prev_hash is None:
+        prev_hash = await _head_hash(connection, stream, expected_version)
     recorded = []
     for offset, new in enumerate(new_events, start=1):
         event = RecordedEvent(
@@ -115,9 +122,7 @@ async def append(
             "prev_hash": event.prev_hash,
         }
         try:
-            position = (
-                await connection.execute(insert(events).values(values).returning(events.c.position))
-            ).scalar_one()
+            position = (await connection.execute(_INSERT_EVENT, values)).scalar_one()
         except IntegrityError as exc:
             raise ConcurrencyError(stream, expected_version) from exc
         recorded.append(replace(event, position=position))

@@ -92,6 +92,7 @@ snapshots = Table(
     metadata,
     Column("stream", String(80), primary_key=True),
     Column("version", Integer, primary_key=True),
+    Column("head_hash", String(64), nullable=False),
     Column("state", Text, nullable=False),
 )
 

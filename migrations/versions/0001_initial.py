@@ -71,6 +71,7 @@ def upgrade() -> None:
         "snapshots",
         sa.Column("stream", sa.String(80), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("head_hash", sa.String(64), nullable=False),
         sa.Column("state", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("stream", "version", name="pk_snapshots"),
     )

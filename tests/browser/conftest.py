@@ -1,0 +1,132 @@
+"""Real server processes and real headless Chromium (Debian's package, driven by Playwright).
+
+Chromium is never downloaded: tests use ``/usr/bin/chromium`` (or ``LIVEBLOG_CHROMIUM``).
+Where it is not installed the browser tests skip, and CI (which installs it and sets
+``LIVEBLOG_FAIL_ON_SKIP=1``) fails on any skip. Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = os.environ.get("LIVEBLOG_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """A ``liveblog serve`` process on a SQLite file of the test's own."""
+
+    environment: dict[str, str]
+    port: int
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str) -> str:
+        """Run ``liveblog ARGS`` against the server's database; returns its standard output."""
+        done = subprocess.run(
+            [sys.executable, "-m", "liveblog.cli", *args],
+            env=self.environment, capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def start(self) -> None:
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "liveblog.cli", "serve", "--port", str(self.port)],
+            env=self.environment, stdout=handle, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited: {self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/keys", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the server did not start: {self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    environment = {
+        **os.environ,
+        "LIVEBLOG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/liveblog.db",
+        "LIVEBLOG_SIGNING_KEY_PATH": str(tmp_path / "signing.key"),
+        "LIVEBLOG_LOG_LEVEL": "warning",
+    }
+    server = LiveServer(environment=environment, port=free_port(), log=tmp_path / "server.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    """A fresh page that records console errors (a CSP violation is one) in ``page.errors``."""
+    context = await browser.new_context(viewport={"width": 390, "height": 844})
+    opened = await context.new_page()
+    errors: list[str] = []
+    opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.errors = errors  # type: ignore[attr-defined]
+    yield opened
+    await context.close()
+
+
+async def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
