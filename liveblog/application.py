@@ -4,7 +4,9 @@
 serialised write transaction of :class:`~liveblog.store.database.Database`:
 
 1. an ``Idempotency-Key`` seen before returns the first response, and nothing else happens;
-2. the story's state is loaded (process cache, else snapshot, plus the events after it);
+2. the command is stamped with the application's clock (so an event's ``at`` is when it was
+   recorded), and the story's state is loaded (process cache, else snapshot, plus the
+   events after it);
 3. ``decide`` produces events, or raises a :class:`~liveblog.errors.DomainError`;
 4. the events are appended (hash-chained) with the version the state was at, the read model
    is updated, a snapshot is taken every ``SNAPSHOT_EVERY`` versions, a signed checkpoint
@@ -114,6 +116,8 @@ class Application:
         self._cache: OrderedDict[str, Head] = OrderedDict()
         self._cache_size = cache_size
         self._last_checkpoint: dict[str, datetime | None] = {}
+        self.on_commit: Callable[[str, int], None] | None = None
+        """Called with (story, version) after each commit that appended events."""
 
     async def handle(
         self,
@@ -134,6 +138,8 @@ class Application:
                 continue
             if outcome.head is not None:
                 self._remember(outcome.head)
+            if outcome.recorded and self.on_commit is not None:
+                self.on_commit(outcome.recorded[-1].stream, outcome.recorded[-1].version)
             return outcome
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -150,16 +156,20 @@ class Application:
                 previous = await idempotency.recall(connection, key)
                 if previous is not None:
                     return Outcome(response=previous, head=None, recorded=())
+            # A command happens when it holds the write lock: its events' `at` is the moment
+            # they are recorded and become visible, so `as_of` that moment shows them.
+            now = self.clock()
+            command = command.model_copy(update={"at": now})
             head = await self._load_head(connection, command.story)
             decided = decide(command, head.state)
             after = fold(head.state, decided)
             assert after is not None  # decide never yields events that leave no story
             recorded: list[RecordedEvent] = []
             if decided:
-                recorded = await self._record(connection, head, after, decided, actor, key, request_id)
+                recorded = await self._record(connection, head, after, decided, actor, key, request_id, now)
             response = respond(after)
             if key is not None:
-                await idempotency.remember(connection, key, response, at=self.clock())
+                await idempotency.remember(connection, key, response, at=now)
             return Outcome(
                 response=response,
                 head=Head(after, recorded[-1].hash) if recorded else head,
@@ -175,6 +185,7 @@ class Application:
         actor: Actor,
         key: IdempotencyKey | None,
         request_id: str | None,
+        now: datetime,
     ) -> list[RecordedEvent]:
         before = head.state
         metadata: dict[str, object] = {"actor": actor.as_metadata()}
@@ -183,7 +194,6 @@ class Application:
         if key is not None:
             metadata["idempotency_key"] = key.key
         expected = before.version if before is not None else 0
-        now = self.clock()
         recorded = await event_store.append(
             connection,
             after.slug,

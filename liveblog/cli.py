@@ -240,5 +240,152 @@ def projections_rebuild(check: bool) -> None:
     err.print("read model matches the log" if check else "read model rebuilt from the log")
 
 
+@main.group()
+def audit() -> None:
+    """Export a story's log, and verify exports (docs/audit-format.md)."""
+
+
+@audit.command("export")
+@click.argument("slug")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default="-",
+    help="write the export to this file [default: standard output]",
+)
+def audit_export(slug: str, output: str) -> None:
+    """Write the log of story SLUG, its signed checkpoints and the public keys, as NDJSON."""
+    from liveblog.audit.export import export_lines
+    from liveblog.errors import StoryNotFound
+    from liveblog.store import event_store
+
+    async def work(database: Database) -> int:
+        async with database.read() as connection:
+            total = await event_store.stream_version(connection, slug)
+        if total == 0:
+            raise StoryNotFound(f"there is no story {slug!r}")
+        try:
+            sink = click.open_file(output, "wb")
+        except OSError as exc:
+            raise click.BadParameter(f"cannot write {output}: {exc.strerror}", param_hint="'-o'") from exc
+        with sink, _progress() as progress:
+            task = progress.add_task(f"exporting {slug}", total=total)
+            lines = -1  # the header line comes first
+            async for line in export_lines(database, slug, now=utc_now()):
+                sink.write(line.encode())
+                lines += 1
+                progress.update(task, completed=min(lines, total))
+        return total
+
+    total = _run(work)
+    err.print(f"exported the {total} events of {slug}" + ("" if output == "-" else f" to {output}"))
+
+
+@audit.command("verify")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option(
+    "--key",
+    "key_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="trust this public key: PEM, a key's JSON, the JSON of /api/v1/keys, or base64 (repeatable)",
+)
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="a checkpoint kept earlier (the JSON of GET .../checkpoint) that the log must extend",
+)
+@click.option("--db", "in_database", is_flag=True, help="verify the logs stored in the configured database")
+@click.option("--story", default=None, help="with --db: only this story")
+def audit_verify(
+    file: str | None,
+    key_files: tuple[str, ...],
+    checkpoint_file: str | None,
+    in_database: bool,
+    story: str | None,
+) -> None:
+    """Verify the export FILE ("-": standard input), or with --db the stored logs.
+
+    Exit status 0 when everything holds, 1 naming the first bad version, 2 for unusable
+    arguments or files. Never trusts the file's own keys silently: without --key it says so.
+    """
+    from rich.markup import escape
+
+    from liveblog.audit import verify as verifier
+    from liveblog.audit.keys import UnusableKey, parse_key_file
+
+    if in_database == (file is not None):
+        raise click.UsageError("give either an export FILE or --db")
+    if story is not None and not in_database:
+        raise click.UsageError("--story goes with --db")
+    if checkpoint_file is not None and in_database and story is None:
+        raise click.UsageError("--checkpoint with --db needs the --story it was signed for")
+    trusted: dict[str, bytes] | None = None
+    for key_file in key_files:
+        try:
+            with open(key_file, "rb") as handle:
+                trusted = {**(trusted or {}), **parse_key_file(handle.read())}
+        except (OSError, UnusableKey) as exc:
+            raise click.BadParameter(f"{key_file}: {exc}", param_hint="'--key'") from exc
+    kept: dict[str, object] | None = None
+    if checkpoint_file is not None:
+        try:
+            with open(checkpoint_file, "rb") as handle:
+                kept = verifier.parse_checkpoint(handle.read())
+        except (OSError, ValueError) as exc:
+            raise click.BadParameter(f"{checkpoint_file}: {exc}", param_hint="'--checkpoint'") from exc
+
+    def verify_file(name: str) -> verifier.Result:
+        try:
+            with click.open_file(name, "rb") as handle, _progress() as progress:
+                task = progress.add_task(f"verifying {name}", total=None)
+                return verifier.verify(
+                    verifier.parse_lines(handle),
+                    trusted_keys=trusted,
+                    kept_checkpoint=kept,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total),
+                )
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {name}: {exc.strerror}", param_hint="'FILE'") from exc
+
+    async def verify_stored(database: Database) -> list[verifier.Result]:
+        slugs = await verifier.stories(database)
+        if story is not None and story not in slugs:
+            raise click.BadParameter(f"there is no story {story!r} in the database", param_hint="'--story'")
+        results = []
+        with _progress() as progress:
+            task = progress.add_task("verifying", total=None)
+            for slug in [story] if story is not None else slugs:
+                progress.update(task, description=f"verifying {slug}", completed=0, total=None)
+                results.append(
+                    await verifier.verify_database(
+                        database,
+                        slug,
+                        trusted_keys=trusted,
+                        kept_checkpoint=kept,
+                        progress=lambda done, total: progress.update(task, completed=done, total=total),
+                    )
+                )
+        return results
+
+    results = _run(verify_stored) if in_database else [verify_file(file or "-")]
+    if not results:
+        err.print("the database holds no story")
+    for result in results:
+        for warning in result.warnings:
+            err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        if result.ok:
+            click.echo(f"ok {result.message}")
+        else:
+            where = result.story or file
+            err.print(f"[bold red]FAILED[/] {escape(f'{where}: {result.message}')}", soft_wrap=True)
+    if any(result.unusable for result in results):
+        sys.exit(2)
+    if not all(result.ok for result in results):
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

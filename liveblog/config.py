@@ -23,6 +23,9 @@ class Settings(BaseSettings):
         description="Ed25519 private key that signs checkpoints; created (mode 0600) if missing.",
     )
     checkpoint_every_seconds: int = Field(default=300, ge=1)
+    live_sweep_seconds: float = Field(
+        default=2.0, gt=0, description="how often live readers' stories are re-read even without a wake-up"
+    )
     log_level: str = "info"
 
     @field_validator("database_url")

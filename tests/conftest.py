@@ -22,8 +22,8 @@ import pytest
 from fastapi import FastAPI
 
 from liveblog.api.app import create_app
-from liveblog.api.services import Services
-from liveblog.application import Application, build_application
+from liveblog.api.services import Services, running_services
+from liveblog.application import Application
 from liveblog.config import Settings
 from liveblog.store import schema, tokens
 from liveblog.store.database import Database
@@ -129,14 +129,16 @@ def settings(database: Database, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def application(settings: Settings, database: Database) -> Application:
-    """The application as the server builds it, signing with a key of the test's own."""
-    return await build_application(settings, database)
+async def services(settings: Settings, database: Database) -> AsyncIterator[Services]:
+    """Everything the server runs (hub and bus included), as the server builds it, signing
+    with a key of the test's own."""
+    async with running_services(settings, database) as running:
+        yield running
 
 
 @pytest.fixture
-def services(settings: Settings, database: Database, application: Application) -> Services:
-    return Services(settings=settings, database=database, application=application)
+def application(services: Services) -> Application:
+    return services.application
 
 
 @pytest.fixture

@@ -9,13 +9,10 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from liveblog import __version__
-from liveblog.api import audit, pages, problems, stories, updates
+from liveblog.api import audit, live, pages, problems, stories, updates
 from liveblog.api.limits import BodySizeLimit
-from liveblog.api.services import Services
-from liveblog.application import build_application
+from liveblog.api.services import Services, running_services
 from liveblog.config import Settings
-from liveblog.store.database import Database
-from liveblog.store.schema import ensure_migrated
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -28,15 +25,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         if services is not None:
             yield
             return
-        database = Database(settings.database_url)
-        try:
-            await ensure_migrated(database)
-            app.state.services = Services(
-                settings=settings, database=database, application=await build_application(settings, database)
-            )
+        async with running_services(settings) as built:
+            app.state.services = built
             yield
-        finally:
-            await database.dispose()
 
     app = FastAPI(
         title="liveblog",
@@ -48,6 +39,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(stories.router)
     app.include_router(updates.router)
     app.include_router(audit.router)
+    app.include_router(live.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     app.add_middleware(pages.PageSecurityHeaders)

@@ -12,14 +12,18 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from liveblog.api.services import ServicesDep
+from liveblog.api.services import Services, ServicesDep
 from liveblog.errors import Forbidden, Unauthenticated
 from liveblog.store import tokens
 from liveblog.store.tokens import Actor, Role
 
 
 async def optional_actor(request: Request, services: ServicesDep) -> Actor | None:
-    header = request.headers.get("authorization")
+    return await authenticate_header(services, request.headers.get("authorization"))
+
+
+async def authenticate_header(services: Services, header: str | None) -> Actor | None:
+    """The actor an ``Authorization`` header names (``None`` without one)."""
     if header is None:
         return None
     scheme, _, secret = header.partition(" ")

@@ -113,6 +113,9 @@ async def _on_model_validation(_request: Request, exc: Exception) -> Response:
 
 async def _on_http_exception(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:
+        # FastAPI's own 400: a body it could not decode (not UTF-8, nested too deep).
+        return problem(400, "Malformed JSON", "the request body is not valid UTF-8 JSON", "MalformedJson")
     title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
     response = problem(exc.status_code, title, str(exc.detail), title.title().replace(" ", ""))
     if exc.headers:

@@ -1,15 +1,21 @@
-"""What the routes need, built once per application by the app factory (no globals)."""
+"""What the routes need, built once per application (never at import), started and stopped
+together: the database, the command handler, the live hub and, on PostgreSQL, the bus."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from liveblog.application import Application
+from liveblog.application import Application, build_application
 from liveblog.config import Settings
+from liveblog.live.bus import PostgresListener
+from liveblog.live.hub import Hub
 from liveblog.store.database import Database
+from liveblog.store.schema import ensure_migrated
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +23,38 @@ class Services:
     settings: Settings
     database: Database
     application: Application
+    hub: Hub
+
+
+@asynccontextmanager
+async def running_services(settings: Settings, database: Database | None = None) -> AsyncIterator[Services]:
+    """Build and start everything for ``settings`` (on ``database`` if given, which the
+    caller then owns); stop it all on exit."""
+    owned = database is None
+    database = database or Database(settings.database_url)
+    try:
+        await ensure_migrated(database)
+        application = await build_application(settings, database)
+        hub = Hub(application, sweep_every=settings.live_sweep_seconds)
+        application.on_commit = hub.wake
+        await hub.start()
+        listener = None
+        if not database.is_sqlite:
+            listener = PostgresListener(
+                database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                on_wake=hub.wake,
+                on_reconnect=hub.wake_all,
+            )
+            await listener.start()
+        try:
+            yield Services(settings=settings, database=database, application=application, hub=hub)
+        finally:
+            if listener is not None:
+                await listener.stop()
+            await hub.stop()
+    finally:
+        if owned:
+            await database.dispose()
 
 
 def get_services(request: Request) -> Services:

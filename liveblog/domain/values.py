@@ -28,7 +28,11 @@ MAX_BODY_CHARS = 20_000
 
 def _nfc(text: object) -> object:
     # Before the length limits: NFC can lengthen text, and the limits hold for what is stored.
-    return unicodedata.normalize("NFC", text) if isinstance(text, str) else text
+    if not isinstance(text, str):
+        return text
+    if "\x00" in text:
+        raise ValueError("must not contain the NUL character")
+    return unicodedata.normalize("NFC", text)
 
 
 def _not_blank(text: str) -> str:
@@ -38,7 +42,10 @@ def _not_blank(text: str) -> str:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("must lie between the years 1 and 9999 in UTC") from exc
 
 
 def rfc3339(moment: datetime | None) -> str | None:
@@ -71,7 +78,7 @@ NoteText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000), BeforeValidator(_nfc)
 ]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000), AfterValidator(_web_url)]
-Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+Language = Annotated[str, StringConstraints(max_length=35, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
 UpdateId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 

@@ -102,6 +102,8 @@ def encode_cursor(seq: int) -> str:
 
 def decode_cursor(cursor: str) -> int | None:
     """The ``seq`` inside a cursor, or ``None`` if it is not one of ours."""
-    if len(cursor) > 12 or not cursor.startswith("u") or not cursor[1:].isdigit():
+    digits = cursor[1:]
+    # At most 9 ASCII digits: every story version fits, and so does a 32-bit column.
+    if not cursor.startswith("u") or not 1 <= len(digits) <= 9 or not (digits.isascii() and digits.isdigit()):
         return None
     return int(cursor[1:])

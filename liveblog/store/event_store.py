@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -63,6 +63,8 @@ _COLUMNS = (
 
 
 _INSERT_EVENT = insert(events).returning(events.c.position)
+NOTIFY_CHANNEL = "liveblog_events"
+_NOTIFY = text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', :payload)")
 
 
 def _recorded(row: Any) -> RecordedEvent:
@@ -127,6 +129,9 @@ async def append(
             raise ConcurrencyError(stream, expected_version) from exc
         recorded.append(replace(event, position=position))
         prev_hash = event.hash
+    if connection.dialect.name == "postgresql" and recorded:
+        # Delivered when (and only if) this transaction commits: a wake-up for every server.
+        await connection.execute(_NOTIFY, {"payload": f"{stream} {recorded[-1].version}"})
     return recorded
 
 

@@ -1,0 +1,160 @@
+"""API.md "Live delivery": the same subscription as a WebSocket or as Server-Sent Events.
+
+Every connection has its own sender reading its own bounded queue (see
+:mod:`liveblog.live.hub`), and a receiver beside it, so a reader that goes away is noticed at
+once rather than at the next send. A reader whose queue overflows is closed with 4008 and
+resumes with ``after`` = the last version it saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, WebSocket
+from starlette.responses import Response, StreamingResponse
+from starlette.websockets import WebSocketDisconnect
+
+from liveblog.api.auth import MaybeActor, authenticate_header
+from liveblog.api.services import Services, ServicesDep
+from liveblog.api.stories import ERRORS, SlugPath, ensure_readable
+from liveblog.domain.values import SLUG_PATTERN
+from liveblog.errors import BadRequest, LiveblogError, NotFound, Unauthenticated
+from liveblog.live import messages
+from liveblog.live.hub import Frame, Overflow, Subscriber
+
+router = APIRouter(prefix="/api/v1", tags=["live"])
+
+HEARTBEAT_SECONDS = 15.0
+CLOSE_NORMAL = 1000
+CLOSE_TOO_SLOW = 4008
+CLOSE_TIMEOUT = 30.0  # a stalled reader gets this long to take the close frame, then is dropped
+TOO_SLOW = "too slow: reconnect with after=<the last version you received>"
+CLOSE_CODES = {Unauthenticated: 4401, NotFound: 4404, BadRequest: 4400}
+
+
+def sse(frame: Frame) -> str:
+    identifier = f"id: {frame.version}\n" if frame.kind == "event" else ""
+    return f"{identifier}event: {frame.kind}\ndata: {frame.text}\n\n"
+
+
+@router.websocket("/stories/{slug}/live")
+async def live_socket(websocket: WebSocket, slug: str, after: str = "0") -> None:
+    """Story events as they happen: `hello`, then every event after `after`, exactly once."""
+    services: Services = websocket.app.state.services
+    await websocket.accept()
+    try:
+        version = _after(after)
+        if not _slug_ok(slug):
+            raise NotFound(f"there is no story {slug!r}")
+        actor = await authenticate_header(services, websocket.headers.get("authorization"))
+        await ensure_readable(services, slug, actor)
+    except LiveblogError as exc:
+        code = next((code for kind, code in CLOSE_CODES.items() if isinstance(exc, kind)), 4400)
+        await websocket.close(code=code, reason=exc.detail[:120])
+        return
+    subscriber, current, backlog = await services.hub.subscribe(slug, version)
+    try:
+        await websocket.send_text(messages.hello(slug, current))
+        for frame in backlog:
+            await websocket.send_text(frame.text)
+        if backlog and backlog[0].kind == "reset":
+            await websocket.close(code=CLOSE_NORMAL, reason="reset: reload the story and reconnect")
+            return
+        tasks = {
+            asyncio.create_task(_send(websocket, subscriber, services, slug)),
+            asyncio.create_task(_receive(websocket)),
+            asyncio.create_task(subscriber.overflow.wait()),
+        }
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if subscriber.overflowed:
+            # The sender may be stuck behind a reader that stopped reading: it was cancelled
+            # above, and the close is attempted without waiting on that reader for long.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(websocket.close(code=CLOSE_TOO_SLOW, reason=TOO_SLOW), CLOSE_TIMEOUT)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # the reader went away; nothing to tell anyone
+    finally:
+        services.hub.unsubscribe(slug, subscriber)
+
+
+async def _send(websocket: WebSocket, subscriber: Subscriber, services: Services, slug: str) -> None:
+    """Hand the reader its queue, one frame at a time, with a heartbeat when it is quiet."""
+    while True:
+        frame = await subscriber.next(HEARTBEAT_SECONDS)
+        text = messages.heartbeat(services.hub.version_of(slug)) if frame is None else frame.text
+        await websocket.send_text(text)
+
+
+async def _receive(websocket: WebSocket) -> None:
+    """Return when the reader goes away (readers have nothing to say)."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+def _after(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 0
+    if not raw.isdigit() or len(raw) > 12:
+        raise BadRequest("`after` must be a story version: a whole number, 0 or more")
+    return int(raw)
+
+
+def _slug_ok(slug: str) -> bool:
+    return re.fullmatch(SLUG_PATTERN, slug) is not None
+
+
+@router.get(
+    "/stories/{slug}/live",
+    responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
+)
+async def live_events(
+    slug: SlugPath,
+    request: Request,
+    actor: MaybeActor,
+    services: ServicesDep,
+    after: Annotated[str | None, Query(description="the last version the reader has")] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The same events as Server-Sent Events (`Accept: text/event-stream`); `Last-Event-ID`
+    takes precedence over `after`. Open it as a WebSocket for the WebSocket protocol."""
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        raise BadRequest("open this path as a WebSocket, or send Accept: text/event-stream")
+    version = _after(last_event_id if last_event_id is not None else after)
+    await ensure_readable(services, slug, actor)
+    subscriber, current, backlog = await services.hub.subscribe(slug, version)
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            yield f"event: hello\ndata: {messages.hello(slug, current)}\n\n"
+            for owed in backlog:
+                yield sse(owed)
+            if backlog and backlog[0].kind == "reset":
+                return
+            while not await request.is_disconnected():
+                try:
+                    frame = await subscriber.next(HEARTBEAT_SECONDS)
+                except Overflow:
+                    return  # EventSource reconnects by itself, with Last-Event-ID
+                if frame is None:
+                    yield f"event: heartbeat\ndata: {messages.heartbeat(services.hub.version_of(slug))}\n\n"
+                else:
+                    yield sse(frame)
+        finally:
+            services.hub.unsubscribe(slug, subscriber)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

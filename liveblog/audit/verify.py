@@ -1,0 +1,478 @@
+"""The verifier of ``docs/audit-format.md``: does an export prove its story's log?
+
+:func:`verify` reads the parsed lines of an export once, in order, and returns a
+:class:`Result`; it prints nothing. It runs the spec's seven checks ("What a verifier
+checks") and, when several fail, reports the failure of the lowest-numbered check, at the
+first version concerned. The replay through the rules (check 7) runs as the lines are read,
+so memory grows with the number of events (one hash each), not with their size.
+
+:func:`verify_database` verifies a story's log as the database holds it, through the same
+export the server would send.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+import rfc8785
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from liveblog.audit.export import FORMAT, export_lines
+from liveblog.audit.keys import UnusableKey, keys_from_objects
+from liveblog.audit.signing import ALGORITHM, verify_signature
+from liveblog.domain.events import Event, event_data, event_from_data
+from liveblog.domain.replay import IllegalEvent, replay
+from liveblog.domain.values import SLUG_PATTERN, rfc3339
+from liveblog.store.chain import GENESIS, event_hash
+from liveblog.store.database import Database
+from liveblog.store.tables import events
+
+Progress = Callable[[int, int], None]
+Kinds = Mapping[str, type | tuple[type, ...]]
+
+HEADER: Kinds = {
+    "format": str,
+    "story": str,
+    "version": int,
+    "head_hash": (str, type(None)),
+    "exported_at": str,
+    "keys": list,
+}
+EVENT: Kinds = {
+    "version": int,
+    "position": int,
+    "type": str,
+    "schema": int,
+    "data": dict,
+    "actor": (dict, type(None)),
+    "recorded_at": str,
+    "hash": str,
+    "prev_hash": str,
+}
+CHECKPOINT: Kinds = {
+    "story": str,
+    "version": int,
+    "head_hash": str,
+    "signed_at": str,
+    "key_id": str,
+    "algorithm": str,
+    "signature": str,
+}
+OWN_KEYS_WARNING = (
+    "no trusted key was given: checkpoints were checked against the keys the export lists itself, "
+    "which shows that it is self-consistent, not that liveblog signed it (pass --key)"
+)
+SPOOL_BYTES = 16 * 1024 * 1024
+
+
+class UnreadableLine(ValueError):
+    """Line ``line`` (1-based) of an export is not strict JSON."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line} is not JSON ({reason})")
+        self.line = line
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise ValueError("a member name is repeated")
+    return document
+
+
+def _constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def strict_json(text: str | bytes) -> Any:
+    """``text`` parsed as JSON in UTF-8, refusing repeated member names, NaN and Infinity.
+
+    Raises ``ValueError`` (or ``RecursionError`` for absurd nesting) when it is not such JSON.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    return json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
+
+
+def parse_lines(lines: Iterable[bytes | str]) -> Iterator[Any]:
+    """Each line of an NDJSON export, parsed by :func:`strict_json`.
+
+    Raises :class:`UnreadableLine` at the first line that is not strict JSON (a blank line
+    is not).
+    """
+    for number, line in enumerate(lines, start=1):
+        try:
+            document = strict_json(line)
+        except (ValueError, RecursionError) as exc:
+            raise UnreadableLine(number, str(exc) or type(exc).__name__) from exc
+        yield document
+
+
+def parse_checkpoint(content: bytes) -> dict[str, Any]:
+    """A checkpoint an auditor kept: the JSON of ``GET /api/v1/stories/{slug}/checkpoint``
+    (or an export's ``{"checkpoint": ...}`` line). Raises ``ValueError`` if it is not one."""
+    try:
+        document = strict_json(content.strip())
+    except RecursionError as exc:
+        raise ValueError("not a checkpoint") from exc
+    if isinstance(document, dict) and document.keys() == {"checkpoint"}:
+        document = document["checkpoint"]
+    problem = _shape_problem(document, CHECKPOINT)
+    if problem is not None:
+        raise ValueError(f"not a checkpoint: {problem}")
+    assert isinstance(document, dict)
+    return document
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What :func:`verify` found.
+
+    ``ok`` holds when every check passed; then ``message`` summarises the story, its events,
+    checkpoints and head. Otherwise ``message`` says what failed and ``first_bad_version`` is
+    the version concerned (``None`` when the failure concerns no version, e.g. a line that is
+    not JSON). ``unusable`` marks an input that is not a ``liveblog-export/1`` file at all (no
+    header, another format, a malformed header): nothing in it could be checked. ``events``
+    and ``checkpoints`` count the lines of each kind read; ``head_hash`` is the verified head.
+    """
+
+    ok: bool
+    message: str
+    story: str | None = None
+    first_bad_version: int | None = None
+    warnings: tuple[str, ...] = ()
+    events: int = 0
+    checkpoints: int = 0
+    head_hash: str | None = None
+    unusable: bool = False
+
+
+class _Failure(Exception):
+    def __init__(self, check: int, version: int | None, message: str, *, unusable: bool = False) -> None:
+        super().__init__(message if version is None else f"version {version}: {message}")
+        self.check = check
+        self.version = version
+        self.unusable = unusable
+
+
+def _shape_problem(document: object, kinds: Kinds) -> str | None:
+    """Why ``document`` is not an object with exactly the members ``kinds`` names, of those
+    types (never a boolean for a number), or ``None`` if it is."""
+    if not isinstance(document, dict):
+        return "not a JSON object"
+    missing, extra = kinds.keys() - document.keys(), document.keys() - kinds.keys()
+    if missing or extra:
+        return f"members missing: {sorted(missing)}, unexpected: {sorted(extra)}"
+    for name, kind in kinds.items():
+        if isinstance(document[name], bool) or not isinstance(document[name], kind):
+            return f"{name!r} has the wrong type"
+    return None
+
+
+def _moment(text: str) -> datetime | None:
+    """``text`` as a time, if it is RFC 3339 UTC exactly as liveblog writes it."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None and rfc3339(moment) == text else None
+
+
+def _quiet(done: int, total: int) -> None:
+    """A progress callback that reports nothing."""
+
+
+class _Verification:
+    """One pass over one export (see :func:`verify`)."""
+
+    def __init__(
+        self, trusted_keys: Mapping[str, bytes] | None, kept: Mapping[str, Any] | None, progress: Progress
+    ) -> None:
+        self.trusted_keys = trusted_keys
+        self.kept = kept
+        self.progress = progress
+        self.keys: Mapping[str, bytes] = {}
+        self.warnings: list[str] = []
+        self.story = ""
+        self.claimed_version = 0
+        self.claimed_head: str | None = None
+        self.events = 0
+        self.hashes: list[str] = []
+        self.checkpoints: list[tuple[int, object]] = []
+        self.failures: dict[int, _Failure] = {}
+        self.covered = 0  # the highest version a valid checkpoint covers
+
+    def run(self, lines: Iterable[Any]) -> Result:
+        numbered = enumerate(lines, start=1)
+        try:
+            self._header(next(numbered, (1, None))[1])
+            events = self._walk(numbered)
+            try:
+                replay(self.story, events)
+            except IllegalEvent as exc:
+                self._record(_Failure(7, exc.index, exc.reason))
+            for _ in events:  # the rest of the lines, after the replay stopped
+                pass
+            self._raise_recorded(2, 3)
+            self._check_head()
+            for number, checkpoint in self.checkpoints:
+                self._check_checkpoint(5, checkpoint, f"the checkpoint on line {number}")
+            if self.kept is not None:
+                self._check_checkpoint(6, self.kept, "the kept checkpoint (--checkpoint)")
+            self._raise_recorded(7)
+        except UnreadableLine as exc:
+            return self._result(_Failure(1, None, str(exc), unusable=exc.line == 1))
+        except _Failure as failure:
+            return self._result(failure)
+        return self._result(None)
+
+    def _header(self, document: object) -> None:
+        """Check 1, line 1: the header, and the keys to trust."""
+        header = document.get("export") if isinstance(document, dict) and len(document) == 1 else None
+        if not isinstance(header, dict):
+            raise _Failure(1, None, 'line 1 is not an export header {"export": ...}', unusable=True)
+        if header.get("format") != FORMAT:
+            raise _Failure(1, None, f"the format is {header.get('format')!r}, not {FORMAT!r}", unusable=True)
+        problem = _shape_problem(header, HEADER)
+        if problem is None and not re.fullmatch(SLUG_PATTERN, header["story"]):
+            problem = f"{header['story']!r} is not a story slug"
+        if problem is None and header["version"] < 0:
+            problem = "the version is negative"
+        try:
+            header_keys = keys_from_objects(header["keys"]) if problem is None else {}
+        except UnusableKey as exc:
+            problem = f"unusable key: {exc}"
+        if problem is not None:
+            raise _Failure(1, None, f"malformed export header: {problem}", unusable=True)
+        self.story = header["story"]
+        self.claimed_version, self.claimed_head = header["version"], header["head_hash"]
+        if self.trusted_keys is None:
+            self.keys = header_keys
+            self.warnings.append(OWN_KEYS_WARNING)
+        else:
+            self.keys = self.trusted_keys
+
+    def _walk(self, numbered: Iterator[tuple[int, Any]]) -> Iterator[Event]:
+        """Checks 1 to 3 line by line; yields each event for the replay until a check fails."""
+        for number, document in numbered:
+            if not isinstance(document, dict):
+                raise _Failure(1, None, f"line {number} is not a JSON object")
+            if document.keys() == {"checkpoint"}:
+                self.checkpoints.append((number, document["checkpoint"]))
+                continue
+            self.events += 1
+            version = self.events
+            self.progress(version, max(version, self.claimed_version))
+            if 2 not in self.failures:
+                self._check_place(number, document, version)
+            if 2 not in self.failures and 3 not in self.failures:
+                self._check_chain(document, version)
+            if not self.failures:
+                event = self._decode(document, version)
+                if event is not None:
+                    yield event
+
+    def _check_place(self, number: int, document: dict[str, Any], version: int) -> None:
+        """Check 2: the event line at this place holds ``version``."""
+        found = document.get("version")
+        if found != version or isinstance(found, bool):
+            holds = f"version {found!r}" if "version" in document else "no version"
+            self._record(_Failure(2, version, f"missing or out of place (line {number} holds {holds})"))
+
+    def _check_chain(self, document: dict[str, Any], version: int) -> None:
+        """Check 3: the line is well formed, links to the previous hash and hashes to its hash."""
+        problem = _shape_problem(document, EVENT)
+        if problem is not None:
+            self._record(_Failure(3, version, f"malformed event line: {problem}"))
+            return
+        previous = self.hashes[-1] if self.hashes else GENESIS
+        if document["prev_hash"] != previous:
+            self._record(_Failure(3, version, "its prev_hash is not the hash of the event before it"))
+            return
+        recorded_at = _moment(document["recorded_at"])
+        if recorded_at is None:
+            self._record(
+                _Failure(3, version, f"recorded_at {document['recorded_at']!r} is not RFC 3339 UTC as hashed")
+            )
+            return
+        try:
+            computed = event_hash(
+                story=self.story,
+                version=version,
+                type=document["type"],
+                schema=document["schema"],
+                data=document["data"],
+                actor=document["actor"],
+                recorded_at=recorded_at,
+                prev_hash=previous,
+            )
+        except (ValueError, RecursionError) as exc:
+            self._record(_Failure(3, version, f"cannot be hashed: {exc}"))
+            return
+        if computed != document["hash"]:
+            self._record(
+                _Failure(3, version, f"its content does not hash to its hash (it hashes to {computed})")
+            )
+            return
+        self.hashes.append(computed)
+
+    def _decode(self, document: dict[str, Any], version: int) -> Event | None:
+        """Check 7, first part: the event as the rules know it, recorded exactly as liveblog
+        records it (its schema, and its data as ``event_data`` writes it)."""
+        try:
+            event = event_from_data(document["type"], document["data"])
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            self._record(
+                _Failure(7, version, f"not a valid {document['type']} event ({where}: {first['msg']})")
+            )
+            return None
+        if document["schema"] != event.SCHEMA:
+            self._record(
+                _Failure(7, version, f"schema {document['schema']} is not that of {event.type} events")
+            )
+            return None
+        written: dict[str, Any] = event_data(event)
+        if rfc8785.dumps(written) != rfc8785.dumps(document["data"]):
+            self._record(_Failure(7, version, "its data is not in the form liveblog records"))
+            return None
+        return event
+
+    def _check_head(self) -> None:
+        """Check 4: the events end where the header says the log ends."""
+        last = len(self.hashes)
+        if last < self.claimed_version:
+            raise _Failure(
+                4, last + 1, f"missing: the header claims the log ends at version {self.claimed_version}"
+            )
+        if last > self.claimed_version:
+            raise _Failure(
+                4,
+                self.claimed_version + 1,
+                f"beyond version {self.claimed_version}, where the header ends the log",
+            )
+        if (self.hashes[-1] if self.hashes else None) != self.claimed_head:
+            raise _Failure(4, last or None, "its hash is not the head_hash the header claims")
+
+    def _check_checkpoint(self, check: int, document: object, what: str) -> None:
+        """Check 5 (a checkpoint line) or 6 (the kept checkpoint): trusted, valid, and
+        matching the log at its version."""
+        problem = _shape_problem(document, CHECKPOINT)
+        if problem is not None:
+            raise _Failure(check, None, f"{what} is malformed: {problem}")
+        assert isinstance(document, dict)
+        version, key_id = document["version"], document["key_id"]
+        if document["story"] != self.story:
+            raise _Failure(check, None, f"{what} is for story {document['story']!r}, not {self.story!r}")
+        if document["algorithm"] != ALGORITHM:
+            raise _Failure(check, version, f"{what} is not signed with {ALGORITHM}")
+        key = self.keys.get(key_id)
+        if key is None:
+            raise _Failure(check, version, f"{what} is signed by key {key_id}, which is not trusted")
+        if not verify_signature(key, document):
+            raise _Failure(check, version, f"the signature of {what} is not valid")
+        if version < 1:
+            raise _Failure(check, None, f"{what} is for version {version}; logs start at version 1")
+        if version > len(self.hashes):
+            raise _Failure(
+                check,
+                len(self.hashes) + 1,
+                f"missing: {what} was signed when the log was at version {version}",
+            )
+        if self.hashes[version - 1] != document["head_hash"]:
+            raise _Failure(check, version, f"its hash is not the head_hash of {what}: the log changed")
+        self.covered = max(self.covered, version)
+
+    def _record(self, failure: _Failure) -> None:
+        self.failures.setdefault(failure.check, failure)
+
+    def _raise_recorded(self, *checks: int) -> None:
+        for check in checks:
+            if check in self.failures:
+                raise self.failures[check]
+
+    def _result(self, failure: _Failure | None) -> Result:
+        if failure is not None:
+            return Result(
+                ok=False,
+                message=str(failure),
+                story=self.story or None,
+                first_bad_version=failure.version,
+                warnings=tuple(self.warnings),
+                events=self.events,
+                checkpoints=len(self.checkpoints),
+                unusable=failure.unusable,
+            )
+        if self.covered < self.events:
+            self.warnings.append(
+                f"versions {self.covered + 1} to {self.events} are covered by no signed checkpoint"
+            )
+        head = self.hashes[-1] if self.hashes else None
+        return Result(
+            ok=True,
+            message=f"{self.story}: {self.events} events and {len(self.checkpoints)} checkpoints verified, "
+            f"head version {self.events} {head}",
+            story=self.story,
+            warnings=tuple(self.warnings),
+            events=self.events,
+            checkpoints=len(self.checkpoints),
+            head_hash=head,
+        )
+
+
+def verify(
+    lines: Iterable[Any],
+    *,
+    trusted_keys: Mapping[str, bytes] | None = None,
+    kept_checkpoint: Mapping[str, Any] | None = None,
+    progress: Progress = _quiet,
+) -> Result:
+    """Verify an export, given as its lines parsed from JSON (see :func:`parse_lines`, whose
+    :class:`UnreadableLine` is reported as a failure of check 1).
+
+    ``trusted_keys`` are raw Ed25519 public keys by key id; ``None`` trusts the keys in the
+    export's header and says so in the warnings. ``kept_checkpoint`` is a checkpoint the
+    auditor kept (check 6). ``progress(done, total)`` is called after each event line read,
+    ``total`` being the version the header claims (or ``done``, if more). Never raises for
+    bad input.
+    """
+    return _Verification(trusted_keys, kept_checkpoint, progress).run(lines)
+
+
+async def stories(database: Database) -> list[str]:
+    """The slugs of every story with a log in ``database``, sorted."""
+    async with database.read() as connection:
+        rows = await connection.execute(select(events.c.stream).distinct().order_by(events.c.stream))
+        return [str(row[0]) for row in rows]
+
+
+async def verify_database(
+    database: Database,
+    story: str,
+    *,
+    trusted_keys: Mapping[str, bytes] | None = None,
+    kept_checkpoint: Mapping[str, Any] | None = None,
+    progress: Progress = _quiet,
+) -> Result:
+    """Verify ``story``'s log as ``database`` holds it now, through the export the server
+    would send (:func:`~liveblog.audit.export.export_lines`).
+
+    Without ``trusted_keys``, the keys of the database's ``signing_keys`` table (which that
+    export lists) are trusted. The export is spooled (to a temporary file once it is large),
+    then verified synchronously.
+    """
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        async for line in export_lines(database, story, now=datetime.now(UTC)):
+            spool.write(line.encode())
+        spool.seek(0)
+        return verify(
+            parse_lines(spool), trusted_keys=trusted_keys, kept_checkpoint=kept_checkpoint, progress=progress
+        )

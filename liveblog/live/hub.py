@@ -1,0 +1,208 @@
+"""The per-process hub: each story event is read from the store once, encoded once, and
+offered to every local reader's bounded queue; nothing ever waits on a slow reader.
+
+A reader subscribes with the last version it has. Registration and the backlog it is owed
+are taken under the story channel's lock, the same lock under which new events are appended
+to the channel, so the seam between catch-up and live delivery has no gap and no duplicate.
+The channel keeps the last ``replay`` messages; a reader further behind is told to ``reset``.
+
+Wake-ups (``wake(story, version)``) come from this process's own commits and from the bus;
+they carry no data. A periodic sweep also reads every active story, so a lost wake-up costs
+latency, never an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from liveblog.application import Application, decode
+from liveblog.domain import Event, StoryState, evolve
+from liveblog.live import messages
+from liveblog.store import event_store
+
+REPLAY = 1000
+QUEUE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One encoded message: the story version it brings, its type, its JSON text."""
+
+    version: int
+    kind: str
+    text: str
+
+
+class Overflow(Exception):
+    """The reader fell too far behind; it is closed (4008) and resumes by version."""
+
+
+class Subscriber:
+    """One reader's bounded queue of encoded messages (bounded by bytes)."""
+
+    def __init__(self, max_bytes: int = QUEUE_BYTES) -> None:
+        self._messages: deque[Frame] = deque()
+        self._bytes = 0
+        self._max_bytes = max_bytes
+        self._ready = asyncio.Event()
+        self.overflow = asyncio.Event()
+
+    def offer(self, frame: Frame) -> None:
+        """Queue ``frame`` without waiting; a full queue marks the reader as overflowed."""
+        if self.overflowed:
+            return
+        if self._bytes + len(frame.text) > self._max_bytes:
+            self.overflow.set()
+            self._messages.clear()
+        else:
+            self._messages.append(frame)
+            self._bytes += len(frame.text)
+        self._ready.set()
+
+    @property
+    def overflowed(self) -> bool:
+        return self.overflow.is_set()
+
+    async def next(self, timeout: float) -> Frame | None:
+        """The next message, or ``None`` after ``timeout`` seconds of quiet. Raises
+        :class:`Overflow` once the queue has overflowed."""
+        while not self._messages:
+            if self.overflowed:
+                raise Overflow
+            self._ready.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), timeout)
+            if not self._messages and not self.overflowed:
+                return None
+        if self.overflowed:
+            raise Overflow
+        frame = self._messages.popleft()
+        self._bytes -= len(frame.text)
+        return frame
+
+
+class Channel:
+    """One story in one process: its state, its recent messages, its readers."""
+
+    def __init__(self, slug: str) -> None:
+        self.slug = slug
+        self.state: StoryState | None = None
+        self.recent: deque[Frame] = deque(maxlen=REPLAY)
+        self.subscribers: set[Subscriber] = set()
+        self.lock = asyncio.Lock()
+
+    @property
+    def version(self) -> int:
+        return self.state.version if self.state is not None else 0
+
+    def publish(self, state: StoryState, event: Event, *, live: bool = True) -> None:
+        """Move to ``state`` (after ``event``): encode its message once and offer it to all."""
+        self.state = state
+        frame = Frame(state.version, "event", messages.event(state, event))
+        self.recent.append(frame)
+        if live:
+            for subscriber in self.subscribers:
+                subscriber.offer(frame)
+
+
+class Hub:
+    """Every live story of this process."""
+
+    def __init__(
+        self, application: Application, *, sweep_every: float = 2.0, queue_bytes: int = QUEUE_BYTES
+    ) -> None:
+        self.application = application
+        self.sweep_every = sweep_every
+        self.queue_bytes = queue_bytes
+        self._channels: dict[str, Channel] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep())
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+
+    def wake(self, story: str, version: int) -> None:
+        """A story reached ``version`` somewhere: catch up if anyone here is reading it."""
+        channel = self._channels.get(story)
+        if channel is not None and channel.subscribers and version > channel.version:
+            asyncio.get_running_loop().create_task(self.catch_up(channel))
+
+    def wake_all(self) -> None:
+        """Catch up every active story (after a bus outage, when wake-ups may have been lost)."""
+        for channel in list(self._channels.values()):
+            if channel.subscribers:
+                asyncio.get_running_loop().create_task(self.catch_up(channel))
+
+    async def subscribe(self, story: str, after: int) -> tuple[Subscriber, int, list[Frame]]:
+        """Register a reader who has seen up to ``after``: returns its queue, the story's
+        current version, and the messages owed to it (or a single ``reset``) in order."""
+        channel = self._channels.setdefault(story, Channel(story))
+        async with channel.lock:
+            await self._read_new(channel)
+            subscriber = Subscriber(self.queue_bytes)
+            current = channel.version
+            oldest = channel.recent[0].version if channel.recent else current + 1
+            if after > current or (after < current and after < oldest - 1):
+                backlog = [Frame(current, "reset", messages.reset(current))]
+            else:
+                backlog = [frame for frame in channel.recent if frame.version > after]
+            channel.subscribers.add(subscriber)
+        return subscriber, current, backlog
+
+    def unsubscribe(self, story: str, subscriber: Subscriber) -> None:
+        channel = self._channels.get(story)
+        if channel is not None:
+            channel.subscribers.discard(subscriber)
+
+    def version_of(self, story: str) -> int:
+        """The latest version of ``story`` this process has delivered."""
+        channel = self._channels.get(story)
+        return channel.version if channel is not None else 0
+
+    def reader_count(self) -> int:
+        return sum(len(channel.subscribers) for channel in self._channels.values())
+
+    async def catch_up(self, channel: Channel) -> None:
+        async with channel.lock:
+            await self._read_new(channel)
+
+    async def _read_new(self, channel: Channel) -> None:
+        """Read the events after what ``channel`` has, encode each once, offer it to all."""
+        async with self.application.database.read() as connection:
+            if channel.state is None:
+                await self._prime(channel, connection)
+            new = await event_store.read_stream(connection, channel.slug, after=channel.version)
+        for recorded in new:
+            event = decode(recorded)
+            state = evolve(channel.state, event)
+            if state is not None:
+                channel.publish(state, event)
+
+    async def _prime(self, channel: Channel, connection: AsyncConnection) -> None:
+        """Start a channel ``REPLAY`` events back, so recent readers can be caught up."""
+        current = await event_store.stream_version(connection, channel.slug)
+        start = max(current - REPLAY, 0)
+        channel.state = await self.application.load_at(connection, channel.slug, start) if start else None
+        for recorded in await event_store.read_stream(connection, channel.slug, after=start, until=current):
+            event = decode(recorded)
+            state = evolve(channel.state, event)
+            if state is not None:
+                channel.publish(state, event, live=False)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_every)
+            await asyncio.gather(
+                *(self.catch_up(channel) for channel in list(self._channels.values()) if channel.subscribers),
+                return_exceptions=True,
+            )

@@ -1,0 +1,37 @@
+"""The messages of API.md "Live delivery", encoded once per event per process."""
+
+from __future__ import annotations
+
+from liveblog.domain import events as e
+from liveblog.domain.state import StoryState
+from liveblog.domain.values import rfc3339
+from liveblog.projections import views
+from liveblog.projections.story_view import dumps
+
+
+def hello(story: str, version: int) -> str:
+    return dumps({"type": "hello", "story": story, "version": version})
+
+
+def reset(version: int) -> str:
+    return dumps({"type": "reset", "version": version})
+
+
+def heartbeat(version: int) -> str:
+    return dumps({"type": "heartbeat", "version": version})
+
+
+def event(after: StoryState, happened: e.Event) -> str:
+    """The message for ``happened``, which brought the story to ``after``."""
+    update_id = getattr(happened, "update_id", None)
+    update = after.updates.get(update_id) if update_id is not None else None
+    return dumps(
+        {
+            "type": "event",
+            "version": after.version,
+            "event": happened.type,
+            "at": rfc3339(happened.at),
+            "story": views.header_view(after),
+            "update": None if update is None else views.update_view(after.slug, update),
+        }
+    )
