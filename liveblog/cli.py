@@ -75,27 +75,36 @@ def migrate() -> None:
 @click.option("--host", default=None, help="interface to listen on [default: LIVEBLOG_HOST or 127.0.0.1]")
 @click.option("--port", type=int, default=None, help="port [default: LIVEBLOG_PORT or 8000]")
 @click.option("--demo", "with_demo", is_flag=True, help="load the reference story first and print tokens")
-def serve(host: str | None, port: int | None, with_demo: bool) -> None:
-    """Serve the API (a fresh SQLite database is migrated automatically)."""
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="server processes (PostgreSQL only: they share live events through LISTEN/NOTIFY)",
+)
+def serve(host: str | None, port: int | None, with_demo: bool, workers: int) -> None:
+    """Serve the API and the readers' pages (a fresh SQLite database is migrated automatically)."""
     import uvicorn
 
-    from liveblog.api.app import create_app
-
     settings = Settings()
-    if host is not None:
-        settings = settings.model_copy(update={"host": host})
-    if port is not None:
-        settings = settings.model_copy(update={"port": port})
+    settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        err.print("[bold red]error:[/] SQLite serves from one process; use PostgreSQL for --workers")
+        sys.exit(2)
     if with_demo:
         _play_demo(settings)
     else:
         _run(schema.ensure_migrated, settings)
     uvicorn.run(
-        create_app(settings),
+        # An import string and a factory, so that every worker builds its own app and services.
+        "liveblog.api.app:create_app",
+        factory=True,
         host=settings.host,
         port=settings.port,
+        workers=workers,
         log_level=settings.log_level,
-        ws_per_message_deflate=False,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,  # fan-out sends one prepared frame to many readers
     )
 
 

@@ -21,6 +21,7 @@ import asyncpg
 from liveblog.store.event_store import NOTIFY_CHANNEL
 
 log = logging.getLogger("liveblog.live")
+APPLICATION_NAME = "liveblog-listener"  # how operators (and tests) find the LISTEN connections
 
 
 def parse(payload: str) -> tuple[str, int] | None:
@@ -70,7 +71,9 @@ class PostgresListener:
         first = True
         while True:
             try:
-                self.connection = await asyncpg.connect(self.dsn, timeout=10)
+                self.connection = await asyncpg.connect(
+                    self.dsn, timeout=10, server_settings={"application_name": APPLICATION_NAME}
+                )
                 await self.connection.add_listener(NOTIFY_CHANNEL, self._notified)
             except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
                 log.warning("cannot listen for new events (%s); retrying in %.1f s", exc, delay)
