@@ -48,6 +48,8 @@ FORBIDDEN = {
         "fastapi",
         "starlette",
     },
+    "live": {"liveblog.api", "liveblog.cli", "liveblog.demo", "fastapi", "starlette"},
+    "audit": {"liveblog.api", "liveblog.cli", "liveblog.live", "fastapi", "starlette"},
     "errors.py": {"liveblog", "fastapi", "starlette", "sqlalchemy", "pydantic"},
 }
 
