@@ -104,6 +104,7 @@ def serve(host: str | None, port: int | None, with_demo: bool, workers: int) -> 
         workers=workers,
         log_level=settings.log_level,
         ws="websockets-sansio",
+        ws_max_size=settings.live_inbound_bytes,  # readers have nothing to say: larger frames close
         ws_per_message_deflate=False,  # fan-out sends one prepared frame to many readers
     )
 
@@ -185,7 +186,7 @@ def token_list() -> None:
         async with database.read() as connection:
             return await tokens.list_all(connection)
 
-    table = Table("id", "name", "role", "created", "expires", "revoked")
+    table = Table("id", "name", "role", "created", "expires", "revoked", "last used")
     for info in _run(work):
         table.add_row(
             info.id,
@@ -194,6 +195,7 @@ def token_list() -> None:
             _when(info.created_at),
             _when(info.expires_at),
             _when(info.revoked_at),
+            _when(info.last_used_at),
         )
     Console().print(table)
 
@@ -288,7 +290,8 @@ def audit_export(slug: str, output: str) -> None:
         return total
 
     total = _run(work)
-    err.print(f"exported the {total} events of {slug}" + ("" if output == "-" else f" to {output}"))
+    destination = "" if output == "-" else f" to {output}"
+    err.print(f"exported the {total} events of {slug}{destination}", markup=False, soft_wrap=True)
 
 
 @audit.command("verify")

@@ -23,6 +23,18 @@ class Settings(BaseSettings):
         description="Ed25519 private key that signs checkpoints; created (mode 0600) if missing.",
     )
     checkpoint_every_seconds: int = Field(default=300, ge=1)
+    write_rate_per_minute: int = Field(
+        default=600, ge=1, description="writes per token per minute, on average"
+    )
+    write_burst: int = Field(default=300, ge=1, description="writes per token at once")
+    live_connections_per_address: int = Field(default=100, ge=1)
+    live_inbound_bytes: int = Field(
+        default=4096, ge=125, description="largest WebSocket frame a reader may send"
+    )
+    live_inbound_per_minute: int = Field(default=60, ge=1, description="frames a reader may send per minute")
+    cors_write_origins: list[str] = Field(
+        default_factory=list, description="other origins allowed to write (reads are open to every origin)"
+    )
     live_sweep_seconds: float = Field(
         default=2.0, gt=0, description="how often live readers' stories are re-read even without a wake-up"
     )

@@ -28,6 +28,7 @@ codes in one place (``liveblog.api.problems``)::
     ├── AuthError
     │   ├── Unauthenticated         missing, malformed, unknown or revoked token (401)
     │   └── Forbidden               the token's role may not do this            (403)
+    ├── RateLimited                 too many writes or connections; retry later  (429)
     └── StoreError                  the database is missing, unmigrated or down (503)
         └── SchemaNotMigrated
 
@@ -152,6 +153,16 @@ class Unauthenticated(AuthError):
 
 class Forbidden(AuthError):
     title = "Forbidden"
+
+
+class RateLimited(LiveblogError):
+    """Too many requests; ``retry_after`` says in how many seconds to try again."""
+
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class StoreError(LiveblogError):

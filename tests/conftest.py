@@ -125,7 +125,13 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def settings(database: Database, tmp_path: Path) -> Settings:
-    return Settings(database_url=database.url, signing_key_path=tmp_path / "signing.key")
+    # Tests write in bursts far above any newsroom's pace; the rate limit has its own tests.
+    return Settings(
+        database_url=database.url,
+        signing_key_path=tmp_path / "signing.key",
+        write_rate_per_minute=1_000_000,
+        write_burst=1_000_000,
+    )
 
 
 @pytest.fixture

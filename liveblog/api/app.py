@@ -10,6 +10,7 @@ from starlette.staticfiles import StaticFiles
 
 from liveblog import __version__
 from liveblog.api import audit, live, pages, problems, stories, updates
+from liveblog.api.cors import CrossOrigin
 from liveblog.api.limits import BodySizeLimit
 from liveblog.api.services import Services, running_services
 from liveblog.config import Settings
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     app.add_middleware(pages.PageSecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CrossOrigin, write_origins=settings.cors_write_origins)
     if services is not None:
         app.state.services = services
     return app

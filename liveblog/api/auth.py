@@ -8,6 +8,7 @@ with a revoked or mistyped token learns it at once instead of silently reading a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,6 +17,8 @@ from liveblog.api.services import Services, ServicesDep
 from liveblog.errors import Forbidden, Unauthenticated
 from liveblog.store import tokens
 from liveblog.store.tokens import Actor, Role
+
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 
 async def optional_actor(request: Request, services: ServicesDep) -> Actor | None:
@@ -29,8 +32,16 @@ async def authenticate_header(services: Services, header: str | None) -> Actor |
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated("send the token as `Authorization: Bearer <token>`")
+    now = services.application.clock()
     async with services.database.read() as connection:
-        return await tokens.authenticate(connection, secret.strip(), now=services.application.clock())
+        actor = await tokens.authenticate(connection, secret.strip(), now=now)
+    last = services.token_use.get(actor.id)
+    if last is None or now - last >= TOKEN_USE_RESOLUTION:
+        # Last-used times are kept to the minute: one small write per token per minute.
+        services.token_use[actor.id] = now
+        async with services.database.write() as connection:
+            await tokens.touch(connection, actor.id, now=now)
+    return actor
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[Actor]]:
@@ -48,8 +59,14 @@ def require(*roles: Role) -> Callable[..., Awaitable[Actor]]:
     return dependency
 
 
+async def writer(actor: Annotated[Actor, Depends(require(Role.EDITOR))], services: ServicesDep) -> Actor:
+    """An editor (or admin) with write budget left (429 with Retry-After otherwise)."""
+    services.write_rate.take(actor.id)
+    return actor
+
+
 MaybeActor = Annotated[Actor | None, Depends(optional_actor)]
-Editor = Annotated[Actor, Depends(require(Role.EDITOR))]
+Editor = Annotated[Actor, Depends(writer)]
 
 
 def sees_drafts(actor: Actor | None) -> bool:

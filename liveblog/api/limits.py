@@ -1,14 +1,21 @@
-"""A hard cap on request body size, enforced before anything parses the body.
+"""Limits: request body size, per-token write rate, live connections per address.
 
 The body is read up to the limit (whatever ``Content-Length`` claims), and a request that
-goes over it is answered 413 without reaching the application.
+goes over it is answered 413 without reaching the application. Write budgets and connection
+counts are kept per process (with N workers, a client may get up to N times as much).
 """
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from liveblog.api.problems import problem
+from liveblog.errors import RateLimited
 
 
 class BodySizeLimit:
@@ -59,3 +66,55 @@ class BodySizeLimit:
         )
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
+
+
+class WriteRate:
+    """Per-token write budgets (token buckets): ``per_minute`` on average, ``burst`` at once."""
+
+    def __init__(self, *, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_second = per_minute / 60
+        self.burst = burst
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str) -> None:
+        """Spend one write of ``key``'s budget, or raise :class:`RateLimited` saying when to retry."""
+        now = self.clock()
+        tokens, then = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - then) * self.per_second)
+        if tokens < 1:
+            wait = math.ceil((1 - tokens) / self.per_second)
+            self._buckets[key] = (tokens, now)
+            raise RateLimited(
+                f"this token may write {self.per_second * 60:g} times a minute", retry_after=wait
+            )
+        self._buckets[key] = (tokens - 1, now)
+
+
+class ConnectionCount:
+    """Open live connections per client address, capped."""
+
+    def __init__(self, *, per_address: int) -> None:
+        self.per_address = per_address
+        self._open: dict[str, int] = {}
+
+    def acquire(self, address: str) -> None:
+        """Count one more connection from ``address``, or raise :class:`RateLimited` if it
+        already holds its share."""
+        if self._open.get(address, 0) >= self.per_address:
+            raise RateLimited(f"at most {self.per_address} live connections per address", retry_after=10)
+        self._open[address] = self._open.get(address, 0) + 1
+
+    def release(self, address: str) -> None:
+        self._open[address] -= 1
+        if not self._open[address]:
+            del self._open[address]
+
+    @contextmanager
+    def hold(self, address: str) -> Iterator[None]:
+        """One connection from ``address`` for as long as the block runs."""
+        self.acquire(address)
+        try:
+            yield
+        finally:
+            self.release(address)

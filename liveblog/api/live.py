@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator
-from typing import Annotated
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Coroutine
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, WebSocket
 from starlette.responses import Response, StreamingResponse
@@ -22,7 +24,7 @@ from liveblog.api.auth import MaybeActor, authenticate_header
 from liveblog.api.services import Services, ServicesDep
 from liveblog.api.stories import ERRORS, SlugPath, ensure_readable
 from liveblog.domain.values import SLUG_PATTERN
-from liveblog.errors import BadRequest, LiveblogError, NotFound, Unauthenticated
+from liveblog.errors import BadRequest, LiveblogError, NotFound, RateLimited, Unauthenticated
 from liveblog.live import messages
 from liveblog.live.hub import Frame, Overflow, Subscriber
 
@@ -33,7 +35,10 @@ CLOSE_NORMAL = 1000
 CLOSE_TOO_SLOW = 4008
 CLOSE_TIMEOUT = 30.0  # a stalled reader gets this long to take the close frame, then is dropped
 TOO_SLOW = "too slow: reconnect with after=<the last version you received>"
-CLOSE_CODES = {Unauthenticated: 4401, NotFound: 4404, BadRequest: 4400}
+CLOSE_POLICY = 1008
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_CODES = {Unauthenticated: CLOSE_UNAUTHENTICATED, NotFound: 4404, BadRequest: 4400, RateLimited: 4429}
+TOKEN_RECHECK_SECONDS = 2.0
 
 
 def sse(frame: Frame) -> str:
@@ -46,16 +51,25 @@ async def live_socket(websocket: WebSocket, slug: str, after: str = "0") -> None
     """Story events as they happen: `hello`, then every event after `after`, exactly once."""
     services: Services = websocket.app.state.services
     await websocket.accept()
+    address = websocket.client.host if websocket.client is not None else "unknown"
     try:
-        version = _after(after)
-        if not _slug_ok(slug):
-            raise NotFound(f"there is no story {slug!r}")
-        actor = await authenticate_header(services, websocket.headers.get("authorization"))
-        await ensure_readable(services, slug, actor)
+        with services.connections.hold(address):
+            await _serve(websocket, services, slug, after)
     except LiveblogError as exc:
         code = next((code for kind, code in CLOSE_CODES.items() if isinstance(exc, kind)), 4400)
-        await websocket.close(code=code, reason=exc.detail[:120])
-        return
+        with contextlib.suppress(Exception):
+            await websocket.close(code=code, reason=exc.detail[:120])
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # the reader went away; nothing to tell anyone
+
+
+async def _serve(websocket: WebSocket, services: Services, slug: str, after: str) -> None:
+    version = _after(after)
+    if not _slug_ok(slug):
+        raise NotFound(f"there is no story {slug!r}")
+    authorization = websocket.headers.get("authorization")
+    actor = await authenticate_header(services, authorization)
+    await ensure_readable(services, slug, actor)
     subscriber, current, backlog = await services.hub.subscribe(slug, version)
     try:
         await websocket.send_text(messages.hello(slug, current))
@@ -64,29 +78,40 @@ async def live_socket(websocket: WebSocket, slug: str, after: str = "0") -> None
         if backlog and backlog[0].kind == "reset":
             await websocket.close(code=CLOSE_NORMAL, reason="reset: reload the story and reconnect")
             return
-        tasks = {
-            asyncio.create_task(_send(websocket, subscriber, services, slug)),
-            asyncio.create_task(_receive(websocket)),
-            asyncio.create_task(subscriber.overflow.wait()),
-        }
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        if subscriber.overflowed:
-            # The sender may be stuck behind a reader that stopped reading: it was cancelled
-            # above, and the close is attempted without waiting on that reader for long.
+        watchers = [
+            _send(websocket, subscriber, services, slug),
+            _receive(websocket, services.settings.live_inbound_per_minute),
+            _overflowed(subscriber),
+        ]
+        if authorization is not None:
+            watchers.append(_token_lapses(services, authorization))
+        close = await _first(watchers)
+        if close is not None:
+            # The sender may be stuck behind a reader that stopped reading: it was cancelled,
+            # and the close frame waits its turn behind what is already buffered.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(websocket.close(code=CLOSE_TOO_SLOW, reason=TOO_SLOW), CLOSE_TIMEOUT)
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass  # the reader went away; nothing to tell anyone
+                await asyncio.wait_for(websocket.close(code=close[0], reason=close[1]), CLOSE_TIMEOUT)
     finally:
         services.hub.unsubscribe(slug, subscriber)
 
 
-async def _send(websocket: WebSocket, subscriber: Subscriber, services: Services, slug: str) -> None:
+Close = tuple[int, str] | None
+
+
+async def _first(watchers: list[Coroutine[Any, Any, Close]]) -> Close:
+    """Run ``watchers`` until one ends; cancel the rest; the close the first one asks for."""
+    tasks = [asyncio.create_task(watcher) for watcher in watchers]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finished = next(iter(done))
+    return None if finished.cancelled() or finished.exception() is not None else finished.result()
+
+
+async def _send(websocket: WebSocket, subscriber: Subscriber, services: Services, slug: str) -> Close:
     """Hand the reader its queue, one frame at a time, with a heartbeat when it is quiet."""
     while True:
         frame = await subscriber.next(HEARTBEAT_SECONDS)
@@ -94,12 +119,36 @@ async def _send(websocket: WebSocket, subscriber: Subscriber, services: Services
         await websocket.send_text(text)
 
 
-async def _receive(websocket: WebSocket) -> None:
-    """Return when the reader goes away (readers have nothing to say)."""
+async def _receive(websocket: WebSocket, per_minute: int) -> Close:
+    """Return when the reader goes away. Readers have nothing to say: a few frames are
+    ignored, a stream of them closes the connection (oversized frames are refused by the
+    server's frame limit before they get here)."""
+    window = deque[float]()
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
-            return
+            return None
+        now = time.monotonic()
+        window.append(now)
+        while window and window[0] < now - 60:
+            window.popleft()
+        if len(window) > per_minute:
+            return CLOSE_POLICY, "readers may not send messages"
+
+
+async def _overflowed(subscriber: Subscriber) -> Close:
+    await subscriber.overflow.wait()
+    return CLOSE_TOO_SLOW, TOO_SLOW
+
+
+async def _token_lapses(services: Services, authorization: str) -> Close:
+    """Return once the connection's token is revoked or expires (checked every few seconds)."""
+    while True:
+        await asyncio.sleep(TOKEN_RECHECK_SECONDS)
+        try:
+            await authenticate_header(services, authorization)
+        except Unauthenticated as exc:
+            return CLOSE_UNAUTHENTICATED, exc.detail
 
 
 def _after(raw: str | None) -> int:
@@ -132,7 +181,13 @@ async def live_events(
         raise BadRequest("open this path as a WebSocket, or send Accept: text/event-stream")
     version = _after(last_event_id if last_event_id is not None else after)
     await ensure_readable(services, slug, actor)
-    subscriber, current, backlog = await services.hub.subscribe(slug, version)
+    address = request.client.host if request.client is not None else "unknown"
+    services.connections.acquire(address)
+    try:
+        subscriber, current, backlog = await services.hub.subscribe(slug, version)
+    except BaseException:
+        services.connections.release(address)
+        raise
 
     async def stream() -> AsyncIterator[str]:
         try:
@@ -152,6 +207,7 @@ async def live_events(
                     yield sse(frame)
         finally:
             services.hub.unsubscribe(slug, subscriber)
+            services.connections.release(address)
 
     return StreamingResponse(
         stream(),

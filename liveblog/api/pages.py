@@ -1,26 +1,38 @@
 """Server-rendered pages for readers: complete without JavaScript, strict security headers.
 
 Templates live in ``liveblog/api/templates`` (Jinja2, autoescaped; the only unescaped HTML
-is ``body_html``, which the sanitiser produced). Static files are served from the repository's
-``clients/web`` folder at ``/static``.
+is ``body_html``, which the sanitiser produced, and the JSON-LD, which :func:`script_json`
+escapes so that nothing in it can end its ``<script>`` element). Static files are served
+from the repository's ``clients/web`` folder at ``/static``.
+
+- ``GET /stories/{slug}``: the live page. Rendered from the read model exactly as
+  ``GET /api/v1/stories/{slug}`` serves it, it names the version it shows
+  (``<main data-version>``, and a ``Link`` to the live subscription ``after`` that version),
+  so ``clients/web/live.js`` can follow on from exactly where the page ended.
+  ``?before=<cursor>`` is the static page of older updates.
+- ``GET /stories/{slug}/updates/{id}``: one update on its own (its permalink).
+- ``GET /stories/{slug}/history``: every change to the story.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from liveblog.api.auth import MaybeActor
 from liveblog.api.services import ServicesDep
 from liveblog.api.stories import SlugPath, ensure_readable
-from liveblog.errors import StoryNotFound
-from liveblog.projections import history, views
+from liveblog.api.updates import UpdateIdPath
+from liveblog.errors import InvalidInput, StoryNotFound, UpdateNotFound
+from liveblog.projections import history, story_view, views
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).resolve().parents[2] / "clients" / "web"
@@ -33,6 +45,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
+EXCERPT_CHARS = 100
 
 
 def _clock(moment: str | None) -> str:
@@ -42,12 +55,49 @@ def _clock(moment: str | None) -> str:
     return datetime.fromisoformat(moment).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def web_url(url: str | None) -> str | None:
+    """``url`` if it is an http(s) URL (the API accepts no other), else ``None``: a link
+    with any other scheme (``javascript:``, ``data:``) is never rendered as a link."""
+    if url and url.lower().startswith(("http://", "https://")):
+        return url
+    return None
+
+
+def plain_text(body_html: str) -> str:
+    """The text of sanitised ``body_html``, whitespace collapsed (entities decoded)."""
+    return Markup(body_html).striptags()
+
+
+def excerpt(body_html: str, limit: int = EXCERPT_CHARS) -> str:
+    """The start of an update's text, cut at a word (``live.js`` cuts the same way)."""
+    text = plain_text(body_html)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > 0 else cut) + "…"
+
+
+_SCRIPT_JSON_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def script_json(document: Any) -> Markup:
+    """JSON that is safe inside ``<script type="application/ld+json">``: with no ``<``, ``>``
+    or ``&`` left in it (each is a ``\\u`` escape, which JSON parsers read back as the same
+    character), no title can close the element (``</script>``) or open a comment."""
+    return Markup(json.dumps(document, ensure_ascii=False).translate(_SCRIPT_JSON_ESCAPES))
+
+
 templates = Environment(loader=PackageLoader("liveblog.api", "templates"), autoescape=select_autoescape())
 templates.filters["clock"] = _clock
+templates.filters["web_url"] = web_url
+templates.filters["excerpt"] = excerpt
 
 
-def render(template: str, **context: Any) -> HTMLResponse:
-    return HTMLResponse(templates.get_template(template).render(**context))
+def render(template: str, *, headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
+    return HTMLResponse(templates.get_template(template).render(**context), headers=headers)
 
 
 class PageSecurityHeaders:
@@ -71,6 +121,145 @@ class PageSecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
+
+
+# ------------------------------------------------------------------------- live page
+
+
+def live_blog_posting(story: dict[str, Any], url: str) -> dict[str, Any]:
+    """schema.org ``LiveBlogPosting`` for a Story resource: the page's updates (pinned ones
+    included), with each public correction note as a ``CorrectionComment``."""
+    seen: set[str] = set()
+    updates = []
+    for update in sorted(
+        [*story["pinned"], *story["updates"]], key=lambda u: datetime.fromisoformat(u["published_at"]), reverse=True
+    ):
+        if update["id"] not in seen:
+            seen.add(update["id"])
+            updates.append(_blog_posting(update, url))
+    start = story["published_at"] or story["opened_at"]
+    document: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "LiveBlogPosting",
+        "@id": url,
+        "url": url,
+        "headline": story["title"],
+        "description": story["summary"],
+        "inLanguage": story["language"],
+        "datePublished": start,
+        "dateModified": story["updated_at"],
+        "coverageStartTime": start,
+        "liveBlogUpdate": updates,
+    }
+    if story["status"] == "closed" and story["closed_at"]:
+        document["coverageEndTime"] = story["closed_at"]
+    return document
+
+
+def _blog_posting(update: dict[str, Any], url: str) -> dict[str, Any]:
+    retraction = update["retraction"]
+    corrections = [
+        {"@type": "CorrectionComment", "text": note["note"], "datePublished": note["at"]}
+        for note in update["notes"]
+    ]
+    if retraction is not None:
+        corrections.append(
+            {"@type": "CorrectionComment", "text": f"Retracted: {retraction['note']}", "datePublished": retraction["at"]}
+        )
+    byline = update["byline"]
+    posting: dict[str, Any] = {
+        "@type": "BlogPosting",
+        "@id": f"{url}#update-{update['id']}",
+        "url": f"{url}/updates/{update['id']}",
+        # A retracted update is withdrawn: its notice stands in for its text.
+        "headline": f"Retracted: {retraction['note']}" if retraction else excerpt(update["body_html"]),
+        "articleBody": retraction["note"] if retraction else plain_text(update["body_html"]),
+        "datePublished": update["published_at"],
+        "dateModified": update["revised_at"] or update["published_at"],
+        "author": {"@type": "Person", "name": byline}
+        if byline
+        else {"@type": "Organization", "name": update["author"]["name"]},
+    }
+    if corrections:
+        posting["correction"] = corrections
+    return posting
+
+
+def _cursor(before: str | None) -> int | None:
+    if before is None:
+        return None
+    seq = views.decode_cursor(before)
+    if seq is None:
+        raise InvalidInput("`before` is not a cursor this server issued")
+    return seq
+
+
+@router.get("/stories/{slug}", response_class=HTMLResponse)
+async def live_page(
+    slug: SlugPath,
+    request: Request,
+    actor: MaybeActor,
+    services: ServicesDep,
+    before: Annotated[str | None, Query(max_length=32)] = None,
+) -> HTMLResponse:
+    """The story for readers, then live: pinned updates, key events, the newest updates."""
+    before_seq = _cursor(before)
+    await ensure_readable(services, slug, actor)
+    url = str(request.url_for("live_page", slug=slug))
+    async with services.database.read() as connection:
+        # The header is read first, so the version it names is at most that of anything read
+        # after it: the client, following on from that version, may be told again of
+        # something the page already shows (it re-renders it in place) but misses nothing.
+        header = await story_view.read_header(connection, slug)
+        if header is None:
+            raise StoryNotFound(f"there is no story {slug!r}")
+        if before_seq is not None:
+            older, next_cursor = await story_view.read_updates(
+                connection, slug, before=before_seq, limit=views.PAGE_SIZE
+            )
+            return render(
+                "older.html", story=header, updates=older, next=next_cursor, language=header["language"]
+            )
+        story = await story_view.read_story(connection, header)
+    pinned_ids = {update["id"] for update in story["pinned"]}
+    # A pinned update is shown once, in the pinned section; it returns to the list if unpinned.
+    listed = [update for update in story["updates"] if update["id"] not in pinned_ids]
+    shown = pinned_ids | {update["id"] for update in listed}
+    live = f"/api/v1/stories/{slug}/live"
+    headers = {
+        "Link": f'<{live}?after={story["version"]}>; rel="alternate"; type="text/event-stream", '
+        f'</api/v1/stories/{slug}>; rel="alternate"; type="application/json"',
+        "Cache-Control": "no-cache",
+    }
+    return render(
+        "live.html",
+        headers=headers,
+        story=story,
+        listed=listed,
+        shown=shown,
+        live=live,
+        json_ld=script_json(live_blog_posting(story, url)),
+        language=story["language"],
+    )
+
+
+@router.get("/stories/{slug}/updates/{update_id}", response_class=HTMLResponse)
+async def update_page(
+    slug: SlugPath, update_id: UpdateIdPath, actor: MaybeActor, services: ServicesDep
+) -> HTMLResponse:
+    """One update on its own: the link target for an update that is not on the live page."""
+    await ensure_readable(services, slug, actor)
+    async with services.database.read() as connection:
+        header = await story_view.read_header(connection, slug)
+        update = await story_view.read_update(connection, slug, update_id)
+    if header is None:
+        raise StoryNotFound(f"there is no story {slug!r}")
+    if update is None:
+        raise UpdateNotFound(f"story {slug!r} has no update {update_id!r}")
+    return render("update.html", story=header, u=update, language=header["language"])
+
+
+# ---------------------------------------------------------------------- history page
 
 
 def _label(change: dict[str, Any], target: str) -> str:

@@ -34,6 +34,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.LiveblogError], int], ...] = (
     (errors.InvalidInput, 422),
     (errors.Unauthenticated, 401),
     (errors.Forbidden, 403),
+    (errors.RateLimited, 429),
     (errors.BadRequest, 400),
     (errors.PayloadTooLarge, 413),
     (errors.StoreError, 503),
@@ -44,9 +45,12 @@ def problem_type(kind: str) -> str:
     return "urn:liveblog:problem:" + re.sub(r"(?<!^)(?=[A-Z])", "-", kind).lower()
 
 
-def problem(status: int, title: str, detail: str, kind: str, **extra: Any) -> Response:
+def problem(
+    status: int, title: str, detail: str, kind: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
     document = {"type": problem_type(kind), "title": title, "status": status, "detail": detail, **extra}
-    headers = {"WWW-Authenticate": 'Bearer realm="liveblog"'} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="liveblog"'}
     return Response(
         json.dumps(document, ensure_ascii=False), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )
@@ -61,12 +65,15 @@ def status_of(error: errors.LiveblogError) -> int:
 
 def from_error(error: errors.LiveblogError) -> Response:
     extra: dict[str, Any] = {}
+    headers: dict[str, str] = {}
     if isinstance(error, errors.RevisionMismatch):
         extra["current_revision"] = error.current_revision
+    if isinstance(error, errors.RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
     status = status_of(error)
     if status >= 500:
         log.error("%s: %s", type(error).__name__, error.detail)
-    return problem(status, error.title, error.detail, type(error).__name__, **extra)
+    return problem(status, error.title, error.detail, type(error).__name__, headers=headers, **extra)
 
 
 def _field_errors(raw: list[Any]) -> list[dict[str, Any]]:

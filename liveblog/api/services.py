@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from liveblog.api.limits import ConnectionCount, WriteRate
 from liveblog.application import Application, build_application
 from liveblog.config import Settings
 from liveblog.live.bus import PostgresListener
@@ -24,6 +26,10 @@ class Services:
     database: Database
     application: Application
     hub: Hub
+    write_rate: WriteRate
+    connections: ConnectionCount
+    token_use: dict[str, datetime] = field(default_factory=dict)
+    """When each token was last recorded as used, to write that at most once a minute."""
 
 
 @asynccontextmanager
@@ -47,7 +53,14 @@ async def running_services(settings: Settings, database: Database | None = None)
             )
             await listener.start()
         try:
-            yield Services(settings=settings, database=database, application=application, hub=hub)
+            yield Services(
+                settings=settings,
+                database=database,
+                application=application,
+                hub=hub,
+                write_rate=WriteRate(per_minute=settings.write_rate_per_minute, burst=settings.write_burst),
+                connections=ConnectionCount(per_address=settings.live_connections_per_address),
+            )
         finally:
             if listener is not None:
                 await listener.stop()

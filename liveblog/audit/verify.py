@@ -66,8 +66,9 @@ CHECKPOINT: Kinds = {
     "signature": str,
 }
 OWN_KEYS_WARNING = (
-    "no trusted key was given: checkpoints were checked against the keys the export lists itself, "
-    "which shows that it is self-consistent, not that liveblog signed it (pass --key)"
+    "no trusted key given (--key): checkpoints were checked against the keys the export itself lists "
+    "(with --db, the database's signing_keys table); this shows the log agrees with them, not that "
+    "liveblog's key signed it"
 )
 SPOOL_BYTES = 16 * 1024 * 1024
 

@@ -47,6 +47,7 @@ class TokenInfo:
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    last_used_at: datetime | None = None
 
 
 def _digest(secret: str) -> str:
@@ -115,6 +116,7 @@ async def list_all(connection: AsyncConnection) -> list[TokenInfo]:
             tokens.c.created_at,
             tokens.c.expires_at,
             tokens.c.revoked_at,
+            tokens.c.last_used_at,
         ).order_by(tokens.c.created_at, tokens.c.id)
     )
     return [
@@ -125,6 +127,7 @@ async def list_all(connection: AsyncConnection) -> list[TokenInfo]:
             created_at=row.created_at,
             expires_at=row.expires_at,
             revoked_at=row.revoked_at,
+            last_used_at=row.last_used_at,
         )
         for row in rows
     ]
@@ -136,3 +139,8 @@ async def revoke(connection: AsyncConnection, token_id: str, *, now: datetime) -
         update(tokens).where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None)).values(revoked_at=now)
     )
     return bool(result.rowcount)
+
+
+async def touch(connection: AsyncConnection, token_id: str, *, now: datetime) -> None:
+    """Record that the token was used at ``now``."""
+    await connection.execute(update(tokens).where(tokens.c.id == token_id).values(last_used_at=now))
