@@ -1,0 +1,119 @@
+"""Revision histories, story revisions, checkpoints and keys through the API."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+
+from liveblog.audit.signing import verify_signature
+from tests.api.helpers import open_story, post_update
+
+BASE = "/api/v1/stories/border-raid"
+
+
+async def test_an_update_history_has_every_revision_with_diffs_and_changes(
+    client: httpx.AsyncClient, editor: dict[str, str], auditor: dict[str, str]
+) -> None:
+    await open_story(client, editor)
+    update = await post_update(client, editor, body="Two people were hurt on Sunday.", byline="Desk")
+    path = f"{BASE}/updates/{update['id']}"
+    await client.post(
+        f"{path}/corrections",
+        json={
+            "changes": {"body": "Two people were killed on Sunday."},
+            "kind": "correction",
+            "reason": "hospital confirmed deaths",
+            "note": "We first said two people were hurt.",
+        },
+        headers=editor,
+    )
+    await client.post(
+        f"{path}/corrections",
+        json={
+            "changes": {"body": "Two people were killed earlier on Sunday.", "byline": ""},
+            "kind": "minor",
+            "reason": "wording",
+            "note": "tidied",
+        },
+        headers=editor,
+    )
+    await client.put(f"{path}/verification", json={"status": "confirmed", "note": "Hospital"}, headers=editor)
+    await client.put(f"{path}/flags", json={"pinned": True}, headers=editor)
+    await client.post(
+        f"{path}/retraction", json={"reason": "wrong story", "note": "Withdrawn."}, headers=editor
+    )
+
+    audited = (await client.get(f"{path}/history", headers=auditor)).json()["items"]
+    assert [r["kind"] for r in audited] == [
+        "posted",
+        "correction",
+        "minor",
+        "verification",
+        "flags",
+        "retraction",
+    ]
+    assert [r["revision"] for r in audited] == [1, 2, 3, 4, 5, 6]
+    assert [r["version"] for r in audited] == [3, 4, 5, 6, 7, 8]
+    correction, minor = audited[1], audited[2]
+    assert correction["diff"]["body"] == [
+        {"op": "equal", "text": "Two people were "},
+        {"op": "delete", "text": "hurt"},
+        {"op": "insert", "text": "killed"},
+        {"op": "equal", "text": " on Sunday."},
+    ]
+    assert (
+        correction["reason"] == "hospital confirmed deaths" and correction["actor"]["name"] == "Olena Editor"
+    )
+    assert minor["changes"]["byline"] == {"from": "Desk", "to": None}
+    assert audited[3]["changes"]["verification"]["to"] == {"status": "confirmed", "note": "Hospital"}
+    assert audited[4]["changes"] == {"pinned": {"from": False, "to": True}}
+    assert audited[5]["changes"]["status"] == {"from": "published", "to": "retracted"}
+    assert audited[5]["note"] == "Withdrawn." and audited[5]["body"] == audited[2]["body"]
+
+    public = (await client.get(f"{path}/history")).json()["items"]
+    assert all("actor" not in r and "reason" not in r for r in public)
+    assert public[1]["note"] == "We first said two people were hurt."
+    assert public[2]["kind"] == "minor" and public[2]["note"] is None  # in the history, not announced
+    page = (await client.get(path)).json()
+    assert [n["kind"] for n in page["notes"]] == ["correction"]
+
+
+async def test_story_revisions_record_headline_summary_and_status(
+    client: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    await open_story(client, editor, publish=False, summary="First summary")
+    await client.post(f"{BASE}/publish", headers=editor)
+    await client.patch(
+        BASE, json={"title": "Raid across the border repelled", "reason": "news"}, headers=editor
+    )
+    await client.post(f"{BASE}/close", headers=editor)
+    items = (await client.get(f"{BASE}/revisions")).json()["items"]
+    assert [r["kind"] for r in items] == ["opened", "published", "revised", "closed"]
+    assert items[1]["changes"] == {"status": {"from": "draft", "to": "live"}}
+    assert items[2]["changes"]["title"] == {
+        "from": "Raid across the border",
+        "to": "Raid across the border repelled",
+    }
+    assert items[2]["diff"]["title"][-1] == {"op": "insert", "text": " repelled"}
+    assert "reason" not in items[2]
+
+
+async def test_checkpoints_are_signed_on_publish_and_close_with_a_listed_key(
+    client: httpx.AsyncClient, editor: dict[str, str], auditor: dict[str, str]
+) -> None:
+    await open_story(client, editor, publish=False)
+    assert (await client.get(f"{BASE}/checkpoint", headers=editor)).status_code == 404
+    await client.post(f"{BASE}/publish", headers=editor)
+    published = (await client.get(f"{BASE}/checkpoint")).json()
+    assert published["version"] == 2
+    await post_update(client, editor)
+    await client.post(f"{BASE}/close", headers=editor)
+    closed = (await client.get(f"{BASE}/checkpoint")).json()
+    assert closed["version"] == 4 and closed["algorithm"] == "Ed25519"
+    keys = (await client.get("/api/v1/keys")).json()["items"]
+    key = next(k for k in keys if k["id"] == closed["key_id"])
+    assert verify_signature(base64.b64decode(key["public_key"]), closed)
+    assert not verify_signature(base64.b64decode(key["public_key"]), {**closed, "version": 3})
+    events = (await client.get(f"{BASE}/events", headers=auditor)).json()["items"]
+    assert events[-1]["hash"] == closed["head_hash"] and events[1]["hash"] == published["head_hash"]
