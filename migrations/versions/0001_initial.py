@@ -84,6 +84,7 @@ def upgrade() -> None:
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.Column("expires_at", TIMESTAMP, nullable=True),
         sa.Column("revoked_at", TIMESTAMP, nullable=True),
+        sa.Column("last_used_at", TIMESTAMP, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_tokens"),
         sa.UniqueConstraint("secret_hash", name="uq_tokens_secret_hash"),
     )
