@@ -27,10 +27,11 @@ from markupsafe import Markup
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from liveblog.api.auth import MaybeActor
+from liveblog.api.auth import MaybeActor, sees_drafts
 from liveblog.api.services import ServicesDep
 from liveblog.api.stories import SlugPath, ensure_readable
 from liveblog.api.updates import UpdateIdPath
+from liveblog.domain.values import StoryStatus
 from liveblog.errors import InvalidInput, StoryNotFound, UpdateNotFound
 from liveblog.projections import history, story_view, views
 
@@ -132,7 +133,9 @@ def live_blog_posting(story: dict[str, Any], url: str) -> dict[str, Any]:
     seen: set[str] = set()
     updates = []
     for update in sorted(
-        [*story["pinned"], *story["updates"]], key=lambda u: datetime.fromisoformat(u["published_at"]), reverse=True
+        [*story["pinned"], *story["updates"]],
+        key=lambda u: datetime.fromisoformat(u["published_at"]),
+        reverse=True,
     ):
         if update["id"] not in seen:
             seen.add(update["id"])
@@ -164,7 +167,11 @@ def _blog_posting(update: dict[str, Any], url: str) -> dict[str, Any]:
     ]
     if retraction is not None:
         corrections.append(
-            {"@type": "CorrectionComment", "text": f"Retracted: {retraction['note']}", "datePublished": retraction["at"]}
+            {
+                "@type": "CorrectionComment",
+                "text": f"Retracted: {retraction['note']}",
+                "datePublished": retraction["at"],
+            }
         )
     byline = update["byline"]
     posting: dict[str, Any] = {
@@ -283,9 +290,18 @@ async def history_page(
         state = await services.application.load_at(connection, slug, version)
     if state is None or (version is not None and state.version != version):
         raise StoryNotFound(f"story {slug!r} has no version {version}")
-    changes = [
-        {**history.for_reader(document), "label": _label(document, target)} for target, document in timeline
-    ]
+    if state.status is StoryStatus.DRAFT and not sees_drafts(actor):
+        # As the API's ?at_version=N: a version at which the story was a draft is not for readers.
+        raise StoryNotFound(f"story {slug!r} was not published at version {version}")
+    changes = []
+    status = StoryStatus.DRAFT.value
+    for target, document in timeline:
+        if target == history.STORY and "status" in document["changes"]:
+            status = document["changes"]["status"]["to"]
+        readable = status != StoryStatus.DRAFT.value or sees_drafts(actor)
+        changes.append(
+            {**history.for_reader(document), "label": _label(document, target), "readable": readable}
+        )
     as_of = None
     if version is not None:
         header = views.header_view(state)

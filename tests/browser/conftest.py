@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -59,7 +59,11 @@ class LiveServer:
         """Run ``liveblog ARGS`` against the server's database; returns its standard output."""
         done = subprocess.run(
             [sys.executable, "-m", "liveblog.cli", *args],
-            env=self.environment, capture_output=True, text=True, timeout=120, check=False,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert done.returncode == 0, done.stderr
         return done.stdout
@@ -68,7 +72,9 @@ class LiveServer:
         handle = self.log.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "liveblog.cli", "serve", "--port", str(self.port)],
-            env=self.environment, stdout=handle, stderr=subprocess.STDOUT,
+            env=self.environment,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -130,3 +136,21 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 async def screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+async def recording_page(context: BrowserContext) -> Page:
+    """A new page of ``context`` that records console errors in ``page.errors``, as the ``page``
+    fixture's does (for tests that need a context of their own: no JavaScript, a time zone)."""
+    opened = await context.new_page()
+    errors: list[str] = []
+    opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.errors = errors  # type: ignore[attr-defined]
+    return opened
+
+
+def another_server(server: LiveServer) -> LiveServer:
+    """A second ``liveblog serve`` on ``server``'s database, on a port of its own (not started)."""
+    return LiveServer(
+        environment=server.environment, port=free_port(), log=server.log.with_name("another-server.log")
+    )

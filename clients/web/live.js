@@ -1,0 +1,451 @@
+/* liveblog: the readers' live page, kept up to date in place.
+ *
+ * The server sends a complete page (it works without this script) and says which story
+ * version it shows: <main data-version>. This script subscribes to the story's live delivery
+ * from exactly that version (API.md "Live delivery"), over a WebSocket or, where WebSockets
+ * are missing or blocked, Server-Sent Events, and applies every later event once, in order:
+ * each event carries the story header and the affected update as they now stand, so applying
+ * one is re-rendering that update's element (and the header) from the event.
+ *
+ * Security: the only HTML ever inserted is an update's `body_html`, which the server has
+ * sanitised (nh3). Everything else goes in as text (textContent, setAttribute), and links
+ * only with http(s) URLs. No inline script or style, so the page's strict CSP holds.
+ *
+ * No dependencies and no build step.
+ */
+"use strict";
+
+(() => {
+  const RETRY_BASE_MS = 500; // first reconnect within 0.5 s, then up to 1 s, 2 s, ... 30 s
+  const RETRY_CAP_MS = 30_000;
+  const SOCKET_FAILURES_BEFORE_SSE = 3; // WebSockets that never opened, in a row
+  const QUIET_LIMIT_MS = 45_000; // the server sends a heartbeat at least every 30 s
+  const GIVE_UP_CODES = new Set([4400, 4401, 4404]); // the story is not there for us: don't retry
+  const EXCERPT_CHARS = 100; // as pages.py's `excerpt`
+
+  // ------------------------------------------------------------------ times
+
+  const timeOfDay = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  const dayAndTime = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+  });
+
+  /** "2023-06-04 10:45 UTC", as the server writes it. */
+  function utcText(date) {
+    return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  }
+
+  /** Show every <time datetime> under `root` in the reader's time zone, UTC on hover. */
+  function localiseTimes(root) {
+    const today = new Date().toDateString();
+    for (const element of root.querySelectorAll("time[datetime]")) {
+      const date = new Date(element.dateTime);
+      if (Number.isNaN(date.getTime())) continue;
+      element.textContent = (date.toDateString() === today ? timeOfDay : dayAndTime).format(date);
+      element.title = utcText(date);
+    }
+  }
+
+  localiseTimes(document);
+  const main = document.querySelector("main[data-live]");
+  if (!main) return; // a static page (older updates, a permalink): local times are all it needs
+
+  // ------------------------------------------------------------------ building elements
+
+  /** An element with attributes (set as text) and children (strings become text nodes). */
+  function h(tag, attributes, ...children) {
+    const element = document.createElement(tag);
+    const present = (value) => value !== null && value !== undefined && value !== false && value !== "";
+    for (const [name, value] of Object.entries(attributes)) {
+      if (present(value)) element.setAttribute(name, String(value));
+    }
+    element.append(...children.flat(Infinity).filter(present));
+    return element;
+  }
+
+  /** `url` if it is an http(s) URL, else null (never a javascript: or data: link). */
+  function webUrl(url) {
+    try {
+      const parsed = new URL(url);
+      return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** A link to `url` showing `text`, or just the text if `url` is not a web address. */
+  function link(url, text) {
+    const href = webUrl(url);
+    return href ? h("a", { href, rel: "noopener noreferrer nofollow" }, text) : text;
+  }
+
+  function timeElement(moment) {
+    const date = new Date(moment);
+    return h("time", { datetime: moment, title: utcText(date) }, utcText(date));
+  }
+
+  function capitalise(word) {
+    return word.charAt(0).toUpperCase() + word.slice(1).toLowerCase();
+  }
+
+  function permalink(update) {
+    return `/stories/${encodeURIComponent(update.story)}/updates/${encodeURIComponent(update.id)}`;
+  }
+
+  /** The sanitised body as a fragment. The one place HTML from the server is parsed. */
+  function bodyFragment(update) {
+    const template = document.createElement("template");
+    template.innerHTML = update.body_html; // sanitised server-side (nh3); inert until inserted
+    return template.content;
+  }
+
+  /** The start of an update's text, cut at a word (as pages.py's `excerpt`). */
+  function excerpt(update) {
+    const text = (bodyFragment(update).textContent || "").split(/\s+/).filter(Boolean).join(" ");
+    if (text.length <= EXCERPT_CHARS) return text;
+    const cut = text.slice(0, EXCERPT_CHARS);
+    const space = cut.lastIndexOf(" ");
+    return `${space > 0 ? cut.slice(0, space) : cut}…`;
+  }
+
+  /** An update's <article>, the same element as the server's _update.html. */
+  function buildUpdate(update) {
+    const classes = ["update"];
+    if (update.status === "retracted") classes.push("retracted");
+    if (update.key_event) classes.push("key-event");
+    const claim = update.verification;
+    const body = h("div", { class: "body" });
+    body.append(bodyFragment(update));
+    const article = h(
+      "article",
+      {
+        class: classes.join(" "),
+        id: `update-${update.id}`,
+        "data-update-id": update.id,
+        "data-revision": update.revision,
+        "data-published": update.published_at,
+      },
+      h(
+        "header", {},
+        h("a", { class: "permalink", href: permalink(update) }, timeElement(update.published_at)),
+        update.pinned && h("span", { class: "badge pinned" }, "Pinned"),
+        update.key_event && h("span", { class: "badge key" }, "Key event"),
+        claim && h("span", { class: `badge claim claim-${claim.status}` }, capitalise(claim.status)),
+      ),
+      update.retraction && h(
+        "p", { class: "retraction-notice" }, h("strong", {}, "Retracted:"), " ", update.retraction.note,
+      ),
+      body,
+      claim && claim.note && h("p", { class: "claim-note" }, claim.note),
+      update.sources.length > 0 && h(
+        "p", { class: "sources" }, "Source: ",
+        update.sources.map((source, index) => [
+          index > 0 && "; ",
+          source.url ? link(source.url, source.name) : source.name,
+        ]),
+      ),
+      (update.media || []).map((item) =>
+        h("p", { class: "media" }, `${capitalise(item.kind)}: `, link(item.url, item.caption || item.url))),
+      update.notes.map((note) => h(
+        "p", { class: `note note-${note.kind}` },
+        h("strong", {}, capitalise(note.kind)), " (", timeElement(note.at), "): ", note.note,
+      )),
+      update.byline && h("p", { class: "byline" }, update.byline),
+    );
+    localiseTimes(article);
+    return article;
+  }
+
+  function buildKeyEvent(update) {
+    const onPage = document.getElementById(`update-${update.id}`);
+    const item = h(
+      "li", { "data-update-id": update.id, "data-published": update.published_at },
+      h("a", { href: onPage ? `#update-${update.id}` : permalink(update) },
+        timeElement(update.published_at), " ", h("span", { class: "excerpt" }, excerpt(update))),
+    );
+    localiseTimes(item);
+    return item;
+  }
+
+  // ------------------------------------------------------------------ applying events
+
+  const $ = (id) => document.getElementById(id);
+  const updateList = $("updates");
+  const pinnedList = $("pinned");
+  const keyEventList = $("key-events");
+  const newUpdatesBar = $("new-updates");
+  const hasOlderPages = Boolean(main.dataset.older);
+  let version = Number(main.dataset.version);
+  let unseen = 0; // updates inserted above a reader who has scrolled down
+
+  const publishedAt = (element) => Date.parse(element.dataset.published);
+
+  /** Put `element` among `container`'s children, newest first. Returns false (and does not
+   *  insert it) if it would go last while older updates live on older pages. */
+  function insertByTime(container, element, olderPagesFollow) {
+    const moment = publishedAt(element);
+    const after = [...container.children].find((child) => publishedAt(child) < moment);
+    if (after) {
+      container.insertBefore(element, after);
+      return true;
+    }
+    if (olderPagesFollow) return false;
+    container.append(element);
+    return true;
+  }
+
+  /** Has the reader scrolled past the top of the list (so a new update would be out of sight)? */
+  function readerIsBelowTop() {
+    return updateList.getBoundingClientRect().top < 0;
+  }
+
+  /** Show (or update) the "N new updates" bar; its region is role=status, so it is announced. */
+  function showNewUpdatesBar() {
+    const button = h("button", { type: "button" }, `${unseen} new update${unseen === 1 ? "" : "s"}`);
+    button.addEventListener("click", () => {
+      clearNewUpdatesBar();
+      const smooth = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      $("updates-heading").scrollIntoView({ behavior: smooth ? "smooth" : "auto" });
+      $("updates-heading").focus({ preventScroll: true });
+    });
+    newUpdatesBar.replaceChildren(button);
+  }
+
+  function clearNewUpdatesBar() {
+    unseen = 0;
+    newUpdatesBar.replaceChildren();
+  }
+
+  window.addEventListener("scroll", () => {
+    if (unseen > 0 && !readerIsBelowTop()) clearNewUpdatesBar();
+  }, { passive: true });
+
+  /** Re-render `update` where it belongs: the pinned section, or the list (newest first). */
+  function placeUpdate(update, justPosted) {
+    const existing = document.getElementById(`update-${update.id}`);
+    const pinned = update.pinned && update.status === "published";
+    const container = pinned ? pinnedList : updateList;
+    const element = buildUpdate(update);
+    if (existing && existing.parentElement === container) {
+      existing.replaceWith(element); // a correction, a retraction, a flag: same place
+    } else if (justPosted && !existing && !pinned) {
+      const outOfSight = readerIsBelowTop();
+      updateList.prepend(element);
+      element.classList.add("is-new");
+      if (outOfSight) {
+        unseen += 1;
+        showNewUpdatesBar();
+      }
+    } else {
+      existing?.remove(); // pinned or unpinned: it moves
+      insertByTime(container, element, container === updateList && hasOlderPages);
+    }
+    placeKeyEvent(update);
+    $("pinned-section").hidden = pinnedList.children.length === 0;
+    $("no-updates").hidden = updateList.children.length + pinnedList.children.length > 0;
+  }
+
+  function placeKeyEvent(update) {
+    const existing = [...keyEventList.children].find((item) => item.dataset.updateId === update.id);
+    if (update.key_event && update.status === "published") {
+      const item = buildKeyEvent(update);
+      if (existing) existing.replaceWith(item);
+      else insertByTime(keyEventList, item, false);
+    } else {
+      existing?.remove();
+    }
+    $("key-events-nav").hidden = keyEventList.children.length === 0;
+  }
+
+  /** The header as it now stands: headline, summary, live or ended. */
+  function renderHeader(story) {
+    $("headline").textContent = story.title;
+    document.title = story.title;
+    $("summary").textContent = story.summary;
+    $("summary").hidden = !story.summary;
+    if (main.dataset.status !== story.status) {
+      main.dataset.status = story.status;
+      setConnection(main.dataset.connection);
+    }
+    $("live-badge").hidden = story.status !== "live";
+    const ended = $("coverage-ended");
+    ended.hidden = story.status !== "closed";
+    ended.replaceChildren("Coverage has ended");
+    if (story.closed_at) ended.append(" · ", timeElement(story.closed_at));
+    const updated = timeElement(story.updated_at);
+    updated.id = "updated-at";
+    $("updated-at").replaceWith(updated);
+    localiseTimes(ended.parentElement);
+  }
+
+  function applyEvent(message) {
+    if (message.version <= version) return; // already shown: never apply anything twice
+    renderHeader(message.story);
+    if (message.update) placeUpdate(message.update, message.event === "UpdatePosted");
+    version = message.version;
+    main.dataset.version = String(version);
+  }
+
+  // ------------------------------------------------------------------ the connection
+
+  const liveUrl = new URL(main.dataset.live, location.href);
+  let transport = "WebSocket" in window ? "websocket" : "sse";
+  let failures = 0; // connections in a row that did not get going: the backoff exponent
+  let socketFailures = 0; // WebSockets in a row that never opened
+  let retryTimer = null;
+  let connection = null;
+  let reloading = false;
+
+  const CONNECTION_TEXT = {
+    connecting: "Connecting to live updates…",
+    open: "Live: new updates appear here as they are posted.",
+    ended: "Any later corrections will appear here.",
+    reconnecting: "Connection lost; reconnecting…",
+    stopped: "Live updates are not available; reload the page for the latest.",
+  };
+
+  /** Say how the page is following the story (and, for tests and styles, in data-*). */
+  function setConnection(state) {
+    main.dataset.connection = state;
+    main.dataset.transport = connection?.transport ?? transport;
+    const line = $("connection");
+    line.hidden = false;
+    const ended = state === "open" && main.dataset.status === "closed";
+    line.textContent = CONNECTION_TEXT[ended ? "ended" : state];
+  }
+
+  function handle(message) {
+    switch (message.type) {
+      case "hello":
+        failures = 0;
+        setConnection("open");
+        break;
+      case "event":
+        applyEvent(message);
+        break;
+      case "reset": // the server cannot replay from our version: start again from a fresh page
+        reloading = true;
+        connection?.close();
+        location.reload();
+        break;
+      default: // heartbeat: being heard from is all it is for
+        break;
+    }
+  }
+
+  /** One attempt to connect, whatever the transport. It ends once, saying what comes next:
+   *  "retry" (after the backoff), "stop" (the story is not there for us), or "probe" (try
+   *  Server-Sent Events at once, see openWebSocket). */
+  function session(kind, close) {
+    let ended = false;
+    let quiet = null;
+    const current = {
+      listen() { // no message for too long: the connection is dead even if nobody said so
+        clearTimeout(quiet);
+        quiet = setTimeout(() => { close(); current.end("retry"); }, QUIET_LIMIT_MS);
+      },
+      receive(text) {
+        if (ended) return;
+        current.listen();
+        let message;
+        try {
+          message = JSON.parse(text);
+        } catch {
+          return;
+        }
+        handle(message);
+      },
+      end(next) {
+        if (ended) return;
+        ended = true;
+        clearTimeout(quiet);
+        if (reloading) return;
+        if (next === "stop") setConnection("stopped");
+        else if (next === "probe") connect("sse");
+        else retryLater();
+      },
+      close,
+      transport: kind,
+    };
+    current.listen();
+    return current;
+  }
+
+  function openWebSocket() {
+    const url = new URL(liveUrl);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    url.searchParams.set("after", String(version));
+    const socket = new WebSocket(url);
+    let opened = false;
+    const current = session("websocket", () => socket.close());
+    socket.addEventListener("open", () => {
+      opened = true;
+      socketFailures = 0;
+    });
+    socket.addEventListener("message", (event) => current.receive(event.data));
+    socket.addEventListener("close", (event) => {
+      if (GIVE_UP_CODES.has(event.code)) return current.end("stop");
+      // A WebSocket that never opens, again and again, is blocked on the way (a proxy, a
+      // firewall) or the server is down. Server-Sent Events, tried at once, tell which: if
+      // they get through, the page uses them from then on (see openEventSource).
+      if (!opened && ++socketFailures >= SOCKET_FAILURES_BEFORE_SSE) return current.end("probe");
+      current.end("retry");
+    });
+    return current;
+  }
+
+  function openEventSource(probe) {
+    // EventSource asks for text/event-stream itself. Rather than let it reconnect on its own
+    // (after a fixed delay, with Last-Event-ID), we close it on error and reconnect with
+    // `after` = the last version applied: the same resume, with our backoff and jitter.
+    const url = new URL(liveUrl);
+    url.searchParams.set("after", String(version));
+    const source = new EventSource(url);
+    const current = session("sse", () => source.close());
+    for (const type of ["hello", "event", "reset", "heartbeat"]) {
+      source.addEventListener(type, (event) => current.receive(event.data));
+    }
+    source.addEventListener("open", () => {
+      if (probe) transport = "sse"; // HTTP gets through where WebSockets did not: stay on SSE
+    });
+    source.addEventListener("error", () => {
+      source.close();
+      current.end("retry"); // a probe that failed too: the server is down, WebSockets next time
+    });
+    return current;
+  }
+
+  /** Connect with `transport`, or probe with Server-Sent Events once. */
+  function connect(probe = null) {
+    retryTimer = null;
+    setConnection(failures === 0 ? "connecting" : "reconnecting");
+    if (transport === "websocket" && !probe) {
+      try {
+        connection = openWebSocket();
+        return;
+      } catch {
+        transport = "sse"; // the browser refused to even try
+      }
+    }
+    connection = openEventSource(Boolean(probe));
+  }
+
+  /** Exponential backoff with full jitter: a random wait up to 0.5 s, 1 s, 2 s, ... 30 s, so
+   *  that readers dropped together (a server restart) do not all come back at once. */
+  function retryLater() {
+    const ceiling = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** failures);
+    failures += 1;
+    setConnection("reconnecting");
+    retryTimer = setTimeout(connect, Math.random() * ceiling);
+  }
+
+  // Back online: no need to wait out the backoff.
+  window.addEventListener("online", () => {
+    if (retryTimer !== null) {
+      clearTimeout(retryTimer);
+      connect();
+    }
+  });
+
+  connect();
+})();
