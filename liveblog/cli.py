@@ -261,7 +261,7 @@ def audit() -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
+    type=click.Path(dir_okay=False, allow_dash=True),
     default="-",
     help="write the export to this file [default: standard output]",
 )
@@ -327,6 +327,7 @@ def audit_verify(
 
     from liveblog.audit import verify as verifier
     from liveblog.audit.keys import UnusableKey, parse_key_file
+    from liveblog.errors import StoreError
 
     if in_database == (file is not None):
         raise click.UsageError("give either an export FILE or --db")
@@ -363,24 +364,29 @@ def audit_verify(
             raise click.BadParameter(f"cannot read {name}: {exc.strerror}", param_hint="'FILE'") from exc
 
     async def verify_stored(database: Database) -> list[verifier.Result]:
-        slugs = await verifier.stories(database)
-        if story is not None and story not in slugs:
-            raise click.BadParameter(f"there is no story {story!r} in the database", param_hint="'--story'")
-        results = []
-        with _progress() as progress:
-            task = progress.add_task("verifying", total=None)
-            for slug in [story] if story is not None else slugs:
-                progress.update(task, description=f"verifying {slug}", completed=0, total=None)
-                results.append(
-                    await verifier.verify_database(
-                        database,
-                        slug,
-                        trusted_keys=trusted,
-                        kept_checkpoint=kept,
-                        progress=lambda done, total: progress.update(task, completed=done, total=total),
-                    )
+        try:
+            slugs = await verifier.stories(database)
+            if story is not None and story not in slugs:
+                raise click.BadParameter(
+                    f"there is no story {story!r} in the database", param_hint="'--story'"
                 )
-        return results
+            results = []
+            with _progress() as progress:
+                task = progress.add_task("verifying", total=None)
+                for slug in [story] if story is not None else slugs:
+                    progress.update(task, description=f"verifying {slug}", completed=0, total=None)
+                    results.append(
+                        await verifier.verify_database(
+                            database,
+                            slug,
+                            trusted_keys=trusted,
+                            kept_checkpoint=kept,
+                            progress=lambda done, total: progress.update(task, completed=done, total=total),
+                        )
+                    )
+            return results
+        except StoreError as exc:  # exit 1 would say that a log is bad
+            raise click.BadParameter(exc.detail, param_hint="'--db'") from exc
 
     results = _run(verify_stored) if in_database else [verify_file(file or "-")]
     if not results:

@@ -94,7 +94,7 @@ async def latest_checkpoint(slug: SlugPath, actor: MaybeActor, services: Service
 
 
 @router.get("/keys")
-async def public_keys(services: ServicesDep) -> Response:
+async def public_keys(actor: MaybeActor, services: ServicesDep) -> Response:
     """The Ed25519 public keys that checkpoints are signed with (raw keys, base64)."""
     async with services.database.read() as connection:
         keys = await checkpoints.public_keys(connection)

@@ -9,6 +9,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,10 @@ from liveblog.store.database import Database
 SLUG = demo.SLUG
 
 
-def run_cli(url: str, tmp_path: Path, *args: str) -> Result:
+def run_cli(url: str, tmp_path: Path, *args: str, stdin: bytes | None = None) -> Result:
     """``liveblog ARGS`` against the database at ``url``, with a signing key path in ``tmp_path``."""
     env = {"LIVEBLOG_DATABASE_URL": url, "LIVEBLOG_SIGNING_KEY_PATH": str(tmp_path / "cli-signing.key")}
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    return CliRunner().invoke(main, list(args), input=stdin, env=env, catch_exceptions=False)
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,8 @@ class Demo:
     keys_file: Path  # the JSON of GET /api/v1/keys
     checkpoint_file: Path  # the JSON of GET .../checkpoint once the story was closed
 
-    async def cli(self, *args: str) -> Result:
-        return await asyncio.to_thread(run_cli, self.url, self.tmp_path, *args)
+    async def cli(self, *args: str, stdin: bytes | None = None) -> Result:
+        return await asyncio.to_thread(partial(run_cli, self.url, self.tmp_path, *args, stdin=stdin))
 
     def lines(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.export.splitlines()]
@@ -54,12 +55,24 @@ class Demo:
         path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
         return path
 
-    async def verify(self, name: str, lines: list[dict[str, Any]], *options: str) -> Result:
-        """``liveblog audit verify`` of ``lines`` written to a file, trusting the server's keys."""
-        return await self.cli("audit", "verify", str(self.write(name, lines)), "--key", str(self.keys_file), *options)
+    def raw_lines(self) -> list[bytes]:
+        return self.export.splitlines(keepends=True)
+
+    async def verify(self, name: str, lines: list[dict[str, Any]] | list[bytes], *options: str) -> Result:
+        """``liveblog audit verify`` of ``lines`` (parsed, or as bytes) written to a file,
+        trusting the server's keys unless ``options`` hold a ``--key`` of their own."""
+        if all(isinstance(line, bytes) for line in lines):
+            path = self.tmp_path / name
+            path.write_bytes(b"".join(line for line in lines if isinstance(line, bytes)))
+        else:
+            path = self.write(name, [line for line in lines if isinstance(line, dict)])
+        keys = () if "--key" in options else ("--key", str(self.keys_file))
+        return await self.cli("audit", "verify", str(path), *keys, *options)
 
 
-async def play_demo(database: Database, application: Application, client: httpx.AsyncClient, tmp_path: Path) -> Demo:
+async def play_demo(
+    database: Database, application: Application, client: httpx.AsyncClient, tmp_path: Path
+) -> Demo:
     await demo.play(database, signer=application.signer)
     keys_file = tmp_path / "keys.json"
     keys_file.write_bytes((await client.get("/api/v1/keys")).content)
@@ -99,7 +112,11 @@ def forge(
     header = {**lines[0]["export"], "version": len(events), "head_hash": prev}
     header["keys"] = [{**signer.public_document(), "created_at": "2023-06-04T00:00:00Z"}]
     checkpoints = [
-        {"checkpoint": signer.sign(story, v, events[v - 1]["hash"], datetime.fromisoformat(events[v - 1]["recorded_at"])).document()}
+        {
+            "checkpoint": signer.sign(
+                story, v, events[v - 1]["hash"], datetime.fromisoformat(events[v - 1]["recorded_at"])
+            ).document()
+        }
         for v in at
         if v <= len(events)
     ]
