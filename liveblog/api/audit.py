@@ -10,10 +10,11 @@ from starlette.responses import Response, StreamingResponse
 from liveblog.api import http
 from liveblog.api.auth import MaybeActor, require
 from liveblog.api.services import ServicesDep
-from liveblog.api.stories import ERRORS, SlugPath, ensure_readable
+from liveblog.api.stories import ERRORS, SlugPath, ensure_readable, public_since
 from liveblog.api.updates import UpdateIdPath
 from liveblog.audit import checkpoints
 from liveblog.audit.export import event_document, export_lines
+from liveblog.domain.values import MAX_VERSION
 from liveblog.errors import NotFound, UpdateNotFound
 from liveblog.projections import history
 from liveblog.store import event_store
@@ -33,7 +34,7 @@ async def list_events(
     request: Request,
     actor: Auditor,
     services: ServicesDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_VERSION)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     """The story's log (auditors). With `Accept: application/x-ndjson`, the whole log as a
@@ -53,10 +54,14 @@ async def list_events(
     return http.json_response({"items": [event_document(e) for e in page], "next": next_cursor})
 
 
-def _revisions(documents: list[dict[str, Any]], actor: Actor | None) -> Response:
-    # Any token holder is newsroom staff; readers get public notes only.
-    items = documents if actor is not None else [history.for_reader(d) for d in documents]
-    return http.json_response({"items": items})
+async def _revisions(
+    services: ServicesDep, slug: str, documents: list[dict[str, Any]], actor: Actor | None
+) -> Response:
+    # Any token holder is newsroom staff; readers get public notes, from publication on.
+    if actor is None:
+        since = await public_since(services, slug, actor)
+        documents = [history.for_reader(d) for d in documents if d["version"] >= since]
+    return http.json_response({"items": documents})
 
 
 @router.get("/stories/{slug}/updates/{update_id}/history", responses=ERRORS)
@@ -70,7 +75,7 @@ async def update_history(
         documents = await history.read(connection, slug, update_id)
     if not documents:
         raise UpdateNotFound(f"story {slug!r} has no update {update_id!r}")
-    return _revisions(documents, actor)
+    return await _revisions(services, slug, documents, actor)
 
 
 @router.get("/stories/{slug}/revisions", responses=ERRORS)
@@ -79,7 +84,7 @@ async def story_revisions(slug: SlugPath, actor: MaybeActor, services: ServicesD
     await ensure_readable(services, slug, actor)
     async with services.database.read() as connection:
         documents = await history.read(connection, slug, history.STORY)
-    return _revisions(documents, actor)
+    return await _revisions(services, slug, documents, actor)
 
 
 @router.get("/stories/{slug}/checkpoint", responses=ERRORS)

@@ -22,7 +22,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from liveblog.api.auth import MaybeActor, authenticate_header
 from liveblog.api.services import Services, ServicesDep
-from liveblog.api.stories import ERRORS, SlugPath, ensure_readable
+from liveblog.api.stories import ERRORS, SlugPath, ensure_readable, public_since
 from liveblog.domain.values import SLUG_PATTERN
 from liveblog.errors import BadRequest, LiveblogError, NotFound, RateLimited, Unauthenticated
 from liveblog.live import messages
@@ -70,9 +70,11 @@ async def _serve(websocket: WebSocket, services: Services, slug: str, after: str
     authorization = websocket.headers.get("authorization")
     actor = await authenticate_header(services, authorization)
     await ensure_readable(services, slug, actor)
+    since = await public_since(services, slug, actor)
     subscriber, current, backlog = await services.hub.subscribe(slug, version)
     try:
         await websocket.send_text(messages.hello(slug, current))
+        backlog = _public(backlog, since)
         for frame in backlog:
             await websocket.send_text(frame.text)
         if backlog and backlog[0].kind == "reset":
@@ -151,6 +153,11 @@ async def _token_lapses(services: Services, authorization: str) -> Close:
             return CLOSE_UNAUTHENTICATED, exc.detail
 
 
+def _public(backlog: list[Frame], since: int) -> list[Frame]:
+    """``backlog`` without the events of the story's draft period (for readers: ``since`` > 0)."""
+    return [frame for frame in backlog if frame.kind != "event" or frame.version >= since]
+
+
 def _after(raw: str | None) -> int:
     if raw is None or raw == "":
         return 0
@@ -181,6 +188,8 @@ async def live_events(
         raise BadRequest("open this path as a WebSocket, or send Accept: text/event-stream")
     version = _after(last_event_id if last_event_id is not None else after)
     await ensure_readable(services, slug, actor)
+    since = await public_since(services, slug, actor)
+    authorization = request.headers.get("authorization")
     address = request.client.host if request.client is not None else "unknown"
     services.connections.acquire(address)
     try:
@@ -192,19 +201,30 @@ async def live_events(
     async def stream() -> AsyncIterator[str]:
         try:
             yield f"event: hello\ndata: {messages.hello(slug, current)}\n\n"
-            for owed in backlog:
+            for owed in _public(backlog, since):
                 yield sse(owed)
             if backlog and backlog[0].kind == "reset":
                 return
+            # With a token, wake often enough to notice its revocation as the WebSocket does.
+            wait = min(HEARTBEAT_SECONDS, TOKEN_RECHECK_SECONDS) if authorization else HEARTBEAT_SECONDS
+            quiet_since = checked = time.monotonic()
             while not await request.is_disconnected():
                 try:
-                    frame = await subscriber.next(HEARTBEAT_SECONDS)
+                    frame = await subscriber.next(wait)
                 except Overflow:
                     return  # EventSource reconnects by itself, with Last-Event-ID
-                if frame is None:
-                    yield f"event: heartbeat\ndata: {messages.heartbeat(services.hub.version_of(slug))}\n\n"
-                else:
+                if authorization is not None and time.monotonic() - checked >= TOKEN_RECHECK_SECONDS:
+                    checked = time.monotonic()
+                    try:
+                        await authenticate_header(services, authorization)
+                    except Unauthenticated:
+                        return
+                if frame is not None:
                     yield sse(frame)
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
+                    yield f"event: heartbeat\ndata: {messages.heartbeat(services.hub.version_of(slug))}\n\n"
+                    quiet_since = time.monotonic()
         finally:
             services.hub.unsubscribe(slug, subscriber)
             services.connections.release(address)

@@ -29,9 +29,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from liveblog.api.auth import MaybeActor, sees_drafts
 from liveblog.api.services import ServicesDep
-from liveblog.api.stories import SlugPath, ensure_readable
+from liveblog.api.stories import SlugPath, ensure_readable, public_since
 from liveblog.api.updates import UpdateIdPath
-from liveblog.domain.values import StoryStatus
+from liveblog.domain.values import MAX_VERSION, StoryStatus
 from liveblog.errors import InvalidInput, StoryNotFound, UpdateNotFound
 from liveblog.projections import history, story_view, views
 
@@ -281,7 +281,7 @@ async def history_page(
     slug: SlugPath,
     actor: MaybeActor,
     services: ServicesDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> HTMLResponse:
     """Every change to a story, newest first, and the story as it stood after any of them."""
     await ensure_readable(services, slug, actor)
@@ -293,9 +293,12 @@ async def history_page(
     if state.status is StoryStatus.DRAFT and not sees_drafts(actor):
         # As the API's ?at_version=N: a version at which the story was a draft is not for readers.
         raise StoryNotFound(f"story {slug!r} was not published at version {version}")
+    since = await public_since(services, slug, actor)
     changes = []
     status = StoryStatus.DRAFT.value
     for target, document in timeline:
+        if document["version"] < since:
+            continue
         if target == history.STORY and "status" in document["changes"]:
             status = document["changes"]["status"]["to"]
         readable = status != StoryStatus.DRAFT.value or sees_drafts(actor)

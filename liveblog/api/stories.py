@@ -17,7 +17,7 @@ from liveblog.api.schemas import NewStory, Problem, Story, StoryList, StoryPatch
 from liveblog.api.services import Services, ServicesDep
 from liveblog.domain import commands as c
 from liveblog.domain.state import StoryState
-from liveblog.domain.values import SLUG_PATTERN, StoryStatus
+from liveblog.domain.values import MAX_VERSION, SLUG_PATTERN, StoryStatus
 from liveblog.errors import InvalidInput, StoryNotFound
 from liveblog.projections import story_view, views
 from liveblog.store import event_store
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/v1", tags=["stories"])
 
 SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, description="the story's slug")]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem} for code in (400, 401, 403, 404, 409, 412, 413, 422)
+    code: {"model": Problem} for code in (400, 401, 403, 404, 409, 412, 413, 422, 429)
 }
 
 
@@ -88,6 +88,16 @@ async def ensure_readable(services: Services, slug: str, actor: Actor | None) ->
         raise StoryNotFound(f"there is no story {slug!r}")
 
 
+async def public_since(services: Services, slug: str, actor: Actor | None) -> int:
+    """The first version ``actor`` may see of story ``slug``: its publication for readers
+    (what was prepared as a draft stays with the newsroom), 0 for editors."""
+    if sees_drafts(actor):
+        return 0
+    async with services.database.read() as connection:
+        published = await event_store.first_version_of(connection, slug, "StoryPublished")
+    return published if published is not None else MAX_VERSION
+
+
 @router.get(
     "/stories/{slug}", response_model=Story, responses={**ERRORS, 304: {"description": "Not modified"}}
 )
@@ -97,7 +107,7 @@ async def get_story(
     actor: MaybeActor,
     services: ServicesDep,
     at_version: Annotated[
-        int | None, Query(ge=1, description="the story exactly as it stood at this version")
+        int | None, Query(ge=1, le=MAX_VERSION, description="the story exactly as it stood at this version")
     ] = None,
     as_of: Annotated[
         AwareDatetime | None, Query(description="the story exactly as it stood at this time")

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 SLUG_PATTERN = r"^[a-z0-9-]{1,80}$"
+MAX_VERSION = 2_147_483_647  # versions and revisions are 32-bit in storage
 MAX_BODY_CHARS = 20_000
 
 

@@ -178,6 +178,13 @@ async def read_stream(
     return [_recorded(row) for row in await connection.execute(query)]
 
 
+async def first_version_of(connection: AsyncConnection, stream: str, event_type: str) -> int | None:
+    """The version of ``stream``'s first event of type ``event_type``, if it has one."""
+    query = select(func.min(events.c.version)).where(events.c.stream == stream, events.c.type == event_type)
+    found: int | None = (await connection.execute(query)).scalar_one()
+    return found
+
+
 async def version_at(connection: AsyncConnection, stream: str, moment: datetime) -> int:
     """The version ``stream`` had reached at ``moment`` (0: it did not exist yet)."""
     query = select(func.coalesce(func.max(events.c.version), 0)).where(

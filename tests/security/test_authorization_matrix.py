@@ -1,0 +1,286 @@
+"""Issue item 1: the authorization matrix, generated from the application's route table.
+
+Every route (HTTP, WebSocket, SSE, pages, docs, static files) has a rule in :data:`RULES`;
+a route without one (or a rule without a route) fails :func:`test_every_route_has_a_rule`.
+Each route is then called with a concrete, valid request (a published story with an update;
+a fresh story for every write) as each of seven identities:
+
+* permitted identities must get through (2xx/3xx, a ``hello`` on the live routes);
+* a missing token on a protected route is exactly 401; a present but malformed, revoked or
+  expired token is exactly 401 on every route that reads tokens, public ones included (by
+  design: a client with a bad token learns it at once); a valid token of the wrong role is 403;
+* a refused write records nothing.
+
+Rules: ``public`` (anyone; a bad token is still 401), ``editor`` (editor or admin),
+``auditor`` (auditor or admin), ``open`` (static assets and the API's own documentation,
+which never look at tokens and serve no story data).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from liveblog.api.app import create_app
+from liveblog.config import Settings
+from liveblog.store.database import Database
+from tests.api.helpers import event_count
+from tests.security.conftest import API, IDENTITIES, Identity, published_story, sse_blocks, ws_outcome
+from tests.security.routes import RouteKey, route_table
+
+S = f"{API}/stories/{{slug}}"
+U = f"{S}/updates/{{update_id}}"
+
+RULES: dict[RouteKey, str] = {
+    # API documentation and static assets: no tokens read, no story data served.
+    ("GET", "/openapi.json"): "open",
+    ("GET", "/docs"): "open",
+    ("GET", "/docs/oauth2-redirect"): "open",
+    ("GET", "/redoc"): "open",
+    ("MOUNT", "/static"): "open",
+    # Stories
+    ("POST", f"{API}/stories"): "editor",
+    ("GET", f"{API}/stories"): "public",
+    ("GET", S): "public",
+    ("PATCH", S): "editor",
+    ("POST", f"{S}/publish"): "editor",
+    ("POST", f"{S}/close"): "editor",
+    ("POST", f"{S}/reopen"): "editor",
+    # Updates
+    ("POST", f"{S}/updates"): "editor",
+    ("GET", f"{S}/updates"): "public",
+    ("GET", U): "public",
+    ("POST", f"{U}/corrections"): "editor",
+    ("PUT", f"{U}/verification"): "editor",
+    ("PUT", f"{U}/flags"): "editor",
+    ("POST", f"{U}/retraction"): "editor",
+    # Audit
+    ("GET", f"{S}/events"): "auditor",
+    ("GET", f"{U}/history"): "public",
+    ("GET", f"{S}/revisions"): "public",
+    ("GET", f"{S}/checkpoint"): "public",
+    ("GET", f"{API}/keys"): "public",
+    # Live delivery
+    ("WEBSOCKET", f"{S}/live"): "public",
+    ("GET", f"{S}/live"): "public",  # Server-Sent Events
+    # Pages
+    ("GET", "/stories/{slug}"): "public",
+    ("GET", "/stories/{slug}/updates/{update_id}"): "public",
+    ("GET", "/stories/{slug}/history"): "public",
+}
+
+LIVE_ROUTES = {("WEBSOCKET", f"{S}/live"), ("GET", f"{S}/live")}
+PERMITTED = {
+    "open": set(IDENTITIES),
+    "public": {"anonymous", "editor", "auditor", "admin"},
+    "editor": {"editor", "admin"},
+    "auditor": {"auditor", "admin"},
+}
+BAD_TOKENS = {"malformed", "revoked", "expired"}
+
+
+def expected_refusal(rule: str, who: str) -> int | None:
+    """The status a refused identity gets (``None``: it is let through)."""
+    if who in PERMITTED[rule]:
+        return None
+    if who == "anonymous" or who in BAD_TOKENS:
+        return 401
+    return 403
+
+
+def test_every_route_has_a_rule() -> None:
+    routes = route_table(create_app(Settings()))
+    unruled = sorted(routes - set(RULES))
+    stale = sorted(set(RULES) - routes)
+    assert not unruled, f"routes without an authorization rule (add them to RULES): {unruled}"
+    assert not stale, f"rules for routes the app does not have: {stale}"
+    assert set(RULES.values()) <= set(PERMITTED)
+
+
+def test_the_rules_agree_with_the_api_contract() -> None:
+    """Spot checks against API.md, so RULES cannot drift into permissiveness unnoticed."""
+    writes = {key for key in RULES if key[0] in ("POST", "PUT", "PATCH", "DELETE")}
+    assert writes and all(RULES[key] == "editor" for key in writes)
+    assert RULES[("GET", f"{S}/events")] == "auditor"
+    assert {
+        rule for key, rule in RULES.items() if key[0] in ("GET", "WEBSOCKET") and key[1].startswith(API)
+    } == {
+        "public",
+        "auditor",
+    }
+
+
+# ----------------------------------------------------------------- concrete requests
+
+
+@dataclass
+class Call:
+    method: str
+    url: str
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    """The state requests are made against: a published story with one update (for reads)
+    and a factory of fresh stories (for writes, one per identity)."""
+
+    client: httpx.AsyncClient
+    setup: dict[str, str]
+    slug: str
+    update_id: str
+    counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    async def fresh(self, *, publish: bool = True, closed: bool = False) -> tuple[str, str | None]:
+        slug = f"fresh-{next(self.counter)}"
+        if not publish:
+            response = await self.client.post(
+                f"{API}/stories", json={"title": "A draft", "slug": slug}, headers=self.setup
+            )
+            assert response.status_code == 201, response.text
+            return slug, None
+        update = await published_story(self.client, self.setup, slug)
+        if closed:
+            response = await self.client.post(f"{API}/stories/{slug}/close", headers=self.setup)
+            assert response.status_code == 200, response.text
+        return slug, update["id"]
+
+
+Builder = Callable[[World], Awaitable[Call]]
+
+
+def _read(path: str, **params: Any) -> Builder:
+    async def build(world: World) -> Call:
+        return Call("GET", path.format(slug=world.slug, update_id=world.update_id), params=dict(params))
+
+    return build
+
+
+def _write(
+    method: str, path: str, body: Any = None, *, publish: bool = True, closed: bool = False
+) -> Builder:
+    async def build(world: World) -> Call:
+        slug, update_id = await world.fresh(publish=publish, closed=closed)
+        payload = body(slug) if callable(body) else body
+        return Call(method, path.format(slug=slug, update_id=update_id), json=payload)
+
+    return build
+
+
+BUILDERS: dict[RouteKey, Builder] = {
+    ("GET", "/openapi.json"): _read("/openapi.json"),
+    ("GET", "/docs"): _read("/docs"),
+    ("GET", "/docs/oauth2-redirect"): _read("/docs/oauth2-redirect"),
+    ("GET", "/redoc"): _read("/redoc"),
+    ("MOUNT", "/static"): _read("/static/liveblog.css"),
+    ("POST", f"{API}/stories"): _write(
+        "POST", f"{API}/stories", lambda slug: {"title": "Brand new", "slug": f"{slug}-new", "publish": True}
+    ),
+    ("GET", f"{API}/stories"): _read(f"{API}/stories"),
+    ("GET", S): _read(S),
+    ("PATCH", S): _write("PATCH", S, {"title": "A new headline", "reason": "sharper"}),
+    ("POST", f"{S}/publish"): _write("POST", f"{S}/publish", publish=False),
+    ("POST", f"{S}/close"): _write("POST", f"{S}/close"),
+    ("POST", f"{S}/reopen"): _write("POST", f"{S}/reopen", closed=True),
+    ("POST", f"{S}/updates"): _write("POST", f"{S}/updates", {"body": "Another update."}),
+    ("GET", f"{S}/updates"): _read(f"{S}/updates", limit=5),
+    ("GET", U): _read(U),
+    ("POST", f"{U}/corrections"): _write(
+        "POST",
+        f"{U}/corrections",
+        {"changes": {"body": "Corrected."}, "kind": "correction", "reason": "wrong", "note": "Fixed."},
+    ),
+    ("PUT", f"{U}/verification"): _write(
+        "PUT", f"{U}/verification", {"status": "confirmed", "note": "Seen."}
+    ),
+    ("PUT", f"{U}/flags"): _write("PUT", f"{U}/flags", {"pinned": True, "key_event": True}),
+    ("POST", f"{U}/retraction"): _write("POST", f"{U}/retraction", {"reason": "wrong", "note": "Withdrawn."}),
+    ("GET", f"{S}/events"): _read(f"{S}/events"),
+    ("GET", f"{U}/history"): _read(f"{U}/history"),
+    ("GET", f"{S}/revisions"): _read(f"{S}/revisions"),
+    ("GET", f"{S}/checkpoint"): _read(f"{S}/checkpoint"),
+    ("GET", f"{API}/keys"): _read(f"{API}/keys"),
+    ("GET", "/stories/{slug}"): _read("/stories/{slug}"),
+    ("GET", "/stories/{slug}/updates/{update_id}"): _read("/stories/{slug}/updates/{update_id}"),
+    ("GET", "/stories/{slug}/history"): _read("/stories/{slug}/history"),
+}
+
+
+def test_every_http_rule_has_a_concrete_request() -> None:
+    assert set(BUILDERS) == set(RULES) - LIVE_ROUTES
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, editor: dict[str, str]) -> World:
+    update = await published_story(client, editor, "matrix-story")
+    return World(client=client, setup=editor, slug="matrix-story", update_id=update["id"])
+
+
+def _label(key: RouteKey) -> str:
+    return f"{key[0]} {key[1]}"
+
+
+@pytest.mark.parametrize("key", sorted(set(RULES) - LIVE_ROUTES), ids=_label)
+async def test_http_route_authorization(
+    key: RouteKey, world: World, identities: dict[str, Identity], database: Database
+) -> None:
+    rule = RULES[key]
+    wrong: list[str] = []
+    for who in IDENTITIES:
+        call = await BUILDERS[key](world)
+        before = await event_count(database)
+        response = await world.client.request(
+            call.method,
+            call.url,
+            json=call.json,
+            params=call.params,
+            headers={**call.headers, **identities[who].headers},
+        )
+        refusal = expected_refusal(rule, who)
+        outcome = f"{who}: {call.method} {call.url} -> {response.status_code} {response.text[:160]!r}"
+        if refusal is None:
+            if not 200 <= response.status_code < 400:
+                wrong.append(f"permitted but refused or failed: {outcome}")
+            continue
+        if response.status_code != refusal:
+            wrong.append(f"expected {refusal}: {outcome}")
+            continue
+        if not response.headers.get("content-type", "").startswith("application/problem+json"):
+            wrong.append(f"refusal is not a problem document: {outcome}")
+        if refusal == 401 and not response.headers.get("www-authenticate", "").lower().startswith("bearer"):
+            wrong.append(f"401 without a Bearer challenge: {outcome}")
+        if await event_count(database) != before:
+            wrong.append(f"a refused request changed the log: {outcome}")
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_live_routes_authorization(
+    server_url: str, world: World, identities: dict[str, Identity]
+) -> None:
+    """The WebSocket (close 4401 for a bad token, ``hello`` otherwise) and Server-Sent Events
+    (401 for a bad token, ``hello`` otherwise) subscriptions of a published story."""
+    assert RULES[("WEBSOCKET", f"{S}/live")] == RULES[("GET", f"{S}/live")] == "public"
+    wrong: list[str] = []
+    for who in IDENTITIES:
+        headers = identities[who].headers
+        refusal = expected_refusal("public", who)
+        first = await ws_outcome(server_url, world.slug, headers)
+        if refusal is None:
+            if not (isinstance(first, dict) and first.get("type") == "hello"):
+                wrong.append(f"WebSocket, {who}: expected hello, got {first!r}")
+        elif first != 4401:
+            wrong.append(f"WebSocket, {who}: expected close 4401, got {first!r}")
+        response, blocks = await sse_blocks(server_url, world.slug, headers)
+        if refusal is None:
+            if response.status_code != 200 or not blocks or blocks[0][0] != "event: hello":
+                wrong.append(f"SSE, {who}: expected 200 and hello, got {response.status_code} {blocks[:1]}")
+        elif response.status_code != 401:
+            wrong.append(f"SSE, {who}: expected 401, got {response.status_code}")
+    assert not wrong, "\n".join(wrong)
