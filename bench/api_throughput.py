@@ -420,7 +420,14 @@ async def running_server(database: Database, workdir: Path) -> AsyncIterator[Ser
         # A plain Popen: instant to spawn, and its pid stays in /proc until we reap it.
         process = subprocess.Popen(  # noqa: ASYNC220
             [str(LIVEBLOG), "serve", "--port", str(port)],
-            env={**os.environ, "LIVEBLOG_DATABASE_URL": database.url, "LIVEBLOG_LOG_LEVEL": "warning"},
+            env={
+                **os.environ,
+                "LIVEBLOG_DATABASE_URL": database.url,
+                "LIVEBLOG_LOG_LEVEL": "warning",
+                # One bench token writes far faster than any editor: lift the per-token limit.
+                "LIVEBLOG_WRITE_RATE_PER_MINUTE": "100000000",
+                "LIVEBLOG_WRITE_BURST": "100000000",
+            },
             cwd=workdir,
             stdout=log_file,
             stderr=subprocess.STDOUT,
