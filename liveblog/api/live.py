@@ -22,7 +22,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from liveblog.api.auth import MaybeActor, authenticate_header
 from liveblog.api.services import Services, ServicesDep
-from liveblog.api.stories import ERRORS, SlugPath, ensure_readable, public_since
+from liveblog.api.stories import ERRORS, SlugPath, ensure_readable
 from liveblog.domain.values import SLUG_PATTERN
 from liveblog.errors import BadRequest, LiveblogError, NotFound, RateLimited, Unauthenticated
 from liveblog.live import messages
@@ -70,11 +70,9 @@ async def _serve(websocket: WebSocket, services: Services, slug: str, after: str
     authorization = websocket.headers.get("authorization")
     actor = await authenticate_header(services, authorization)
     await ensure_readable(services, slug, actor)
-    since = await public_since(services, slug, actor)
     subscriber, current, backlog = await services.hub.subscribe(slug, version)
     try:
         await websocket.send_text(messages.hello(slug, current))
-        backlog = _public(backlog, since)
         for frame in backlog:
             await websocket.send_text(frame.text)
         if backlog and backlog[0].kind == "reset":
@@ -153,11 +151,6 @@ async def _token_lapses(services: Services, authorization: str) -> Close:
             return CLOSE_UNAUTHENTICATED, exc.detail
 
 
-def _public(backlog: list[Frame], since: int) -> list[Frame]:
-    """``backlog`` without the events of the story's draft period (for readers: ``since`` > 0)."""
-    return [frame for frame in backlog if frame.kind != "event" or frame.version >= since]
-
-
 def _after(raw: str | None) -> int:
     if raw is None or raw == "":
         return 0
@@ -188,7 +181,6 @@ async def live_events(
         raise BadRequest("open this path as a WebSocket, or send Accept: text/event-stream")
     version = _after(last_event_id if last_event_id is not None else after)
     await ensure_readable(services, slug, actor)
-    since = await public_since(services, slug, actor)
     authorization = request.headers.get("authorization")
     address = request.client.host if request.client is not None else "unknown"
     services.connections.acquire(address)
@@ -201,7 +193,7 @@ async def live_events(
     async def stream() -> AsyncIterator[str]:
         try:
             yield f"event: hello\ndata: {messages.hello(slug, current)}\n\n"
-            for owed in _public(backlog, since):
+            for owed in backlog:
                 yield sse(owed)
             if backlog and backlog[0].kind == "reset":
                 return

@@ -75,7 +75,7 @@ class PostgresListener:
                     self.dsn, timeout=10, server_settings={"application_name": APPLICATION_NAME}
                 )
                 await self.connection.add_listener(NOTIFY_CHANNEL, self._notified)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            except Exception as exc:  # noqa: BLE001 (whatever the failure, the listener must live on)
                 log.warning("cannot listen for new events (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 10.0)
@@ -87,8 +87,10 @@ class PostgresListener:
             first = False
             while not self.connection.is_closed():
                 await asyncio.sleep(self.check_every)
-                with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
+                try:
                     # A query notices a connection that died quietly (killed, network gone).
                     await self.connection.execute("SELECT 1", timeout=5)
+                except Exception:  # noqa: BLE001 (a dead connection: asyncpg raises several kinds)
+                    self.connection.terminate()
             self.connected.clear()
             log.warning("the LISTEN connection was lost; reconnecting")
