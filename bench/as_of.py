@@ -633,7 +633,7 @@ async def bench_backend(database: Database, workdir: Path, args: argparse.Namesp
                     "at_version": str(rng.randint(FIRST_PUBLIC_VERSION, args.events))
                 },
                 "(b) `?as_of=T`": lambda: {"as_of": rfc3339(random_moment(story, rng)) or ""},
-                "(c) current (read model)": dict,
+                "(c) current (read model)": dict,  # no parameters
             }
             series, load = await measure_rounds(client, kinds, args, name)
             server.check_alive()
@@ -748,28 +748,27 @@ def goal_lines(results: Sequence[Result], args: argparse.Namespace) -> list[str]
 
 
 def load_lines(results: Sequence[Result]) -> list[str]:
-    return [
-        f"Load average (1 min) on {result.backend}, before each round and after the last: "
-        + " -> ".join(f"{value:.2f}" for value in result.load)
-        + "."
-        for result in results
+    lines = ["Load average (1 min), before each round and after the last:", ""]
+    return lines + [
+        f"- {result.backend}: " + " -> ".join(f"{value:.2f}" for value in result.load) for result in results
     ]
 
 
 def story_lines(results: Sequence[Result]) -> list[str]:
-    lines = []
+    lines = ["The stories:", ""]
     for result in results:
         story = result.story
         final = fold_all(story.events)
         updates = final.updates.values()
         made = ", ".join(f"{count:,} {kind}" for kind, count in story.made.most_common())
         snapshot_kb = max(result.local.snapshot_bytes) / 1024
+        hours = (story.recorded_at[-1] - story.recorded_at[0]).total_seconds() / 3600
         lines.append(
-            f"The {result.backend} story: built in {story.build_seconds:.0f} s "
-            f"({story.version / story.build_seconds:,.0f} events/s); after open+publish, {made}. At the end: "
-            f"{len(updates):,} updates ({sum(u.retraction is not None for u in updates)} retracted), "
+            f"- {result.backend}: {hours:.1f} hours of story time, built in {story.build_seconds:.0f} s "
+            f"({story.version / story.build_seconds:,.0f} events/s); after open+publish, {made}. At the "
+            f"end: {len(updates):,} updates ({sum(u.retraction is not None for u in updates)} retracted), "
             f"{sum(views.is_pinned(u) for u in updates)} pinned, "
-            f"{sum(views.is_key_event(u) for u in updates)} key events; the largest snapshot read "
+            f"{sum(views.is_key_event(u) for u in updates)} key events. The largest snapshot read "
             f"in the breakdown was {snapshot_kb:,.0f} KB of JSON; the snapshot path folded at most "
             f"{max(result.local.folded)} events."
         )
@@ -777,21 +776,20 @@ def story_lines(results: Sequence[Result]) -> list[str]:
 
 
 def check_lines(results: Sequence[Result]) -> list[str]:
-    lines = []
+    lines = ["Correctness:", ""]
     for result in results:
         checks = result.checks
         if not checks.failures:
             lines.append(
-                f"Correctness on {result.backend}: all {checks.compared} comparisons byte-identical "
-                f"(`at_version` = the read model's body then = the fold; `as_of` = the fold; current = "
-                f"the read model at the end of the build)."
+                f"- {result.backend}: all {checks.compared} comparisons byte-identical (`at_version` = the "
+                f"read model's body then = the fold; `as_of` = the fold; current = the read model at the "
+                f"end of the build)."
             )
         else:
-            lines += [f"Correctness on {result.backend}: **{len(checks.failures)} differences**:", ""]
-            lines += [f"- {failure}" for failure in checks.failures]
-            lines.append("")
+            lines.append(f"- {result.backend}: **{len(checks.failures)} differences**:")
+            lines += [f"  - {failure}" for failure in checks.failures]
         lines += [
-            f"Failed requests on {result.backend}, {one.label}: {count} x {message}"
+            f"- {result.backend}: failed requests, {one.label}: {count} x {message}"
             for one in result.series
             for message, count in one.errors.most_common()
         ]

@@ -88,15 +88,18 @@ async def test_story_revisions_record_headline_summary_and_status(
         BASE, json={"title": "Raid across the border repelled", "reason": "news"}, headers=editor
     )
     await client.post(f"{BASE}/close", headers=editor)
+    staff = (await client.get(f"{BASE}/revisions", headers=editor)).json()["items"]
+    assert [r["kind"] for r in staff] == ["opened", "published", "revised", "closed"]
+    assert staff[2]["reason"] == "news"
     items = (await client.get(f"{BASE}/revisions")).json()["items"]
-    assert [r["kind"] for r in items] == ["opened", "published", "revised", "closed"]
-    assert items[1]["changes"] == {"status": {"from": "draft", "to": "live"}}
-    assert items[2]["changes"]["title"] == {
+    assert [r["kind"] for r in items] == ["published", "revised", "closed"]  # the draft stays in the newsroom
+    assert items[0]["changes"] == {"status": {"from": "draft", "to": "live"}}
+    assert items[1]["changes"]["title"] == {
         "from": "Raid across the border",
         "to": "Raid across the border repelled",
     }
-    assert items[2]["diff"]["title"][-1] == {"op": "insert", "text": " repelled"}
-    assert "reason" not in items[2]
+    assert items[1]["diff"]["title"][-1] == {"op": "insert", "text": " repelled"}
+    assert "reason" not in items[1]
 
 
 async def test_checkpoints_are_signed_on_publish_and_close_with_a_listed_key(

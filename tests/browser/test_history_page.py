@@ -16,7 +16,7 @@ async def test_the_history_page_shows_every_change_and_the_story_as_it_stood(
     await page.goto(f"{live_server.url}/stories/{demo.SLUG}/history")
 
     changes = page.locator(".timeline li.change")
-    await expect(changes).to_have_count(demo.STEP_COUNT + 1)
+    await expect(changes).to_have_count(demo.STEP_COUNT)  # every event but the draft opening
     correction = page.locator(".timeline li.kind-correction")
     await expect(correction.locator("del")).to_have_text("5 p.m.")
     await expect(correction.locator("ins").first).to_contain_text("17:00 local time (14:00")
