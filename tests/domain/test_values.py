@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from liveblog.domain.commands import OpenStory, PostUpdate
-from liveblog.domain.events import UpdateChanges
-from liveblog.domain.values import MAX_BODY_CHARS, Claim, Media, MediaKind, Source
+from liveblog.domain.events import StoryClosed, UpdateChanges
+from liveblog.domain.values import MAX_BODY_CHARS, Claim, Media, MediaKind, Source, rfc3339
 from tests.domain.samples import AUTHOR, BODY, SLUG, T0, TITLE
 
 DECOMPOSED_CAFE = "Cafe\u0301"  # "e" followed by a combining acute accent
@@ -230,3 +230,25 @@ def test_changes_with_no_field_set_are_empty() -> None:
 )
 def test_changes_with_any_field_set_are_not_empty(changes: UpdateChanges) -> None:
     assert not changes.is_empty()
+
+
+def test_a_nul_character_is_refused_in_text() -> None:
+    with pytest.raises(ValidationError, match="NUL"):
+        Source(name="Port\x00authority")
+
+
+def test_text_fields_refuse_other_types() -> None:
+    with pytest.raises(ValidationError):
+        Source(name=42)  # type: ignore[arg-type]
+
+
+def test_a_time_that_leaves_the_calendar_in_utc_is_refused() -> None:
+    with pytest.raises(ValidationError, match="between the years 1 and 9999"):
+        StoryClosed(at=datetime(9999, 12, 31, 23, 59, tzinfo=timezone(-timedelta(hours=23, minutes=59))))
+
+
+def test_rfc3339_renders_utc_with_a_z_and_none_as_none() -> None:
+    assert (
+        rfc3339(datetime(2023, 6, 4, 16, 34, tzinfo=timezone(timedelta(hours=3)))) == "2023-06-04T13:34:00Z"
+    )
+    assert rfc3339(None) is None
