@@ -1,0 +1,212 @@
+"""Check 7 of the audit format: could the newsroom's rules have produced this log?
+
+A small rule set of its own, written from API.md and the server's documented behaviour, not
+from its code: the story opens first and once; publish, close and reopen follow the story's
+status; nothing is posted to a closed story; corrections, claim statuses and flags apply to
+known, unretracted updates and must change something (a correction other than ``minor``
+carries a public note); an update is retracted at most once; and the story's clock
+(``data.at``) never runs backwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+KINDS = frozenset({"correction", "clarification", "amendment", "minor"})
+CLAIMS = frozenset({"unverified", "confirmed", "disputed", "denied", "false"})
+CORRECTABLE = ("body", "byline", "sources", "occurred_at", "media")
+
+
+def moment(value: Any) -> datetime | None:
+    """An aware time from RFC 3339 text; ``None`` when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+@dataclass
+class UpdateState:
+    fields: dict[str, Any]
+    verification: tuple[Any, Any] | None
+    pinned: bool
+    key_event: bool
+    retracted: bool = False
+
+    def current(self, name: str) -> Any:
+        """A correctable field as a correction compares it (no byline is an empty one)."""
+        value = self.fields.get(name)
+        if name == "byline":
+            return value or ""
+        if name == "occurred_at":
+            return moment(value)
+        return value if value is not None else []
+
+
+@dataclass
+class Newsroom:
+    """The story as far as the rules need it, advanced one event at a time by :meth:`apply`."""
+
+    story: str
+    status: str | None = None
+    title: Any = None
+    summary: Any = None
+    clock: datetime | None = None
+    updates: dict[str, UpdateState] = field(default_factory=dict)
+
+    def apply(self, kind: str, data: dict[str, Any]) -> str | None:
+        """Take event ``kind`` with ``data``; the rule it breaks, or ``None`` when legal.
+        After a broken rule the state is unspecified: stop there."""
+        at = moment(data.get("at"))
+        if at is None:
+            return "its data has no valid time `at`"
+        if self.clock is not None and at < self.clock:
+            return f"its time {data['at']} runs backwards (the story was already at {self.clock.isoformat()})"
+        self.clock = at
+        if kind != "StoryOpened" and self.status is None:
+            return f"a {kind} before the story was opened"
+        handler = RULES.get(kind)
+        if handler is None:
+            return f"unknown event type {kind!r}"
+        return handler(self, data)
+
+    def _open(self, data: dict[str, Any]) -> str | None:
+        if self.status is not None:
+            return "the story is opened a second time"
+        if data.get("slug") != self.story:
+            return f"it opens story {data.get('slug')!r} in the log of {self.story!r}"
+        self.status, self.title, self.summary = "draft", data.get("title"), data.get("summary")
+        return None
+
+    def _transition(self, source: str, target: str, what: str) -> str | None:
+        if self.status != source:
+            return f"only a {source} story can be {what}; this one is {self.status}"
+        self.status = target
+        return None
+
+    def _publish(self, _data: dict[str, Any]) -> str | None:
+        return self._transition("draft", "live", "published")
+
+    def _close(self, _data: dict[str, Any]) -> str | None:
+        return self._transition("live", "closed", "closed")
+
+    def _reopen(self, _data: dict[str, Any]) -> str | None:
+        return self._transition("closed", "live", "reopened")
+
+    def _revise(self, data: dict[str, Any]) -> str | None:
+        title, summary = data.get("title"), data.get("summary")
+        if title in (None, self.title) and summary in (None, self.summary):
+            return "a revision that changes neither headline nor summary"
+        if title is not None and title == self.title or summary is not None and summary == self.summary:
+            return "a revision that restates an unchanged headline or summary"
+        self.title = self.title if title is None else title
+        self.summary = self.summary if summary is None else summary
+        return None
+
+    def _post(self, data: dict[str, Any]) -> str | None:
+        if self.status == "closed":
+            return "a post to a closed story"
+        update_id = data.get("update_id")
+        if not isinstance(update_id, str) or update_id in self.updates:
+            return f"the update id {update_id!r} is missing or already used"
+        body = data.get("body")
+        if not isinstance(body, str) or not body.strip():
+            return "an update without a body"
+        claim = data.get("verification")
+        self.updates[update_id] = UpdateState(
+            fields={name: data.get(name) for name in CORRECTABLE},
+            verification=(claim.get("status"), claim.get("note")) if isinstance(claim, dict) else None,
+            pinned=data.get("pinned") is True,
+            key_event=data.get("key_event") is True,
+        )
+        return None
+
+    def _target(self, data: dict[str, Any], *, retracted_ok: bool = False) -> UpdateState | str:
+        key = data.get("update_id")
+        update = self.updates.get(key) if isinstance(key, str) else None
+        if update is None:
+            return f"it names an unknown update {data.get('update_id')!r}"
+        if update.retracted and not retracted_ok:
+            return f"update {data.get('update_id')!r} is retracted"
+        return update
+
+    def _correct(self, data: dict[str, Any]) -> str | None:
+        update = self._target(data)
+        if isinstance(update, str):
+            return update
+        kind, changes = data.get("kind"), data.get("changes")
+        if kind not in KINDS:
+            return f"unknown correction kind {kind!r}"
+        if kind != "minor" and not data.get("note"):
+            return f"a {kind} without a public note"
+        if not data.get("reason"):
+            return "a correction without a reason"
+        if not isinstance(changes, dict) or not changes:
+            return "a correction that changes nothing"
+        for name, value in changes.items():
+            if name not in CORRECTABLE:
+                return f"a correction of {name!r}, which cannot be corrected"
+            if (moment(value) if name == "occurred_at" else value) == update.current(name):
+                return f"a correction that leaves {name} as it was"
+        update.fields.update(changes)
+        return None
+
+    def _verify(self, data: dict[str, Any]) -> str | None:
+        update = self._target(data)
+        if isinstance(update, str):
+            return update
+        claim = (data.get("status"), data.get("note"))
+        if claim[0] not in CLAIMS:
+            return f"unknown claim status {claim[0]!r}"
+        if claim == update.verification:
+            return "a claim status change that changes nothing"
+        update.verification = claim
+        return None
+
+    def _flag(self, data: dict[str, Any]) -> str | None:
+        update = self._target(data)
+        if isinstance(update, str):
+            return update
+        pinned, key_event = data.get("pinned"), data.get("key_event")
+        if pinned is None and key_event is None:
+            return "a flag change that changes nothing"
+        if (
+            pinned is not None
+            and pinned == update.pinned
+            or key_event is not None
+            and key_event == update.key_event
+        ):
+            return "a flag change that restates a flag"
+        update.pinned = update.pinned if pinned is None else bool(pinned)
+        update.key_event = update.key_event if key_event is None else bool(key_event)
+        return None
+
+    def _retract(self, data: dict[str, Any]) -> str | None:
+        update = self._target(data, retracted_ok=True)
+        if isinstance(update, str):
+            return update
+        if update.retracted:
+            return f"update {data.get('update_id')!r} is retracted a second time"
+        if not data.get("reason") or not data.get("note"):
+            return "a retraction without its reason and public note"
+        update.retracted, update.pinned, update.key_event = True, False, False
+        return None
+
+
+RULES = {
+    "StoryOpened": Newsroom._open,
+    "StoryPublished": Newsroom._publish,
+    "StoryClosed": Newsroom._close,
+    "StoryReopened": Newsroom._reopen,
+    "StoryRevised": Newsroom._revise,
+    "UpdatePosted": Newsroom._post,
+    "UpdateCorrected": Newsroom._correct,
+    "VerificationChanged": Newsroom._verify,
+    "UpdateFlagsChanged": Newsroom._flag,
+    "UpdateRetracted": Newsroom._retract,
+}

@@ -1,0 +1,360 @@
+"""The editor's commands: open, publish, retitle, close, reopen; post, correct, verify-claim,
+pin, retract.
+
+Each prints one line for scripts on standard output (``open``: the slug; ``post``: the new
+update's id; the others: what happened), or the resource with ``--json``. A write sends an
+Idempotency-Key; give ``--idempotency-key`` to make a script safe to run again: a step
+already done is answered as before and recorded once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from liveblog_client import bodies
+from liveblog_client.cli.base import Env, main, pass_env
+from liveblog_client.models import ClaimStatus, CorrectionKind, Media, MediaKind, Source, Story
+from liveblog_client.sync import Client
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def idempotent(command: F) -> F:
+    return click.option(
+        "--idempotency-key",
+        metavar="KEY",
+        help="send this Idempotency-Key: running the command again records nothing new",
+    )(command)
+
+
+def source(text: str) -> Source:
+    """``NAME`` or ``NAME=URL`` (split at the last ``=`` that starts an http(s) URL)."""
+    name, _, url = text.rpartition("=")
+    if name and url.lower().startswith(("http://", "https://")):
+        return Source(name=name.strip(), url=url.strip())
+    return Source(name=text.strip())
+
+
+def media(text: str) -> Media:
+    """``KIND URL [CAPTION]``, KIND one of image, video, link."""
+    kind, _, rest = text.strip().partition(" ")
+    url, _, caption = rest.strip().partition(" ")
+    if kind not in {item.value for item in MediaKind} or not url:
+        raise click.BadParameter(f"{text!r}: expected 'KIND URL [CAPTION]' with KIND image, video or link")
+    return Media(kind=MediaKind(kind), url=url, caption=caption.strip() or None)
+
+
+def moment(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r} is not an RFC 3339 time") from exc
+    if parsed.tzinfo is None:
+        raise click.BadParameter(f"{text!r} needs an offset, such as +03:00 or Z")
+    return parsed
+
+
+def body_text(text: str | None, body_file: Path | None) -> str | None:
+    """The body given as an argument (``-``: standard input) or with ``--body-file``."""
+    if text is not None and body_file is not None:
+        raise click.UsageError("give the body as an argument or with --body-file, not both")
+    if body_file is not None:
+        return body_file.read_text(encoding="utf-8")
+    if text == "-":
+        return sys.stdin.read()
+    return text
+
+
+# ------------------------------------------------------------------------ stories
+
+
+@main.command("open")
+@click.argument("title")
+@click.option("--summary", help="a short standfirst")
+@click.option("--slug", help="the story's address [default: made from the title]")
+@click.option("--publish", is_flag=True, help="go live at once rather than open a draft")
+@click.option("--language", help="language tag [default: en]")
+@idempotent
+@pass_env
+def open_story(
+    env: Env,
+    title: str,
+    summary: str | None,
+    slug: str | None,
+    publish: bool,
+    language: str | None,
+    idempotency_key: str | None,
+) -> None:
+    """Open a story (a draft unless --publish); prints its slug."""
+    with env.client() as client:
+        story = client.open_story(
+            bodies.NewStory(title=title, summary=summary, slug=slug, publish=publish, language=language),
+            idempotency_key=idempotency_key,
+        )
+    env.note(f"opened [bold]{story.slug}[/] ({story.status.value})")
+    env.emit(story, story.slug)
+
+
+StoryAction = Callable[..., Story]
+
+
+def _story_action(name: str, action: Callable[[Client], StoryAction], done: str) -> None:
+    """Register command ``name`` SLUG, which runs ``action`` of the client on the story."""
+
+    @main.command(name, help=f"{name.capitalize()} story SLUG.")
+    @click.argument("slug")
+    @idempotent
+    @pass_env
+    def command(env: Env, slug: str, idempotency_key: str | None) -> None:
+        with env.client() as client:
+            story = action(client)(slug, idempotency_key=idempotency_key)
+        env.emit(story, f"{story.slug} {done} (version {story.version})")
+
+
+_story_action("publish", lambda client: client.publish_story, "is live")
+_story_action("close", lambda client: client.close_story, "is closed")
+_story_action("reopen", lambda client: client.reopen_story, "is live again")
+
+
+@main.command()
+@click.argument("slug")
+@click.option("--title", help="the new headline")
+@click.option("--summary", help="the new summary")
+@click.option("--reason", help="why (kept for auditors)")
+@click.option("--revision", type=int, help="the header revision you revised [default: the current one]")
+@idempotent
+@pass_env
+def retitle(
+    env: Env,
+    slug: str,
+    title: str | None,
+    summary: str | None,
+    reason: str | None,
+    revision: int | None,
+    idempotency_key: str | None,
+) -> None:
+    """Change the headline and/or summary of story SLUG (If-Match on its header revision)."""
+    if title is None and summary is None:
+        raise click.UsageError("give --title and/or --summary")
+    with env.client() as client:
+        expected = revision if revision is not None else client.story(slug).revision
+        story = client.revise_story(
+            slug,
+            bodies.StoryPatch(title=title, summary=summary, reason=reason),
+            if_match=expected,
+            idempotency_key=idempotency_key,
+        )
+    env.emit(story, f"{story.slug} revised (header revision {story.revision})")
+
+
+# ------------------------------------------------------------------------ updates
+
+
+@main.command()
+@click.argument("slug")
+@click.argument("body", required=False)
+@click.option(
+    "--body-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="read the body (Markdown) from a file",
+)
+@click.option("--byline")
+@click.option(
+    "--source", "sources", multiple=True, metavar="NAME[=URL]", help="where it comes from (repeatable)"
+)
+@click.option("--claim", type=click.Choice([s.value for s in ClaimStatus]), help="the claim status")
+@click.option("--claim-note", help="a note on the claim status")
+@click.option("--key-event", is_flag=True, help="mark as a key event")
+@click.option("--pin", is_flag=True, help="pin to the top of the story")
+@click.option("--occurred-at", metavar="TIME", help="when it happened (RFC 3339 with offset)")
+@click.option(
+    "--media", "media_items", multiple=True, metavar="'KIND URL [CAPTION]'", help="attach media (repeatable)"
+)
+@idempotent
+@pass_env
+def post(
+    env: Env,
+    slug: str,
+    body: str | None,
+    body_file: Path | None,
+    byline: str | None,
+    sources: tuple[str, ...],
+    claim: str | None,
+    claim_note: str | None,
+    key_event: bool,
+    pin: bool,
+    occurred_at: str | None,
+    media_items: tuple[str, ...],
+    idempotency_key: str | None,
+) -> None:
+    """Post an update to story SLUG; BODY is Markdown ("-": standard input). Prints its id."""
+    text = body_text(body, body_file)
+    if not text:
+        raise click.UsageError("give the update's body")
+    if claim_note is not None and claim is None:
+        raise click.UsageError("--claim-note goes with --claim")
+    new = bodies.NewUpdate(
+        body=text,
+        byline=byline,
+        sources=[source(item) for item in sources],
+        verification=None if claim is None else bodies.Claim(status=ClaimStatus(claim), note=claim_note),
+        key_event=key_event,
+        pinned=pin,
+        occurred_at=moment(occurred_at),
+        media=[media(item) for item in media_items],
+    )
+    with env.client() as client:
+        update = client.post_update(slug, new, idempotency_key=idempotency_key)
+    env.emit(update, update.id)
+
+
+@main.command()
+@click.argument("slug")
+@click.argument("update_id")
+@click.option("--body", help="the corrected body (Markdown)")
+@click.option(
+    "--body-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="read the corrected body from a file",
+)
+@click.option("--byline", help="the corrected byline ('' removes it)")
+@click.option(
+    "--source", "sources", multiple=True, metavar="NAME[=URL]", help="replace the sources (repeatable)"
+)
+@click.option("--no-sources", is_flag=True, help="remove every source")
+@click.option("--occurred-at", metavar="TIME", help="the corrected time of the event")
+@click.option(
+    "--media", "media_items", multiple=True, metavar="'KIND URL [CAPTION]'", help="replace the media"
+)
+@click.option("--no-media", is_flag=True, help="remove all media")
+@click.option(
+    "--kind", type=click.Choice([k.value for k in CorrectionKind]), default="correction", show_default=True
+)
+@click.option("--reason", required=True, help="why (internal: for the newsroom and auditors)")
+@click.option("--note", help="the public note readers see (required except for --kind minor)")
+@click.option("--revision", type=int, help="the revision you corrected [default: the current one]")
+@idempotent
+@pass_env
+def correct(
+    env: Env,
+    slug: str,
+    update_id: str,
+    body: str | None,
+    body_file: Path | None,
+    byline: str | None,
+    sources: tuple[str, ...],
+    no_sources: bool,
+    occurred_at: str | None,
+    media_items: tuple[str, ...],
+    no_media: bool,
+    kind: str,
+    reason: str,
+    note: str | None,
+    revision: int | None,
+    idempotency_key: str | None,
+) -> None:
+    """Correct, clarify or amend update UPDATE_ID of story SLUG (If-Match on its revision:
+    a change made meanwhile by someone else is refused, not overwritten)."""
+    if sources and no_sources or media_items and no_media:
+        raise click.UsageError(
+            "--source with --no-sources, or --media with --no-media, contradict each other"
+        )
+    changes = bodies.Changes(
+        body=body_text(body, body_file),
+        byline=byline,
+        sources=[] if no_sources else [source(item) for item in sources] or None,
+        occurred_at=moment(occurred_at),
+        media=[] if no_media else [media(item) for item in media_items] or None,
+    )
+    if not bodies.to_json(changes):
+        raise click.UsageError("say what changes: --body, --byline, --source, --occurred-at or --media")
+    with env.client() as client:
+        expected = revision if revision is not None else client.update(slug, update_id).revision
+        update = client.correct(
+            slug,
+            update_id,
+            bodies.Correction(changes=changes, kind=CorrectionKind(kind), reason=reason, note=note),
+            if_match=expected,
+            idempotency_key=idempotency_key,
+        )
+    env.emit(update, f"{update.id} corrected ({kind}, revision {update.revision})")
+
+
+@main.command("verify-claim")
+@click.argument("slug")
+@click.argument("update_id")
+@click.argument("status", type=click.Choice([s.value for s in ClaimStatus]))
+@click.option("--note", help="a note on the claim status, shown to readers")
+@idempotent
+@pass_env
+def verify_claim(
+    env: Env, slug: str, update_id: str, status: str, note: str | None, idempotency_key: str | None
+) -> None:
+    """Set the claim status of update UPDATE_ID: unverified, confirmed, disputed, denied, false."""
+    with env.client() as client:
+        update = client.set_verification(
+            slug,
+            update_id,
+            bodies.Claim(status=ClaimStatus(status), note=note),
+            idempotency_key=idempotency_key,
+        )
+    env.emit(update, f"{update.id} is {status} (revision {update.revision})")
+
+
+@main.command()
+@click.argument("slug")
+@click.argument("update_id")
+@click.option("--unpin", is_flag=True, help="unpin instead")
+@click.option("--key-event/--not-key-event", default=None, help="also mark or unmark it as a key event")
+@idempotent
+@pass_env
+def pin(
+    env: Env, slug: str, update_id: str, unpin: bool, key_event: bool | None, idempotency_key: str | None
+) -> None:
+    """Pin update UPDATE_ID to the top of story SLUG (or --unpin it)."""
+    with env.client() as client:
+        update = client.set_flags(
+            slug,
+            update_id,
+            bodies.Flags(pinned=not unpin, key_event=key_event),
+            idempotency_key=idempotency_key,
+        )
+    state = "pinned" if update.pinned else "not pinned"
+    env.emit(update, f"{update.id} is {state}" + (", a key event" if update.key_event else ""))
+
+
+@main.command()
+@click.argument("slug")
+@click.argument("update_id")
+@click.option("--reason", required=True, help="why (internal)")
+@click.option("--note", required=True, help="the public notice shown with the struck-through update")
+@click.option("--revision", type=int, help="the revision you retracted [default: any]")
+@idempotent
+@pass_env
+def retract(
+    env: Env,
+    slug: str,
+    update_id: str,
+    reason: str,
+    note: str,
+    revision: int | None,
+    idempotency_key: str | None,
+) -> None:
+    """Retract update UPDATE_ID: it stays in the record, struck through, with the notice."""
+    with env.client() as client:
+        update = client.retract(
+            slug,
+            update_id,
+            bodies.Retraction(reason=reason, note=note),
+            if_match=revision,
+            idempotency_key=idempotency_key,
+        )
+    env.emit(update, f"{update.id} retracted")
