@@ -14,7 +14,7 @@ from liveblog_client.follow import FollowItem
 
 @main.command()
 @click.argument("slug")
-@click.option("--replay", is_flag=True, help="show every event from the first (readers: from the publication)")
+@click.option("--replay", is_flag=True, help="show every event from the first the server shows you")
 @click.option("--after", type=click.IntRange(min=0), help="show the events after this version")
 @click.option("--until-version", type=click.IntRange(min=1), help="stop once this version is shown")
 @pass_env
