@@ -26,23 +26,23 @@ For each server: N readers connect from ``--reader-processes`` separate processe
 handshakes at a time per process) and each waits for its hello. After 21 s (so that the
 servers' keepalive pings, every 20 s per connection, run at their steady rate), one warm-up
 update is triggered and delivered; then ``--posts`` updates are triggered, each after
-``--interval`` seconds of quiet, each waiting until every reader has its frame and then
-``--settle`` seconds more.
+``--interval`` seconds of quiet, each waiting until every reader has its frame and then until
+the server is back to its background CPU rate (at most ``--settle`` seconds).
 
 * Latency: for every (reader, update) pair, from "trigger accepted" to the moment the
   reader's ``recv`` returned the frame. The reader processes and this one share one clock:
   ``time.monotonic_ns()`` is ``CLOCK_MONOTONIC``, the same for every process on the host.
 * Server CPU: every thread of the server process (``/proc/PID/task/*/schedstat``, ns
-  resolution), from just before each trigger until ``--settle`` seconds after every reader
-  has the frame (work an update leaves behind, such as garbage collection, can run after
-  the last frame went out), minus the idle rate over the same time, divided by the frames
-  delivered. The idle rate (keepalive pings, liveblog's 2 s sweep) is measured in the quiet
-  gaps between those windows.
+  resolution), from just before each trigger until the server is back to its background
+  rate after every reader has the frame (work an update leaves behind, such as garbage
+  collection, can run after the last frame went out), minus the idle rate over the same
+  time, divided by the frames delivered. The idle rate (keepalive pings, liveblog's 2 s
+  sweep) is measured in the quiet gaps between those windows.
 
 CPU of the reader processes and of the whole machine is sampled over the same windows, so
 the report can say how much the readers and other people's processes took from the 2 cores.
-With ``--profile``, py-spy samples each server during its measured phase (this costs the
-server CPU: do not quote the CPU figures of a profiled run).
+With ``--profile``, ``py-spy record --native`` samples each server during its measured phase
+(this costs the server CPU: do not quote the CPU figures of a profiled run).
 
 The results go to stdout as Markdown and to ``bench/results/fanout.md``; progress goes to
 stderr. Exit status: 0, or 1 if any frame was lost or duplicated, 2 if the run could not be
@@ -66,6 +66,7 @@ import re
 import resource
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -209,7 +210,7 @@ class Sample:
 @dataclass(frozen=True)
 class Window:
     """One trigger: when it was sent and accepted, the server CPU used from before it was sent
-    until ``--settle`` seconds after every reader had its frame, and everyone's CPU during
+    until it was back to its background rate, and everyone's CPU during
     the delivery itself (until every reader had the frame)."""
 
     start: int
@@ -755,6 +756,9 @@ class Measurement:
     trigger_cost_ns: list[int] = field(default_factory=list)  # server CPU per trigger, no readers
     idle_rate: float = 0.0  # server CPU ns per wall ns in the gaps between the windows
     gaps: list[tuple[int, int]] = field(default_factory=list)  # (start, end) of those gaps
+    settle_seconds: list[float] = field(
+        default_factory=list
+    )  # how long each window stayed open after delivery
     windows: list[Window] = field(default_factory=list)  # the measured triggers, 1..posts
     latencies: list[int] = field(default_factory=list)  # ns from "accepted" to frame received
     from_sent: list[int] = field(default_factory=list)  # ns from "sent" to frame received
@@ -859,6 +863,24 @@ class Profiler:
             progress(f"py-spy wrote no profile; its log ({self.log}):\n{log_tail(self.log)}")
 
 
+async def settled(pid: int, reader_pids: Sequence[int], background: float, limit: float) -> Sample:
+    """Wait until the server is back to its background rate (work an update left behind, such
+    as garbage collection, has run), or ``limit`` seconds; the sample taken then.
+
+    Back to background: a 100 ms stretch in which the server used at most twice the rate of
+    the quiet gap before the update, and at most 5% of a core more than that."""
+    deadline = time.monotonic() + limit
+    previous = Sample.take(pid, reader_pids)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        current = Sample.take(pid, reader_pids)
+        rate = (current.server - previous.server) / (current.wall - previous.wall)
+        if rate <= max(2 * background, background + 0.05):
+            return current
+        previous = current
+    return Sample.take(pid, reader_pids)
+
+
 async def measure(
     target: Target,
     readers: int,
@@ -910,12 +932,10 @@ async def measure(
                 raise BenchError(
                     f"{label} the warm-up frame did not reach every reader in {args.timeout:g} s"
                 )
-            progress(
-                f"{label} posting {args.posts} updates, each after {args.interval:g} s of quiet, "
-                f"each window closing {args.settle:g} s after the last reader had the frame ..."
-            )
+            progress(f"{label} posting {args.posts} updates, each after {args.interval:g} s of quiet ...")
             # Work an update leaves behind (the garbage collector's, mostly) can run after the
-            # last reader has the frame: the window stays open ``--settle`` seconds for it. The
+            # last reader has the frame: the window stays open until the server is back to its
+            # background rate (at most ``--settle`` seconds). The
             # idle rate comes from the quiet gaps between the windows: the same stretch of
             # time, so the same mix of keepalive pings (which follow the pattern in which the
             # connections opened, every 20 s) and of liveblog's 2 s sweeps.
@@ -927,13 +947,14 @@ async def measure(
                 before = Sample.take(target.pid, fleet.pids)
                 result.gaps.append((quiet.wall, before.wall))
                 idle_cpu += before.server - quiet.server
+                background = (before.server - quiet.server) / (before.wall - quiet.wall)
                 sent = time.monotonic_ns()
                 await target.trigger(next_number())
                 accepted = time.monotonic_ns()
                 complete = await fleet.wait_complete(k, args.timeout)
                 delivered = Sample.take(target.pid, fleet.pids)
-                await asyncio.sleep(args.settle)
-                after = Sample.take(target.pid, fleet.pids)
+                after = await settled(target.pid, fleet.pids, background, args.settle)
+                result.settle_seconds.append((after.wall - delivered.wall) / 1e9)
                 result.windows.append(Window.between(before, delivered, after, sent, accepted, complete))
                 if not complete:
                     progress(f"{label} update {k}: not every reader had its frame after {args.timeout:g} s")
@@ -969,6 +990,8 @@ async def measure(
         f"{label} p50 {result.latency_ms(50):.1f} ms, p99 {result.latency_ms(99):.1f} ms; "
         f"server {fmt(result.cpu_ms_per_1k, 1)} ms CPU per 1k frames, busy {fmt(result.share('server'), 0)}% "
         f"of a core, readers {fmt(result.share('readers'), 0)}%, others {fmt(result.others_share, 0)}%; "
+        f"windows open {statistics.mean(result.settle_seconds or [math.nan]):.1f} s on average after "
+        "delivery; "
         f"{result.lost} lost, {result.extra} extra; heartbeats in the gaps/windows "
         f"{result.idle_heartbeats}/{result.window_heartbeats}"
     )
@@ -1142,8 +1165,9 @@ def report(measurements: Sequence[Measurement], setup: dict[str, Any], args: arg
             f"{setup['source']}; {setup['python']}; {setup['uvicorn']} (ws=websockets-sansio, no "
             f"per-message deflate); {setup['websockets']}; {setup['sqlite']}. One story; readers in "
             f"{args.reader_processes} separate processes; per server and size 1 warm-up + {args.posts} "
-            f"updates, each after {args.interval:g} s of quiet, each CPU window closing {args.settle:g} s after "
-            f"the last reader had the frame; {setup['frame_bytes']:,}-byte text frames; {rounds}."
+            f"updates, each after {args.interval:g} s of quiet, each CPU window closing when the server is back "
+            f"to its background rate (at most {args.settle:g} s after the last reader had the frame); "
+            f"{setup['frame_bytes']:,}-byte text frames; {rounds}."
             + (" **Profiled with py-spy: CPU figures include its overhead.**" if args.profile else "")
         ),
         "",
@@ -1194,10 +1218,10 @@ def report(measurements: Sequence[Measurement], setup: dict[str, Any], args: arg
         (
             "| readers | server | round | connect s | server RSS MiB | trigger RTT ms | p50 ms | p99 ms "
             "| max ms | CPU ms / 1k frames | less trigger: ms / 1k frames | server busy "
-            "| server idle (part of window CPU) "
+            "| server idle (part of window CPU) | window open after delivery s "
             "| readers | others | heartbeats in gaps/windows | load 1 min | lost | extra |"
         ),
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m in sorted(measurements, key=lambda m: (m.readers, m.server, m.round)):
         rtt = percentile([w.accepted - w.sent for w in m.windows], 50) / 1e6
@@ -1206,6 +1230,7 @@ def report(measurements: Sequence[Measurement], setup: dict[str, Any], args: arg
             f"| {fmt(rtt, 1)} | {fmt(m.latency_ms(50), 1)} | {fmt(m.latency_ms(99), 1)} "
             f"| {fmt(m.latency_ms(100), 1)} | {fmt(m.cpu_ms_per_1k, 1)} | {fmt(m.fanout_ms_per_1k, 1)} "
             f"| {fmt(m.share('server'), 0)}% | {fmt(100 * m.idle_rate, 1)}% ({fmt(m.idle_part, 0)}%) "
+            f"| {fmt(statistics.mean(m.settle_seconds), 1) if m.settle_seconds else 'n/a'} "
             f"| {fmt(m.share('readers'), 0)}% "
             f"| {fmt(m.others_share, 0)}% | {m.idle_heartbeats}/{m.window_heartbeats} "
             f"| {fmt(m.load_before, 2)} | {m.lost} | {m.extra} |"
@@ -1349,14 +1374,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--rounds", type=int, default=1, help="measure every size and server this many times, alternating [1]"
     )
     parser.add_argument(
-        "--interval", type=float, default=2.0, metavar="SECONDS", help="time between measured updates [2]"
+        "--interval",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="quiet time before each measured update (the idle rate is measured in it) [2]",
     )
     parser.add_argument(
         "--settle",
         type=float,
-        default=2.0,
+        default=3.0,
         metavar="SECONDS",
-        help="how long each CPU window stays open after the last reader has the frame [2]",
+        help="longest a CPU window stays open after the last reader has the frame, waiting for the "
+        "server to return to its background rate [3]",
     )
     parser.add_argument(
         "--timeout",
