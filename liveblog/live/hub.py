@@ -75,8 +75,10 @@ class Subscriber:
             if self.overflowed:
                 raise Overflow
             self._ready.clear()
+            # asyncio.timeout, not wait_for: no extra task per wake-up on this hot path.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ready.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._ready.wait()
             if not self._messages and not self.overflowed:
                 return None
         if self.overflowed:
@@ -148,7 +150,11 @@ class Hub:
         current version, and the messages owed to it (or a single ``reset``) in order."""
         channel = self._channels.setdefault(story, Channel(story))
         async with channel.lock:
-            await self._read_new(channel)
+            # A channel with readers is kept current by wake-ups and the sweep; the store is
+            # read only for a channel that may be stale, or for a reader ahead of it. This
+            # keeps a reconnect storm from reading the database once per reader.
+            if channel.state is None or not channel.subscribers or after > channel.version:
+                await self._read_new(channel)
             subscriber = Subscriber(self.queue_bytes)
             current = channel.version
             oldest = channel.recent[0].version if channel.recent else current + 1
