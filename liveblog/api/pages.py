@@ -294,17 +294,11 @@ async def history_page(
         # As the API's ?at_version=N: a version at which the story was a draft is not for readers.
         raise StoryNotFound(f"story {slug!r} was not published at version {version}")
     since = await public_since(services, slug, actor)
-    changes = []
-    status = StoryStatus.DRAFT.value
-    for target, document in timeline:
-        if document["version"] < since:
-            continue
-        if target == history.STORY and "status" in document["changes"]:
-            status = document["changes"]["status"]["to"]
-        readable = status != StoryStatus.DRAFT.value or sees_drafts(actor)
-        changes.append(
-            {**history.for_reader(document), "label": _label(document, target), "readable": readable}
-        )
+    changes = [
+        {**history.for_reader(document), "label": _label(document, target)}
+        for target, document in timeline
+        if document["version"] >= since  # readers' history starts at publication
+    ]
     as_of = None
     if version is not None:
         header = views.header_view(state)
