@@ -8,10 +8,10 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: install run test typecheck pytest bench clean
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e './clients/python[test]'
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
@@ -23,6 +23,7 @@ test: typecheck pytest
 
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
+	cd clients/python && ../../$(BIN)/mypy
 
 pytest: $(INSTALLED)
 	@echo "domain tests alone must cover every branch of liveblog/domain:"
