@@ -12,9 +12,10 @@ characters of Markdown, ~15% corrections, verification changes, pins and unpins,
 retractions and headline revisions. A fake clock moves 20 s per command, so every event has
 its own time. While building, it keeps what the read model served at a few random versions.
 
-Then, still in-process, on ``--baseline-samples`` random versions: the cost of an as-of
-read without snapshots (``fold`` from the first event, then ``views.story_view``), and the
-cost of each step of the snapshot path that the server takes.
+Then, still in-process, on ``--baseline-samples`` random versions, the body made three ways
+(checked equal): (d) ``fold`` from the first event and ``views.story_view``, (e) the newest
+snapshot plus a fold of the events after it (``Application.load_at``), and (f) the past read
+model the server reads (``past_views.read_story``).
 
 Then it starts ``liveblog serve`` and, with one client, checks correctness (each sampled
 ``at_version`` body is byte-for-byte the read model's body at that version, and
@@ -55,7 +56,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
 from pathlib import Path
 
 import httpx
@@ -82,8 +82,8 @@ from liveblog.domain import Event, StoryState, fold
 from liveblog.domain import commands as c
 from liveblog.domain.events import UpdateChanges
 from liveblog.domain.values import Claim, ClaimStatus, CorrectionKind, Media, MediaKind, Source, rfc3339
+from liveblog.projections import past_views, views
 from liveblog.projections import story_view as read_model
-from liveblog.projections import views
 from liveblog.projections.story_view import dumps
 from liveblog.store import event_store, snapshots
 from liveblog.store.database import Database as AppDatabase
@@ -500,63 +500,43 @@ def random_moment(story: Story, rng: random.Random) -> datetime:
     return first + timedelta(seconds=rng.uniform(0, (last - first).total_seconds()))
 
 
-# --- in-process: no snapshots, and the snapshot path step by step ---------------------------
-
-STEPS = (
-    "read the snapshot row",
-    "parse its JSON (`StoryState.model_validate_json`)",
-    "read the events after it",
-    "decode and fold them",
-    "render (`views.story_view`)",
-    "encode (`dumps`)",
-)
+# --- in-process: the fold, the snapshot path and the past read model -----------------------
 
 
 @dataclass
 class InProcess:
-    """Seconds per sampled version: the fold from scratch, and each step of the snapshot path."""
+    """Seconds per sampled version for three ways to produce the body of an as-of read."""
 
-    baseline: list[float] = field(default_factory=list)
-    steps: dict[str, list[float]] = field(default_factory=lambda: {step: [] for step in STEPS})
+    fold: list[float] = field(default_factory=list)
+    snapshot: list[float] = field(default_factory=list)
+    past: list[float] = field(default_factory=list)
     snapshot_bytes: list[int] = field(default_factory=list)
-    folded: list[int] = field(default_factory=list)
-
-    @property
-    def totals(self) -> list[float]:
-        return [sum(times) for times in zip(*self.steps.values(), strict=True)]
 
 
-async def in_process(database: AppDatabase, story: Story, versions: Sequence[int]) -> InProcess:
-    """For each of ``versions``: ``fold(None, events[:N])`` + ``views.story_view`` (what an
-    as-of read costs without snapshots, reading and decoding the events not included), and the
-    steps of ``Application.load_at`` followed by the route's rendering, timed one by one."""
+async def in_process(application: Application, story: Story, versions: Sequence[int]) -> InProcess:
+    """For each of ``versions``, the body made three ways, each timed and checked equal:
+    ``fold(None, events[:N])`` + render (no help at all; reading and decoding the events not
+    included), ``Application.load_at`` (newest snapshot + fold of the events after it) +
+    render, and the past read model the server uses (``past_views.read_story`` + encode)."""
     result = InProcess()
     for version in versions:
         started = time.perf_counter()
-        views.story_view(fold_all(story.events[:version]))
-        result.baseline.append(time.perf_counter() - started)
-
-        async with database.read() as connection:
-            marks = [time.perf_counter()]
+        folded = dumps(views.story_view(fold_all(story.events[:version])))
+        result.fold.append(time.perf_counter() - started)
+        async with application.database.read() as connection:
+            started = time.perf_counter()
+            state = await application.load_at(connection, SLUG, version)
+            assert state is not None
+            from_snapshot = dumps(views.story_view(state))
+            result.snapshot.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            document = await past_views.read_story(connection, SLUG, version)
+            past = dumps(document)
+            result.past.append(time.perf_counter() - started)
             snapshot = await snapshots.latest(connection, SLUG, at_most=version)
-            marks.append(time.perf_counter())
-            state = None if snapshot is None else StoryState.model_validate_json(snapshot.state)
-            marks.append(time.perf_counter())
-            newer = await event_store.read_stream(
-                connection, SLUG, after=state.version if state else 0, until=version
-            )
-            marks.append(time.perf_counter())
-            state = fold(state, (decode(recorded) for recorded in newer))
-            marks.append(time.perf_counter())
-        assert state is not None and state.version == version
-        document = views.story_view(state)
-        marks.append(time.perf_counter())
-        dumps(document)
-        marks.append(time.perf_counter())
-        for step, (begin, end) in zip(STEPS, pairwise(marks), strict=True):
-            result.steps[step].append(end - begin)
+        if not folded == from_snapshot == past:
+            raise BenchError(f"the three ways disagree at version {version}")
         result.snapshot_bytes.append(len(snapshot.state.encode()) if snapshot else 0)
-        result.folded.append(len(newer))
     return result
 
 
@@ -613,12 +593,13 @@ async def bench_backend(database: Database, workdir: Path, args: argparse.Namesp
             story = await build_story(application, clock, args.events, keep, args.seed, name)
             progress(f"[{name}] built in {story.build_seconds:.0f} s; in-process: fold and render ...")
             versions = [rng.randint(FIRST_PUBLIC_VERSION, args.events) for _ in range(args.baseline_samples)]
-            local = await in_process(app_database, story, versions)
+            local = await in_process(application, story, versions)
         finally:
             await app_database.dispose()
         progress(
-            f"[{name}] in-process p95: no snapshots {percentile_ms(local.baseline, 95):.1f} ms, "
-            f"snapshot path {percentile_ms(local.totals, 95):.1f} ms"
+            f"[{name}] in-process p95: fold {percentile_ms(local.fold, 95):.1f} ms, "
+            f"snapshot path {percentile_ms(local.snapshot, 95):.1f} ms, "
+            f"past read model {percentile_ms(local.past, 95):.1f} ms"
         )
         async with (
             running_server(database, workdir) as server,
@@ -710,28 +691,17 @@ def report(results: Sequence[Result], setup: Sequence[str], args: argparse.Names
                 f"| {ms(values, 99)} | {by_round} | {ratio(values, best, 50)} | {ratio(values, best, 95)} "
                 f"| {size} |"
             )
-        baseline = result.local.baseline
-        lines.append(
-            f"| {result.backend} | (d) no snapshots: `fold` + `story_view`, in-process | {len(baseline)} "
-            f"| {ms(baseline, 50)} | {ms(baseline, 95)} | {ms(baseline, 99)} | | {ratio(baseline, best, 50)} "
-            f"| {ratio(baseline, best, 95)} | |"
-        )
-    lines += ["", *goal_lines(results, args), "", *load_lines(results), ""]
-    lines += [
-        (
-            "Where an as-of read's time goes, in-process on the same database and versions as (d), "
-            "step by step as `Application.load_at` and the route do them (the server adds HTTP, "
-            "a header read for access, and for `as_of` the version lookup):"
-        ),
-        "",
-        "| backend | step | p50 ms | p95 ms |",
-        "|---|---|---:|---:|",
-    ]
-    for result in results:
         local = result.local
-        for step, values in local.steps.items():
-            lines.append(f"| {result.backend} | {step} | {ms(values, 50)} | {ms(values, 95)} |")
-        lines.append(f"| {result.backend} | **total** | {ms(local.totals, 50)} | {ms(local.totals, 95)} |")
+        for label, values in (
+            ("(d) no help: `fold` + `story_view`, in-process", local.fold),
+            ("(e) snapshot + fold (`load_at`) + `story_view`, in-process", local.snapshot),
+            ("(f) past read model (`past_views.read_story`), in-process", local.past),
+        ):
+            lines.append(
+                f"| {result.backend} | {label} | {len(values)} | {ms(values, 50)} | {ms(values, 95)} "
+                f"| {ms(values, 99)} | | {ratio(values, best, 50)} | {ratio(values, best, 95)} | |"
+            )
+    lines += ["", *goal_lines(results, args), "", *load_lines(results), ""]
     lines += ["", *story_lines(results), "", *check_lines(results)]
     return "\n".join(lines) + "\n"
 
@@ -768,9 +738,8 @@ def story_lines(results: Sequence[Result]) -> list[str]:
             f"({story.version / story.build_seconds:,.0f} events/s); after open+publish, {made}. At the "
             f"end: {len(updates):,} updates ({sum(u.retraction is not None for u in updates)} retracted), "
             f"{sum(views.is_pinned(u) for u in updates)} pinned, "
-            f"{sum(views.is_key_event(u) for u in updates)} key events. The largest snapshot read "
-            f"in the breakdown was {snapshot_kb:,.0f} KB of JSON; the snapshot path folded at most "
-            f"{max(result.local.folded)} events."
+            f"{sum(views.is_key_event(u) for u in updates)} key events. The largest snapshot (e) "
+            f"parsed was {snapshot_kb:,.0f} KB of JSON."
         )
     return lines
 

@@ -33,7 +33,8 @@ from liveblog.domain import Command, Event, StoryState, decide, evolve, fold
 from liveblog.domain.events import StoryClosed, StoryPublished, event_data, event_from_data
 from liveblog.domain.values import StoryStatus
 from liveblog.errors import ConcurrencyError
-from liveblog.projections import history, story_view
+from liveblog.projections import story_view
+from liveblog.projections.event_rows import EventRows
 from liveblog.store import event_store, idempotency, snapshots
 from liveblog.store.chain import GENESIS
 from liveblog.store.database import Database
@@ -83,15 +84,13 @@ class Head:
         return Head(fold(self.state, (decode(e) for e in recorded)), recorded[-1].hash)
 
 
-def _revision_rows(
-    before: StoryState | None, decided: list[Event], actor: dict[str, str]
-) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
+def _event_rows(before: StoryState | None, decided: list[Event], actor: dict[str, str]) -> EventRows:
+    rows = EventRows()
     state = before
     for event in decided:
         following = evolve(state, event)
         assert following is not None
-        rows += history.revision_rows(state, following, event, actor)
+        rows.add(state, following, event, actor)
         state = following
     return rows
 
@@ -204,7 +203,7 @@ class Application:
         )
         touched = dict.fromkeys(e.update_id for e in decided if hasattr(e, "update_id"))
         await story_view.apply(connection, before, after, touched)
-        await history.apply(connection, _revision_rows(before, decided, actor.as_metadata()))
+        await _event_rows(before, decided, actor.as_metadata()).apply(connection)
         if after.version // snapshots.SNAPSHOT_EVERY > expected // snapshots.SNAPSHOT_EVERY:
             await snapshots.save(
                 connection, after.slug, after.version, recorded[-1].hash, after.model_dump_json()

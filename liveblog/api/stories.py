@@ -19,7 +19,7 @@ from liveblog.domain import commands as c
 from liveblog.domain.state import StoryState
 from liveblog.domain.values import MAX_VERSION, SLUG_PATTERN, StoryStatus
 from liveblog.errors import InvalidInput, StoryNotFound
-from liveblog.projections import story_view, views
+from liveblog.projections import past_views, story_view, views
 from liveblog.store import event_store
 from liveblog.store.idempotency import StoredResponse
 from liveblog.store.tokens import Actor
@@ -146,17 +146,17 @@ async def _story_as_of(
             version = await event_store.version_at(connection, slug, as_of)
             if version == 0:
                 raise StoryNotFound(f"story {slug!r} did not exist yet at {as_of.isoformat()}")
-        state = await services.application.load_at(connection, slug, version)
-    if state is None or state.version != version:
+        story = await past_views.read_story(connection, slug, version)
+    if story is None:
         raise StoryNotFound(f"story {slug!r} has no version {version}")
-    if not _readable(state.status.value, actor):
+    if not _readable(story["status"], actor):
         raise StoryNotFound(f"story {slug!r} was not published at version {version}")
     tag = http.etag(version)
     # The past does not change: caches may keep it for good.
     headers = {"ETag": tag, "Cache-Control": "public, max-age=31536000, immutable"}
     if http.not_modified(request, tag):
         return Response(status_code=304, headers=headers)
-    return http.json_response(views.story_view(state), headers=headers)
+    return http.json_response(story, headers=headers)
 
 
 async def _story_command(

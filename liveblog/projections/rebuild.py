@@ -8,7 +8,8 @@ from typing import Any
 
 from liveblog.domain import StoryState, evolve
 from liveblog.domain.events import event_from_data
-from liveblog.projections import history, story_view
+from liveblog.projections import history, past_views, story_view
+from liveblog.projections.event_rows import EventRows
 from liveblog.store import event_store
 from liveblog.store.database import Database
 
@@ -21,11 +22,11 @@ class Derived:
     """Everything the read models should hold, derived from the log alone."""
 
     stories: dict[str, StoryState] = field(default_factory=dict)
-    revisions: list[dict[str, Any]] = field(default_factory=list)
+    rows: EventRows = field(default_factory=EventRows)
 
 
 async def replay(database: Database, progress: Progress) -> Derived:
-    """Fold the whole log in global order into every story and its revision history."""
+    """Fold the whole log in global order into every story and its per-event rows."""
     derived = Derived()
     async with database.read() as connection:
         total = await event_store.count(connection)
@@ -37,9 +38,7 @@ async def replay(database: Database, progress: Progress) -> Derived:
                 state = evolve(before, event)
                 if state is not None:
                     derived.stories[recorded.stream] = state
-                    derived.revisions += history.revision_rows(
-                        before, state, event, recorded.metadata.get("actor")
-                    )
+                    derived.rows.add(before, state, event, recorded.metadata.get("actor"))
             done += len(batch)
             after = batch[-1].position
             progress(done, total)
@@ -51,7 +50,7 @@ async def rebuild(database: Database, progress: Progress = lambda _done, _total:
     derived = await replay(database, progress)
     async with database.write() as connection:
         await story_view.replace(connection, derived.stories.values())
-        await history.replace(connection, derived.revisions)
+        await derived.rows.replace(connection)
 
 
 async def check(database: Database, progress: Progress = lambda _done, _total: None) -> list[str]:
@@ -64,14 +63,20 @@ async def check(database: Database, progress: Progress = lambda _done, _total: N
         for slug, story in stories.items()
         for update_id in story.updates
     }
-    expected_revisions = {(row["stream"], row["target"], row["revision"]): row for row in derived.revisions}
+    rows = derived.rows
+    expected_revisions = {(row["stream"], row["target"], row["revision"]): row for row in rows.revisions}
+    expected_past_headers = {(row["story"], row["version"]): row for row in rows.headers}
+    expected_past_updates = {(row["story"], row["id"], row["since"]): row for row in rows.updates}
     async with database.read() as connection:
         stored_headers, stored_updates = await story_view.stored_rows(connection)
         stored_revisions = await history.stored_rows(connection)
+        stored_past_headers, stored_past_updates = await past_views.stored_rows(connection)
     return (
         _compare("story", expected_headers, stored_headers)
         + _compare("update", expected_updates, stored_updates)
         + _compare("revision", expected_revisions, stored_revisions)
+        + _compare("past story", expected_past_headers, stored_past_headers)
+        + _compare("past update", expected_past_updates, stored_past_updates)
     )
 
 

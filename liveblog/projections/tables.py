@@ -1,4 +1,9 @@
-"""Read-model tables. Each row is a stored rendering from :mod:`liveblog.projections.views`."""
+"""Read-model tables. Each row is a stored rendering from :mod:`liveblog.projections.views`.
+
+``story_headers`` and ``update_views`` hold the present; ``header_versions`` and
+``update_versions`` hold the same renderings for every past version (see
+:mod:`liveblog.projections.past_views`).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,30 @@ update_views = Table(
     Column("key_event", Boolean, nullable=False),
     Column("view", Text, nullable=False),
     Index("ix_update_views_story_seq", "story", "seq"),
+)
+
+header_versions = Table(
+    "header_versions",
+    metadata,
+    Column("story", String(80), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("header", Text, nullable=False),
+)
+
+update_versions = Table(
+    "update_versions",
+    metadata,
+    Column("story", String(80), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("since", Integer, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("pinned", Boolean, nullable=False),
+    Column("key_event", Boolean, nullable=False),
+    Column("view", Text, nullable=False),
+    Index("ix_update_versions_story_seq", "story", "seq"),
+    Index("ix_update_versions_story_pinned", "story", "pinned", "seq"),
+    Index("ix_update_versions_story_key_event", "story", "key_event", "seq"),
 )
 
 revisions = Table(

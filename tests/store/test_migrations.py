@@ -1,17 +1,21 @@
 """One Alembic history for SQLite and PostgreSQL: it upgrades an empty database to exactly
-the tables the code declares, and a server refuses an unmigrated PostgreSQL."""
+the tables the code declares, fills new read models from an existing log, and a server
+refuses an unmigrated PostgreSQL."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 import liveblog.projections.tables  # noqa: F401  (the read-model tables join the metadata)
+from liveblog import demo
 from liveblog.errors import SchemaNotMigrated
+from liveblog.projections import past_views, rebuild
 from liveblog.store import schema
 from liveblog.store.database import Database
 from liveblog.store.tables import metadata
@@ -58,6 +62,35 @@ async def test_a_fresh_sqlite_file_is_migrated_when_the_server_starts(sqlite_url
         assert await schema.current_revision(database) == schema.head_revision()
     finally:
         await database.dispose()
+
+
+async def _downgrade(database: Database, revision: str) -> None:
+    config = schema.alembic_config()
+
+    def run(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    async with database.engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+async def test_upgrading_to_0002_fills_the_past_read_model_from_the_log(
+    empty_database: Database, capfd: pytest.CaptureFixture[str]
+) -> None:
+    await schema.upgrade(empty_database)
+    await demo.play(empty_database)
+    async with empty_database.read() as connection:
+        kept_inline = await past_views.stored_rows(connection)
+    await _downgrade(empty_database, "0001")
+    capfd.readouterr()
+
+    await schema.upgrade(empty_database)
+
+    assert "past read model: 26 of 26 events" in capfd.readouterr().err
+    async with empty_database.read() as connection:
+        assert await past_views.stored_rows(connection) == kept_inline
+    assert await rebuild.check(empty_database) == []
 
 
 @pytest.mark.postgres

@@ -1,0 +1,40 @@
+"""The rows each event adds to the read models kept per event: the revision history and the
+past read model. One place derives them, for the append and for a rebuild alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from liveblog.domain.events import Event
+from liveblog.domain.state import StoryState
+from liveblog.projections import history, past_views
+
+
+@dataclass
+class EventRows:
+    """Rows collected event by event, then written together."""
+
+    revisions: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(
+        self, before: StoryState | None, after: StoryState, event: Event, actor: dict[str, Any] | None
+    ) -> None:
+        """Collect the rows of ``event``, which took the story from ``before`` to ``after``."""
+        self.revisions += history.revision_rows(before, after, event, actor)
+        self.headers.append(past_views.header_row(after))
+        self.updates += past_views.update_rows(after, event)
+
+    async def apply(self, connection: AsyncConnection) -> None:
+        """Insert the collected rows next to those already stored."""
+        await history.apply(connection, self.revisions)
+        await past_views.apply(connection, self.headers, self.updates)
+
+    async def replace(self, connection: AsyncConnection) -> None:
+        """Store the collected rows instead of every row stored (a rebuild)."""
+        await history.replace(connection, self.revisions)
+        await past_views.replace(connection, self.headers, self.updates)
