@@ -33,7 +33,7 @@ from liveblog.api.stories import SlugPath, ensure_readable, public_since
 from liveblog.api.updates import UpdateIdPath
 from liveblog.domain.values import MAX_VERSION, StoryStatus
 from liveblog.errors import InvalidInput, StoryNotFound, UpdateNotFound
-from liveblog.projections import history, story_view, views
+from liveblog.projections import history, past_views, story_view, views
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).resolve().parents[2] / "clients" / "web"
@@ -285,12 +285,18 @@ async def history_page(
 ) -> HTMLResponse:
     """Every change to a story, newest first, and the story as it stood after any of them."""
     await ensure_readable(services, slug, actor)
+    as_of = None
     async with services.database.read() as connection:
         timeline = await history.read_story_timeline(connection, slug)
-        state = await services.application.load_at(connection, slug, version)
-    if state is None or (version is not None and state.version != version):
+        if version is None:
+            header = await story_view.read_header(connection, slug)
+        else:
+            header = await past_views.read_header(connection, slug, version)
+            if header is not None:
+                as_of = {**header, "updates": await past_views.read_updates(connection, slug, version)}
+    if header is None:
         raise StoryNotFound(f"story {slug!r} has no version {version}")
-    if state.status is StoryStatus.DRAFT and not sees_drafts(actor):
+    if header["status"] == StoryStatus.DRAFT.value and not sees_drafts(actor):
         # As the API's ?at_version=N: a version at which the story was a draft is not for readers.
         raise StoryNotFound(f"story {slug!r} was not published at version {version}")
     since = await public_since(services, slug, actor)
@@ -299,11 +305,4 @@ async def history_page(
         for target, document in timeline
         if document["version"] >= since  # readers' history starts at publication
     ]
-    as_of = None
-    if version is not None:
-        header = views.header_view(state)
-        newest_first = sorted(state.updates.values(), key=lambda u: u.seq, reverse=True)
-        as_of = {**header, "updates": [views.update_view(slug, u) for u in newest_first]}
-    return render(
-        "history.html", story=views.header_view(state), changes=changes, as_of=as_of, language=state.language
-    )
+    return render("history.html", story=header, changes=changes, as_of=as_of, language=header["language"])

@@ -71,8 +71,8 @@ async def stored_rows(
     return headers, updates
 
 
-async def read_story(connection: AsyncConnection, slug: str, version: int) -> dict[str, Any] | None:
-    """The Story resource as served at ``version`` of ``slug`` (``None``: no such version)."""
+async def read_header(connection: AsyncConnection, slug: str, version: int) -> dict[str, Any] | None:
+    """The story header as served at ``version`` of ``slug`` (``None``: no such version)."""
     header = (
         await connection.execute(
             select(header_versions.c.header).where(
@@ -80,13 +80,19 @@ async def read_story(connection: AsyncConnection, slug: str, version: int) -> di
             )
         )
     ).scalar_one_or_none()
+    return None if header is None else dict(json.loads(header))
+
+
+async def read_story(connection: AsyncConnection, slug: str, version: int) -> dict[str, Any] | None:
+    """The Story resource as served at ``version`` of ``slug`` (``None``: no such version)."""
+    header = await read_header(connection, slug, version)
     if header is None:
         return None
     pinned = await _views_at(connection, slug, version, update_versions.c.pinned.is_(True))
     key_events = await _views_at(connection, slug, version, update_versions.c.key_event.is_(True))
     page = await _views_at(connection, slug, version, limit=views.PAGE_SIZE + 1)
     return views.assemble_story(
-        json.loads(header),
+        header,
         pinned=[view for _, view in pinned],
         key_events=[view for _, view in key_events],
         updates=[view for _, view in page[: views.PAGE_SIZE]],
@@ -94,6 +100,11 @@ async def read_story(connection: AsyncConnection, slug: str, version: int) -> di
         if len(page) > views.PAGE_SIZE
         else None,
     )
+
+
+async def read_updates(connection: AsyncConnection, slug: str, version: int) -> list[dict[str, Any]]:
+    """Every update of ``slug`` as it stood at ``version``, newest first."""
+    return [view for _, view in await _views_at(connection, slug, version)]
 
 
 async def _views_at(
