@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +15,23 @@ from liveblog.api.cors import CrossOrigin
 from liveblog.api.limits import BodySizeLimit
 from liveblog.api.services import Services, running_services
 from liveblog.config import Settings
+
+GC_YOUNG_OBJECTS = 50_000
+
+
+def settle_garbage_collector() -> None:
+    """Tune CPython's cyclic collector for a server holding many live connections.
+
+    Delivering one event to 10,000 readers wakes 10,000 tasks, and the short-lived objects
+    of those wake-ups pile up faster than the collector's default young-generation size
+    (700), so it ran full passes over every long-lived connection object on almost every
+    event: 43 % of the server's CPU in a profile at 10,000 readers. Objects that exist once
+    the server is up (modules, routes, models) are never garbage: they are frozen out of the
+    collector's reach; and the young generation may grow larger before a pass.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_OBJECTS, *gc.get_threshold()[1:])
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -28,6 +46,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             return
         async with running_services(settings) as built:
             app.state.services = built
+            settle_garbage_collector()
             yield
 
     app = FastAPI(

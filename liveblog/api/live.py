@@ -30,7 +30,6 @@ from liveblog.live.hub import Frame, Overflow, Subscriber
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 
-HEARTBEAT_SECONDS = 15.0
 CLOSE_NORMAL = 1000
 CLOSE_TOO_SLOW = 4008
 CLOSE_TIMEOUT = 30.0  # a stalled reader gets this long to take the close frame, then is dropped
@@ -79,7 +78,7 @@ async def _serve(websocket: WebSocket, services: Services, slug: str, after: str
             await websocket.close(code=CLOSE_NORMAL, reason="reset: reload the story and reconnect")
             return
         watchers = [
-            _send(websocket, subscriber, services, slug),
+            _send(websocket, subscriber),
             _receive(websocket, services.settings.live_inbound_per_minute),
             _overflowed(subscriber),
         ]
@@ -111,12 +110,12 @@ async def _first(watchers: list[Coroutine[Any, Any, Close]]) -> Close:
     return None if finished.cancelled() or finished.exception() is not None else finished.result()
 
 
-async def _send(websocket: WebSocket, subscriber: Subscriber, services: Services, slug: str) -> Close:
-    """Hand the reader its queue, one frame at a time, with a heartbeat when it is quiet."""
+async def _send(websocket: WebSocket, subscriber: Subscriber) -> Close:
+    """Hand the reader its queue (events and the hub's heartbeats), one frame at a time."""
     while True:
-        frame = await subscriber.next(HEARTBEAT_SECONDS)
-        text = messages.heartbeat(services.hub.version_of(slug)) if frame is None else frame.text
-        await websocket.send_text(text)
+        frame = await subscriber.next()
+        assert frame is not None  # no timeout: next() waits for a frame
+        await websocket.send_text(frame.text)
 
 
 async def _receive(websocket: WebSocket, per_minute: int) -> Close:
@@ -197,9 +196,10 @@ async def live_events(
                 yield sse(owed)
             if backlog and backlog[0].kind == "reset":
                 return
-            # With a token, wake often enough to notice its revocation as the WebSocket does.
-            wait = min(HEARTBEAT_SECONDS, TOKEN_RECHECK_SECONDS) if authorization else HEARTBEAT_SECONDS
-            quiet_since = checked = time.monotonic()
+            # Heartbeats arrive through the queue. With a token, wake often enough to notice
+            # its revocation as the WebSocket does; without, the next frame shows a departure.
+            wait = TOKEN_RECHECK_SECONDS if authorization else None
+            checked = time.monotonic()
             while not await request.is_disconnected():
                 try:
                     frame = await subscriber.next(wait)
@@ -213,10 +213,6 @@ async def live_events(
                         return
                 if frame is not None:
                     yield sse(frame)
-                    quiet_since = time.monotonic()
-                elif time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
-                    yield f"event: heartbeat\ndata: {messages.heartbeat(services.hub.version_of(slug))}\n\n"
-                    quiet_since = time.monotonic()
         finally:
             services.hub.unsubscribe(slug, subscriber)
             services.connections.release(address)

@@ -8,13 +8,17 @@ The channel keeps the last ``replay`` messages; a reader further behind is told 
 
 Wake-ups (``wake(story, version)``) come from this process's own commits and from the bus;
 they carry no data. A periodic sweep also reads every active story, so a lost wake-up costs
-latency, never an event.
+latency, never an event, and offers a heartbeat, encoded once, to the readers of every story
+that has been quiet for ``heartbeat_every`` seconds. Heartbeats travel through the readers'
+queues like events, so a reader's sender simply waits for its queue: no timer per reader or
+per frame.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -27,6 +31,7 @@ from liveblog.store import event_store
 
 REPLAY = 1000
 QUEUE_BYTES = 1024 * 1024
+HEARTBEAT_SECONDS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +73,16 @@ class Subscriber:
     def overflowed(self) -> bool:
         return self.overflow.is_set()
 
-    async def next(self, timeout: float) -> Frame | None:
-        """The next message, or ``None`` after ``timeout`` seconds of quiet. Raises
-        :class:`Overflow` once the queue has overflowed."""
+    async def next(self, timeout: float | None = None) -> Frame | None:
+        """The next message; ``None`` after ``timeout`` seconds of quiet, if one is given.
+        Raises :class:`Overflow` once the queue has overflowed."""
         while not self._messages:
             if self.overflowed:
                 raise Overflow
             self._ready.clear()
-            # asyncio.timeout, not wait_for: no extra task per wake-up on this hot path.
+            if timeout is None:
+                await self._ready.wait()
+                continue
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self._ready.wait()
@@ -97,6 +104,8 @@ class Channel:
         self.recent: deque[Frame] = deque(maxlen=REPLAY)
         self.subscribers: set[Subscriber] = set()
         self.lock = asyncio.Lock()
+        self.quiet_since = time.monotonic()
+        """When the readers were last offered a message (an event or a heartbeat)."""
 
     @property
     def version(self) -> int:
@@ -108,18 +117,34 @@ class Channel:
         frame = Frame(state.version, "event", messages.event(state, event))
         self.recent.append(frame)
         if live:
-            for subscriber in self.subscribers:
-                subscriber.offer(frame)
+            self.offer(frame)
+
+    def offer(self, frame: Frame) -> None:
+        self.quiet_since = time.monotonic()
+        for subscriber in self.subscribers:
+            subscriber.offer(frame)
+
+    def beat(self, heartbeat_every: float) -> None:
+        """Offer the readers a heartbeat if they have had nothing for ``heartbeat_every`` s."""
+        if self.subscribers and time.monotonic() - self.quiet_since >= heartbeat_every:
+            self.offer(Frame(self.version, "heartbeat", messages.heartbeat(self.version)))
 
 
 class Hub:
     """Every live story of this process."""
 
     def __init__(
-        self, application: Application, *, sweep_every: float = 2.0, queue_bytes: int = QUEUE_BYTES
+        self,
+        application: Application,
+        *,
+        sweep_every: float = 2.0,
+        heartbeat_every: float = HEARTBEAT_SECONDS,
+        queue_bytes: int = QUEUE_BYTES,
     ) -> None:
+        """Readers get a heartbeat after ``heartbeat_every`` s of quiet, give or take a sweep."""
         self.application = application
         self.sweep_every = sweep_every
+        self.heartbeat_every = heartbeat_every
         self.queue_bytes = queue_bytes
         self._channels: dict[str, Channel] = {}
         self._sweeper: asyncio.Task[None] | None = None
@@ -170,11 +195,6 @@ class Hub:
         if channel is not None:
             channel.subscribers.discard(subscriber)
 
-    def version_of(self, story: str) -> int:
-        """The latest version of ``story`` this process has delivered."""
-        channel = self._channels.get(story)
-        return channel.version if channel is not None else 0
-
     def reader_count(self) -> int:
         return sum(len(channel.subscribers) for channel in self._channels.values())
 
@@ -208,7 +228,7 @@ class Hub:
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(self.sweep_every)
-            await asyncio.gather(
-                *(self.catch_up(channel) for channel in list(self._channels.values()) if channel.subscribers),
-                return_exceptions=True,
-            )
+            active = [channel for channel in list(self._channels.values()) if channel.subscribers]
+            await asyncio.gather(*(self.catch_up(channel) for channel in active), return_exceptions=True)
+            for channel in active:
+                channel.beat(self.heartbeat_every)

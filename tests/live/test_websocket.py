@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,7 +12,6 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from liveblog.api import live
 from liveblog.api.services import Services
 from liveblog.live import hub
 from tests.api.helpers import open_story, post_update
@@ -183,13 +183,38 @@ async def test_drafts_are_not_served_to_readers(
 
 
 async def test_a_quiet_connection_gets_heartbeats(
-    server_url: str, client: httpx.AsyncClient, editor: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    server_url: str, client: httpx.AsyncClient, editor: dict[str, str], services: Services
 ) -> None:
-    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.2)
+    services.hub.heartbeat_every, services.hub.sweep_every = 0.2, 0.1
     await open_story(client, editor)
     async with connect(ws_url(server_url, "border-raid", after=2)) as connection:
         await receive(connection)
         assert await receive(connection, timeout=5) == {"type": "heartbeat", "version": 2}
+        assert await receive(connection, timeout=5) == {"type": "heartbeat", "version": 2}
+
+
+async def test_a_quiet_sse_stream_gets_heartbeats(
+    server_url: str, client: httpx.AsyncClient, editor: dict[str, str], services: Services
+) -> None:
+    services.hub.heartbeat_every, services.hub.sweep_every = 0.2, 0.1
+    await open_story(client, editor)
+    async with (
+        httpx.AsyncClient(base_url=server_url, timeout=10) as http,
+        http.stream(
+            "GET", "/api/v1/stories/border-raid/live?after=2", headers={"Accept": "text/event-stream"}
+        ) as response,
+    ):
+        events = [line async for line in _first_lines(response, 4) if line.startswith("event: ")]
+    assert events == ["event: hello", "event: heartbeat"]
+
+
+async def _first_lines(response: httpx.Response, count: int) -> AsyncIterator[str]:
+    seen = 0
+    async for line in response.aiter_lines():
+        yield line
+        seen += 1
+        if seen == count:
+            return
 
 
 async def test_a_reader_who_leaves_is_noticed_without_any_send(
