@@ -113,7 +113,12 @@ async def _first(watchers: list[Coroutine[Any, Any, Close]]) -> Close:
 async def _send(websocket: WebSocket, subscriber: Subscriber) -> Close:
     """Hand the reader its queue (events and the hub's heartbeats), one frame at a time."""
     while True:
-        frame = await subscriber.next()
+        try:
+            frame = await subscriber.next()
+        except Overflow:
+            # Also watched by _overflowed, for a sender stuck in a send; whichever ends
+            # first, the reader is told why.
+            return CLOSE_TOO_SLOW, TOO_SLOW
         assert frame is not None  # no timeout: next() waits for a frame
         await websocket.send_text(frame.text)
 

@@ -232,6 +232,22 @@ async def test_a_reader_who_leaves_is_noticed_without_any_send(
     assert services.hub.reader_count() == 0
 
 
+async def test_a_queue_that_overflows_while_its_sender_waits_closes_with_4008(
+    server_url: str, client: httpx.AsyncClient, editor: dict[str, str], services: Services
+) -> None:
+    """The sender and the overflow watcher both wake on the same overflow: either way the
+    reader learns why it was closed."""
+    services.hub.queue_bytes = 100  # smaller than any event message
+    await open_story(client, editor)
+    for version in range(2, 7):
+        async with connect(ws_url(server_url, "border-raid", after=version)) as reader:
+            assert (await receive(reader))["type"] == "hello"
+            await post_update(client, editor)
+            with pytest.raises(ConnectionClosed) as closed:
+                await receive(reader)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+
+
 async def test_a_reader_who_never_reads_is_closed_with_4008_and_others_get_everything(
     server_url: str, client: httpx.AsyncClient, editor: dict[str, str], services: Services
 ) -> None:
