@@ -35,8 +35,10 @@ UpdateIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description
 
 
 def new_update_id() -> str:
-    """An opaque, URL-safe, unguessable update id (72 random bits)."""
-    return secrets.token_urlsafe(9)
+    """An opaque, URL-safe, unguessable update id (72 random bits). It starts with a letter:
+    one random id in 64 would otherwise start with ``-``, which command lines take for an
+    option (``liveblog-client retract SLUG -Ux…`` failed that way)."""
+    return "u" + secrets.token_urlsafe(9)
 
 
 def update_response(state: StoryState, update_id: str, *, status: int = 200) -> StoredResponse:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
+import pytest
 
+from liveblog.api import updates
 from liveblog.store.database import Database
 from tests.api.fixtures_extra import API, all_keys, assert_problem_of, assert_validation, elements, stream
 from tests.api.helpers import event_count, open_story, post_update
@@ -600,3 +603,10 @@ async def test_body_html_renders_markdown_and_keeps_safe_links(
     links = [attrs for tag, attrs in found if tag == "a"]
     assert links[0]["href"] == "https://ministry.example/s?a=1&b=2"
     assert set((links[0].get("rel") or "").split()) >= {"noopener", "nofollow"}
+
+
+def test_update_ids_never_look_like_command_line_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A random id starting with "-" broke `liveblog-client retract SLUG <id>` (one in 64)."""
+    monkeypatch.setattr(updates.secrets, "token_urlsafe", lambda _n: "-Ux9fK2bQ_a1")
+    update_id = updates.new_update_id()
+    assert update_id[0].isalpha() and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", update_id)

@@ -63,7 +63,15 @@ def test_an_editor_plays_the_reference_story_from_the_shell_and_follows_it_live(
             text=True,
         )
         _, script_errors = script.communicate(timeout=900)
-        shown, follow_errors = follow.communicate(timeout=300)
+        try:
+            shown, follow_errors = follow.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            follow.kill()
+            shown, follow_errors = follow.communicate()
+            raise AssertionError(
+                f"follow did not reach version 26; the script exited {script.returncode}: {script_errors}\n"
+                f"follow printed: {shown[-2000:]}\n{follow_errors[-2000:]}"
+            ) from None
     finally:
         script.kill()
     assert script.returncode == 0, script_errors
