@@ -37,48 +37,46 @@ import math
 import os
 import platform
 import secrets
-import signal
-import socket
-import sqlite3
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import httpx
+from harness import (
+    REQUEST_TIMEOUT,
+    RESULTS_DIR,
+    SLUG,
+    Database,
+    add_backend_arguments,
+    describe_setup,
+    execute,
+    fmt,
+    fresh_database,
+    int_list,
+    open_story,
+    percentile_ms,
+    prepare,
+    process_cpu_seconds,
+    progress,
+    publish,
+    running_server,
+    smoke_note,
+    table,
+)
+from harness import parse_args as parse_bench_args
 
-BENCH_DIR = Path(__file__).resolve().parent
-RESULTS = BENCH_DIR / "results" / "latest.md"
-LIVEBLOG = Path(sys.executable).with_name("liveblog")
-BACKENDS = ("sqlite", "postgresql")
-SLUG = "bench"
+RESULTS = RESULTS_DIR / "latest.md"
 GOAL_BACKEND, GOAL_EDITORS, GOAL_RATIO = "postgresql", 16, 0.5
-SERVER_START_TIMEOUT = 30.0
-REQUEST_TIMEOUT = 30.0
 UPDATE_BODY = (
     "Bench update {n} from editor {editor}: the minister has left the building and is expected "
     "to speak to reporters shortly. *More to follow.*"
 )
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-class BenchError(Exception):
-    """The benchmark cannot go on; the message says why and what to do."""
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 # --- measuring ------------------------------------------------------------------------------
 
 
@@ -97,17 +95,7 @@ class Phase:
 
     def percentile_ms(self, p: float) -> float:
         """The nearest-rank ``p``-th percentile latency in milliseconds (NaN without data)."""
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        return 1000 * ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of process ``pid`` so far (raises OSError once it is gone)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return percentile_ms(self.latencies, p)
 
 
 def postgres_cpu_seconds() -> dict[int, float]:
@@ -302,175 +290,18 @@ async def raw_sqlite_phase(
 # --- databases and the server ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Database:
-    """A fresh database: its SQLAlchemy URL for the app, and how to reach it raw."""
-
-    backend: str
-    url: str
-    raw_dsn: str | None = None  # PostgreSQL: a libpq URL for asyncpg
-    raw_path: Path | None = None  # SQLite: the file
-
-    async def raw_phase(self, connections: int, *, warmup: float, duration: float, probe: CpuProbe) -> Phase:
-        if self.raw_dsn is not None:
-            return await raw_postgres_phase(
-                self.raw_dsn, connections, warmup=warmup, duration=duration, probe=probe
-            )
-        assert self.raw_path is not None
-        return await raw_sqlite_phase(
-            self.raw_path, connections, warmup=warmup, duration=duration, probe=probe
+async def raw_phase(
+    database: Database, connections: int, *, warmup: float, duration: float, probe: CpuProbe
+) -> Phase:
+    """The raw phase on ``database``'s backend."""
+    if database.raw_dsn is not None:
+        return await raw_postgres_phase(
+            database.raw_dsn, connections, warmup=warmup, duration=duration, probe=probe
         )
-
-
-async def check_postgres(admin_dsn: str) -> str:
-    """The server's version and commit settings, or a BenchError saying it cannot be reached."""
-    try:
-        connection = await asyncpg.connect(admin_dsn, timeout=5)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        raise BenchError(
-            f"PostgreSQL is unreachable at {admin_dsn}: {exc or type(exc).__name__}\n"
-            "Start it (for example `pg_ctlcluster 15 main start`), pass --postgres-dsn, "
-            "or run only --backends sqlite."
-        ) from exc
-    try:
-        settings = [
-            f"{name}={await connection.fetchval(f'SHOW {name}')}" for name in ("synchronous_commit", "fsync")
-        ]
-        return f"PostgreSQL {await connection.fetchval('SHOW server_version')} ({', '.join(settings)})"
-    finally:
-        await connection.close()
-
-
-@asynccontextmanager
-async def sqlite_database(workdir: Path) -> AsyncIterator[Database]:
-    path = workdir / "bench.db"
-    yield Database(backend="sqlite", url=f"sqlite+aiosqlite:///{path}", raw_path=path)
-
-
-@asynccontextmanager
-async def postgres_database(admin_dsn: str) -> AsyncIterator[Database]:
-    """A new ``liveblog_bench_*`` database beside ``admin_dsn``'s, dropped on the way out."""
-    name = f"liveblog_bench_{secrets.token_hex(4)}"
-    await admin_execute(admin_dsn, f'CREATE DATABASE "{name}"')
-    progress(f"[postgresql] created database {name}")
-    raw_dsn = urlunsplit(urlsplit(admin_dsn)._replace(path=f"/{name}"))
-    try:
-        yield Database(
-            backend="postgresql",
-            url="postgresql+asyncpg://" + raw_dsn.split("://", 1)[1],
-            raw_dsn=raw_dsn,
-        )
-    finally:
-        try:
-            await admin_execute(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            progress(f"[postgresql] dropped database {name}")
-        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-            progress(f"[postgresql] could not drop database {name}: {exc}; drop it by hand")
-
-
-async def admin_execute(admin_dsn: str, statement: str) -> None:
-    connection = await asyncpg.connect(admin_dsn, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-def run_cli(database: Database, workdir: Path, *args: str) -> str:
-    """Run ``liveblog ARGS`` against ``database``; its stdout, or a BenchError with its stderr."""
-    done = subprocess.run(
-        [str(LIVEBLOG), *args],
-        env={**os.environ, "LIVEBLOG_DATABASE_URL": database.url},
-        cwd=workdir,  # away from any .env file in the working tree
-        capture_output=True,
-        text=True,
-        check=False,
+    assert database.raw_path is not None
+    return await raw_sqlite_phase(
+        database.raw_path, connections, warmup=warmup, duration=duration, probe=probe
     )
-    if done.returncode != 0:
-        raise BenchError(f"`liveblog {' '.join(args)}` failed ({done.returncode}):\n{done.stderr.strip()}")
-    return done.stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class Server:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log: Path
-
-    def check_alive(self) -> None:
-        if self.process.poll() is not None:
-            raise BenchError(f"the server exited ({self.process.returncode}); its log:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-@asynccontextmanager
-async def running_server(database: Database, workdir: Path) -> AsyncIterator[Server]:
-    """``liveblog serve`` on a free port, answering; stopped (killed if need be) on the way out."""
-    port = free_port()
-    log = workdir / "server.log"
-    with log.open("wb") as log_file:
-        # A plain Popen: instant to spawn, and its pid stays in /proc until we reap it.
-        process = subprocess.Popen(  # noqa: ASYNC220
-            [str(LIVEBLOG), "serve", "--port", str(port)],
-            env={
-                **os.environ,
-                "LIVEBLOG_DATABASE_URL": database.url,
-                "LIVEBLOG_LOG_LEVEL": "warning",
-                # One bench token writes far faster than any editor: lift the per-token limit.
-                "LIVEBLOG_WRITE_RATE_PER_MINUTE": "100000000",
-                "LIVEBLOG_WRITE_BURST": "100000000",
-            },
-            cwd=workdir,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log=log)
-    try:
-        await wait_until_ready(server)
-        progress(f"[{database.backend}] server pid {process.pid} answering on {server.base_url}")
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-async def wait_until_ready(server: Server) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=2) as client:
-        while time.monotonic() < deadline:
-            server.check_alive()
-            try:
-                if (await client.get("/api/v1/stories")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise BenchError(
-        f"the server did not answer within {SERVER_START_TIMEOUT:.0f} s; its log:\n{server.log_tail()}"
-    )
-
-
-async def open_story(server: Server, token: str) -> None:
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=REQUEST_TIMEOUT) as client:
-        response = await client.post(
-            "/api/v1/stories",
-            json={"title": "Benchmark story", "slug": SLUG, "publish": True},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-    if response.status_code != 201:
-        raise BenchError(f"opening the story failed: HTTP {response.status_code} {response.text[:300]}")
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -490,9 +321,7 @@ class Row:
 
 async def bench_backend(database: Database, workdir: Path, args: argparse.Namespace) -> list[Row]:
     name = database.backend
-    progress(f"[{name}] liveblog migrate")
-    run_cli(database, workdir, "migrate")
-    token = run_cli(database, workdir, "token", "create", "--role", "editor", "--name", "bench")
+    token = prepare(database, workdir, "bench")
     rows: list[Row] = []
     async with running_server(database, workdir) as server:
         await open_story(server, token)
@@ -511,7 +340,8 @@ async def bench_backend(database: Database, workdir: Path, args: argparse.Namesp
             server.check_alive()
             progress(f"[{name}] {editors:>2} editors: {describe(api, 'req/s')}")
             progress(f"[{name}] {editors:>2} connections: raw INSERT for {seconds} ...")
-            raw = await database.raw_phase(
+            raw = await raw_phase(
+                database,
                 editors,
                 warmup=args.warmup,
                 duration=args.duration,
@@ -533,51 +363,12 @@ def describe(phase: Phase, unit: str) -> str:
 
 async def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
     """The measured rows, and what was measured: the source, Python and each database server."""
-    if not LIVEBLOG.exists():
-        raise BenchError(f"{LIVEBLOG} not found: run this with the project's virtualenv python")
-    setup = [f"liveblog {source_revision()}", f"Python {platform.python_version()}"]
-    if "sqlite" in args.backends:
-        setup.append(f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL)")
-    if "postgresql" in args.backends:
-        setup.append(await check_postgres(args.postgres_dsn))
-        progress(f"{setup[-1]} reachable at {args.postgres_dsn}")
+    setup = await describe_setup(args.backends, args.postgres_dsn)
     rows: list[Row] = []
     for backend in args.backends:
-        async with AsyncExitStack() as stack:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="liveblog-bench-")))
-            if backend == "sqlite":
-                database = await stack.enter_async_context(sqlite_database(workdir))
-            else:
-                database = await stack.enter_async_context(postgres_database(args.postgres_dsn))
+        async with fresh_database(backend, args.postgres_dsn) as (database, workdir):
             rows += await bench_backend(database, workdir, args)
     return rows, setup
-
-
-async def run_until_stopped(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
-    """``run``, cancelled by SIGTERM as asyncio.run cancels it on Ctrl-C, so cleanup still happens."""
-    task = asyncio.current_task()
-    assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    return await run(args)
-
-
-def source_revision() -> str:
-    """The liveblog source measured: its git commit, and whether tracked files differ from it."""
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=BENCH_DIR, capture_output=True, text=True, check=True)
-        return done.stdout.strip()
-
-    try:
-        head = git("rev-parse", "--short", "HEAD")
-        changed = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.CalledProcessError):
-        return "source outside git"
-    return f"commit {head}" + (" with uncommitted changes" if changed else "")
-
-
-def fmt(value: float, digits: int) -> str:
-    return "n/a" if math.isnan(value) else f"{value:,.{digits}f}"
 
 
 def cpu_cell(value: float | None) -> str:
@@ -593,14 +384,24 @@ def report(rows: Sequence[Row], setup: Sequence[str], args: argparse.Namespace) 
             f"{'; '.join(setup)}; each phase {args.warmup:g} s warm-up + {args.duration:g} s measured."
         ),
         "",
-        "| backend | editors | API req/s | p50 ms | p99 ms | raw INSERT tx/s | ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        *smoke_note(args),
+        *table(
+            ["backend", "editors", "API req/s", "p50 ms", "p99 ms", "raw INSERT tx/s", "ratio"],
+            "lrrrrrr",
+            (
+                [
+                    row.backend,
+                    str(row.editors),
+                    fmt(row.api.rate, 0),
+                    fmt(row.api.percentile_ms(50), 1),
+                    fmt(row.api.percentile_ms(99), 1),
+                    fmt(row.raw.rate, 0),
+                    fmt(row.ratio, 2),
+                ]
+                for row in rows
+            ),
+        ),
     ]
-    for row in rows:
-        lines.append(
-            f"| {row.backend} | {row.editors} | {fmt(row.api.rate, 0)} | {fmt(row.api.percentile_ms(50), 1)} "
-            f"| {fmt(row.api.percentile_ms(99), 1)} | {fmt(row.raw.rate, 0)} | {fmt(row.ratio, 2)} |"
-        )
     goal = [row for row in rows if (row.backend, row.editors) == (GOAL_BACKEND, GOAL_EDITORS)]
     if goal:
         met = "met" if goal[0].ratio >= GOAL_RATIO else "NOT met"
@@ -615,15 +416,28 @@ def report(rows: Sequence[Row], setup: Sequence[str], args: argparse.Namespace) 
         "",
         "CPU during the measured windows, in % of one core (postgres: every `postgres` process on the host):",
         "",
-        "| backend | editors | API: server | API: load generator | API: postgres | raw: client | raw: postgres |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        *table(
+            [
+                "backend",
+                "editors",
+                "API: server",
+                "API: load generator",
+                "API: postgres",
+                "raw: client",
+                "raw: postgres",
+            ],
+            "lrrrrrr",
+            (
+                [
+                    row.backend,
+                    str(row.editors),
+                    *(cpu_cell(row.api.cpu[name]) for name in ("server", "client", "postgres")),
+                    *(cpu_cell(row.raw.cpu[name]) for name in ("client", "postgres")),
+                ]
+                for row in rows
+            ),
+        ),
     ]
-    for row in rows:
-        api, raw = row.api.cpu, row.raw.cpu
-        lines.append(
-            f"| {row.backend} | {row.editors} | {cpu_cell(api['server'])} | {cpu_cell(api['client'])} "
-            f"| {cpu_cell(api['postgres'])} | {cpu_cell(raw['client'])} | {cpu_cell(raw['postgres'])} |"
-        )
     lines += ["", *error_lines(rows)]
     return "\n".join(lines) + "\n"
 
@@ -641,26 +455,6 @@ def error_lines(rows: Sequence[Row]) -> list[str]:
     return ["Failures (responses other than 201, or errors):", "", *failures]
 
 
-def backend_list(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(BACKENDS))
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(BACKENDS)}"
-        )
-    return names
-
-
-def concurrency_list(text: str) -> list[int]:
-    try:
-        levels = [int(level) for level in text.split(",") if level.strip()]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text!r}") from exc
-    if any(level < 1 for level in levels):
-        raise argparse.ArgumentTypeError("every concurrency must be at least 1")
-    return levels
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument(
@@ -670,49 +464,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--warmup", type=float, default=1.0, metavar="SECONDS", help="unmeasured time before each phase [1]"
     )
     parser.add_argument(
-        "--backends",
-        type=backend_list,
-        default=list(BACKENDS),
-        metavar="LIST",
-        help="comma-separated, from sqlite,postgresql [both]",
-    )
-    parser.add_argument(
         "--concurrency",
-        type=concurrency_list,
+        type=int_list,
         default=[1, 4, 16],
         metavar="LIST",
         help="comma-separated numbers of concurrent editors (and raw connections) [1,4,16]",
     )
-    parser.add_argument(
-        "--postgres-dsn",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
-        metavar="URL",
-        help="an admin connection; liveblog_bench_* databases are created and dropped beside it "
-        "[postgresql://postgres@127.0.0.1:5432/postgres]",
-    )
-    args = parser.parse_args(argv)
+    add_backend_arguments(parser)
+    # One level of two editors (concurrent, and one shared pool), a second per phase.
+    smoke = {"duration": 0.7, "warmup": 0.3, "concurrency": [2]}
+    args = parse_bench_args(parser, argv, smoke=smoke, results=RESULTS)
     if args.duration <= 0 or args.warmup < 0:
         parser.error("--duration must be positive and --warmup not negative")
-    if not args.backends or not args.concurrency:
-        parser.error("--backends and --concurrency need at least one value")
+    if not args.backends:
+        parser.error("--backends needs at least one value")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        rows, setup = asyncio.run(run_until_stopped(args))
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("interrupted (the server was stopped and the database removed)", file=sys.stderr)
-        return 130
-    text = report(rows, setup, args)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(text)
-    print(text, end="")
-    progress(f"written to {RESULTS}")
+    rows, setup = execute(run(args), stopped="the server was stopped and the database removed")
+    publish(report(rows, setup, args), args.results)
     failed = any(row.api.errors or row.raw.errors for row in rows)
     return 1 if failed else 0
 

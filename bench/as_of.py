@@ -38,43 +38,42 @@ not be done.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import bisect
 import math
 import os
 import platform
 import random
-import signal
-import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from api_throughput import (
-    BACKENDS,
-    LIVEBLOG,
+from harness import (
     REQUEST_TIMEOUT,
+    RESULTS_DIR,
     BenchError,
     Database,
-    backend_list,
-    check_postgres,
+    add_backend_arguments,
+    describe_setup,
+    execute,
     fmt,
-    postgres_database,
+    fresh_database,
+    percentile_ms,
     progress,
+    publish,
     run_cli,
     running_server,
-    source_revision,
-    sqlite_database,
+    smoke_note,
+    table,
 )
+from harness import parse_args as parse_bench_args
 
 from liveblog.application import Application, build_application, decode
 from liveblog.config import Settings
@@ -90,7 +89,7 @@ from liveblog.store.database import Database as AppDatabase
 from liveblog.store.idempotency import StoredResponse
 from liveblog.store.tokens import Actor, Role
 
-RESULTS = Path(__file__).resolve().parent / "results" / "as_of.md"
+RESULTS = RESULTS_DIR / "as_of.md"
 SLUG = "as-of-bench"
 PATH = f"/api/v1/stories/{SLUG}"
 GOAL_EVENTS, GOAL_P95_MS = 10_000, 50.0
@@ -378,14 +377,6 @@ async def build_story(
 # --- measuring ------------------------------------------------------------------------------
 
 
-def percentile_ms(values: Sequence[float], p: float) -> float:
-    """The nearest-rank ``p``-th percentile of ``values`` (seconds) in ms; NaN without data."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return 1000 * ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
 @dataclass
 class Series:
     """One kind of request: latencies in seconds, by round, body sizes, and failures."""
@@ -491,7 +482,9 @@ async def check_bodies(client: httpx.AsyncClient, story: Story, rng: random.Rand
 
 
 def first_difference(got: bytes, want: bytes) -> str:
-    at = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+    # The bodies may differ in length: compare the common part, else they differ where one ends.
+    pairs = enumerate(zip(got, want, strict=False))
+    at = next((i for i, (a, b) in pairs if a != b), min(len(got), len(want)))
     return f" (first at byte {at}; {len(got)} bytes, expected {len(want)})"
 
 
@@ -623,32 +616,12 @@ async def bench_backend(database: Database, workdir: Path, args: argparse.Namesp
 
 async def run(args: argparse.Namespace) -> tuple[list[Result], list[str]]:
     """The results per backend, and what was measured: the source, Python and each database."""
-    if not LIVEBLOG.exists():
-        raise BenchError(f"{LIVEBLOG} not found: run this with the project's virtualenv python")
-    setup = [f"liveblog {source_revision()}", f"Python {platform.python_version()}"]
-    if "sqlite" in args.backends:
-        setup.append(f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL)")
-    if "postgresql" in args.backends:
-        setup.append(await check_postgres(args.postgres_dsn))
-        progress(f"{setup[-1]} reachable at {args.postgres_dsn}")
+    setup = await describe_setup(args.backends, args.postgres_dsn)
     results: list[Result] = []
     for backend in args.backends:
-        async with AsyncExitStack() as stack:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="liveblog-bench-")))
-            if backend == "sqlite":
-                database = await stack.enter_async_context(sqlite_database(workdir))
-            else:
-                database = await stack.enter_async_context(postgres_database(args.postgres_dsn))
+        async with fresh_database(backend, args.postgres_dsn) as (database, workdir):
             results.append(await bench_backend(database, workdir, args))
     return results, setup
-
-
-async def run_until_stopped(args: argparse.Namespace) -> tuple[list[Result], list[str]]:
-    """``run``, cancelled by SIGTERM as asyncio.run cancels it on Ctrl-C, so cleanup still happens."""
-    task = asyncio.current_task()
-    assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    return await run(args)
 
 
 # --- the report -----------------------------------------------------------------------------
@@ -674,33 +647,29 @@ def report(results: Sequence[Result], setup: Sequence[str], args: argparse.Names
             f"after {args.warmup} unmeasured of each; (d) on {args.baseline_samples} random versions."
         ),
         "",
-        (
-            "| backend | request | n | p50 ms | p95 ms | p99 ms | p95 ms by round | p50 vs (c) | p95 vs (c) "
-            "| median KB |"
-        ),
-        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|",
+        *smoke_note(args),
     ]
+    rows: list[list[str]] = []
     for result in results:
         best = result.series[-1].latencies
         for one in result.series:
             values = one.latencies
             by_round = " / ".join(ms(batch, 95) for batch in one.rounds)
             size = fmt(statistics.median(one.sizes) / 1024, 0) if one.sizes else "n/a"
-            lines.append(
-                f"| {result.backend} | {one.label} | {len(values):,} | {ms(values, 50)} | {ms(values, 95)} "
-                f"| {ms(values, 99)} | {by_round} | {ratio(values, best, 50)} | {ratio(values, best, 95)} "
-                f"| {size} |"
-            )
+            cells = [f"{len(values):,}", ms(values, 50), ms(values, 95), ms(values, 99), by_round]
+            ratios = [ratio(values, best, 50), ratio(values, best, 95)]
+            rows.append([result.backend, one.label, *cells, *ratios, size])
         local = result.local
         for label, values in (
             ("(d) no help: `fold` + `story_view`, in-process", local.fold),
             ("(e) snapshot + fold (`load_at`) + `story_view`, in-process", local.snapshot),
             ("(f) past read model (`past_views.read_story`), in-process", local.past),
         ):
-            lines.append(
-                f"| {result.backend} | {label} | {len(values)} | {ms(values, 50)} | {ms(values, 95)} "
-                f"| {ms(values, 99)} | | {ratio(values, best, 50)} | {ratio(values, best, 95)} | |"
-            )
+            cells = [str(len(values)), ms(values, 50), ms(values, 95), ms(values, 99), ""]
+            ratios = [ratio(values, best, 50), ratio(values, best, 95)]
+            rows.append([result.backend, label, *cells, *ratios, ""])
+    header = ["backend", "request", "n", "p50 ms", "p95 ms", "p99 ms", "p95 ms by round"]
+    lines += table([*header, "p50 vs (c)", "p95 vs (c)", "median KB"], "llrrrrlrrr", rows)
     lines += ["", *goal_lines(results, args), "", *load_lines(results), ""]
     lines += ["", *story_lines(results), "", *check_lines(results)]
     return "\n".join(lines) + "\n"
@@ -777,13 +746,7 @@ def positive(text: str) -> int:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument(
-        "--backends",
-        type=backend_list,
-        default=list(BACKENDS),
-        metavar="LIST",
-        help="comma-separated, from sqlite,postgresql [both]",
-    )
+    add_backend_arguments(parser)
     parser.add_argument("--events", type=positive, default=GOAL_EVENTS, help="events in the story [10000]")
     parser.add_argument(
         "--requests", type=positive, default=300, help="measured requests of each kind per round [300]"
@@ -803,14 +766,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--checks", type=positive, default=20, help="random versions and times whose bodies are compared [20]"
     )
     parser.add_argument("--seed", type=int, default=1, help="for the story's content and the samples [1]")
-    parser.add_argument(
-        "--postgres-dsn",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
-        metavar="URL",
-        help="an admin connection; liveblog_bench_* databases are created and dropped beside it "
-        "[postgresql://postgres@127.0.0.1:5432/postgres]",
-    )
-    args = parser.parse_args(argv)
+    # A story of a few dozen events still has corrections, pins and snapshots... to check.
+    smoke = {"events": 60, "requests": 5, "rounds": 2, "warmup": 2, "baseline_samples": 3, "checks": 3}
+    args = parse_bench_args(parser, argv, smoke=smoke, results=RESULTS)
     if not args.backends:
         parser.error("--backends needs at least one value")
     if args.warmup < 0:
@@ -822,19 +780,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        results, setup = asyncio.run(run_until_stopped(args))
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("interrupted (the server was stopped and the database removed)", file=sys.stderr)
-        return 130
-    text = report(results, setup, args)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(text)
-    print(text, end="")
-    progress(f"written to {RESULTS}")
+    results, setup = execute(run(args), stopped="the server was stopped and the database removed")
+    publish(report(results, setup, args), args.results)
     failed = any(result.checks.failures or any(one.errors for one in result.series) for result in results)
     return 1 if failed else 0
 
