@@ -69,48 +69,59 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
 import httpx
-from api_throughput import (
+from harness import (
     CLOCK_TICKS,
     LIVEBLOG,
+    REQUEST_TIMEOUT,
+    RESULTS_DIR,
     SLUG,
     BenchError,
     Database,
+    Server,
+    execute,
+    fmt,
     free_port,
+    fresh_database,
+    int_list,
+    log_tail,
     open_story,
+    percentile,
+    prepare,
     process_cpu_seconds,
     progress,
-    run_cli,
+    publish,
+    running_server,
+    smoke_note,
     source_revision,
-    sqlite_database,
+    spawn_server,
+    stop_process,
+    table,
+    wait_for_http,
 )
-from api_throughput import Server as LiveblogProcess
+from harness import parse_args as parse_bench_args
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.version import version as websockets_version
 
-BENCH_DIR = Path(__file__).resolve().parent
-RESULTS = BENCH_DIR / "results" / "fanout.md"
+RESULTS = RESULTS_DIR / "fanout.md"
 SERVERS = ("liveblog", "plain")
 GOAL_READERS, GOAL_P99_MS, GOAL_CPU_RATIO = 10_000, 1000.0, 1.25
 EVENT_PREFIX = '{"type":"event"'
 HELLO_PREFIX = '{"type":"hello"'
 PING_SECONDS = 20.0  # uvicorn's ws_ping_interval and websockets' ping_interval, both defaults
 HEARTBEAT_SECONDS = 15.0  # liveblog.api.live.HEARTBEAT_SECONDS: a reader's timer restarts with every frame
-START_TIMEOUT = 30.0
-REQUEST_TIMEOUT = 30.0
 FD_HEADROOM = 256
 POST_COST_SAMPLES = 3
 UPDATE_BODY = (
@@ -134,8 +145,8 @@ SCHEDSTAT = Path("/proc/self/schedstat").exists()
 PYTHON_FRAME = re.compile(r"\.py:\d+\)$|\(liveblog:\d+\)$")
 GC_LABEL = "[CPython cyclic GC: gc_collect_main]"
 IDLE_LEAF = re.compile(
-    r"^(EpollSelector\.select|Condition\.wait|Queue\.get|Event\.wait \(threading|Thread\._wait_for_tstate_lock"
-    r"|_connection_worker_thread \(aiosqlite/core\.py:59\))"
+    r"^(EpollSelector\.select|Condition\.wait|Queue\.get|Event\.wait \(threading"
+    r"|Thread\._wait_for_tstate_lock|_connection_worker_thread \(aiosqlite/core\.py:59\))"
 )
 
 
@@ -239,23 +250,6 @@ class Window:
         )
 
 
-def stop_process(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def log_tail(log: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 # --- the servers under test -----------------------------------------------------------------
 
 
@@ -271,64 +265,30 @@ class Target:
     log: Path
 
 
-async def wait_for_http(
-    url: str, expect: int, process: subprocess.Popen[bytes], log: Path, what: str
-) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise BenchError(f"{what} exited ({process.returncode}); its log:\n{log_tail(log)}")
-            try:
-                if (await client.get(url)).status_code == expect:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise BenchError(f"{what} did not answer within {START_TIMEOUT:.0f} s; its log:\n{log_tail(log)}")
-
-
-def liveblog_env(database: Database, workdir: Path, max_readers: int) -> dict[str, str]:
-    return {
-        **os.environ,
-        "LIVEBLOG_DATABASE_URL": database.url,
-        "LIVEBLOG_SIGNING_KEY_PATH": str(workdir / "liveblog-signing.key"),
-        "LIVEBLOG_LOG_LEVEL": "warning",
-        # Every reader comes from 127.0.0.1: allow them all, should the per-address cap apply.
-        "LIVEBLOG_LIVE_CONNECTIONS_PER_ADDRESS": str(max_readers + 1000),
-    }
-
-
 @asynccontextmanager
 async def liveblog_server(
     database: Database, workdir: Path, token: str, max_readers: int
-) -> AsyncIterator[tuple[LiveblogProcess, httpx.AsyncClient]]:
+) -> AsyncIterator[tuple[Server, httpx.AsyncClient]]:
     """``liveblog serve`` on a free port, answering, with an editor's HTTP client; stopped on the way out."""
-    port = free_port()
-    log = workdir / f"liveblog-{port}.log"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(  # noqa: ASYNC220 - instant to spawn; its pid is the server's
-            [sys.executable, "-c", LAUNCHER, str(LIVEBLOG), "serve", "--port", str(port)],
-            env=liveblog_env(database, workdir, max_readers),
-            cwd=workdir,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        server = LiveblogProcess(process=process, base_url=f"http://127.0.0.1:{port}", log=log)
-        await wait_for_http(f"{server.base_url}/api/v1/stories", 200, process, log, "liveblog serve")
-        async with httpx.AsyncClient(
+    env = {
+        "LIVEBLOG_SIGNING_KEY_PATH": str(workdir / "liveblog-signing.key"),
+        # Every reader comes from 127.0.0.1: allow them all, should the per-address cap apply.
+        "LIVEBLOG_LIVE_CONNECTIONS_PER_ADDRESS": str(max_readers + 1000),
+    }
+    launcher = [sys.executable, "-c", LAUNCHER]
+    async with (
+        running_server(database, workdir, env=env, launcher=launcher) as server,
+        httpx.AsyncClient(
             base_url=server.base_url,
             headers={"Authorization": f"Bearer {token}"},
             timeout=REQUEST_TIMEOUT,
             trust_env=False,
-        ) as client:
-            yield server, client
-    finally:
-        stop_process(process)
+        ) as client,
+    ):
+        yield server, client
 
 
-def liveblog_target(server: LiveblogProcess, client: httpx.AsyncClient) -> Target:
+def liveblog_target(server: Server, client: httpx.AsyncClient) -> Target:
     port = server.base_url.rsplit(":", 1)[1]
 
     async def reader_url() -> str:
@@ -356,20 +316,15 @@ def liveblog_target(server: LiveblogProcess, client: httpx.AsyncClient) -> Targe
 async def plain_server(workdir: Path, frame: str) -> AsyncIterator[Target]:
     """This script as a plain ``websockets`` broadcast server on a free port; stopped on the way out."""
     port = free_port()
-    log = workdir / f"plain-{port}.log"
     message_file = workdir / "frame.json"
     message_file.write_text(frame)
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(  # noqa: ASYNC220
-            [sys.executable, str(Path(__file__).resolve()), "_plain", str(port), str(message_file)],
-            cwd=workdir,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    command = [sys.executable, str(Path(__file__).resolve()), "_plain", str(port), str(message_file)]
+    server = spawn_server(command, port, workdir, os.environ, "plain websockets server")
     try:
-        base = f"http://127.0.0.1:{port}"
-        await wait_for_http(f"{base}/ready", 200, process, log, "the plain websockets server")
-        async with httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT, trust_env=False) as client:
+        await wait_for_http(server, "/ready")
+        async with httpx.AsyncClient(
+            base_url=server.base_url, timeout=REQUEST_TIMEOUT, trust_env=False
+        ) as client:
 
             async def trigger(n: int) -> None:
                 response = await client.get("/broadcast")
@@ -379,22 +334,16 @@ async def plain_server(workdir: Path, frame: str) -> AsyncIterator[Target]:
             async def plain_url() -> str:
                 return f"ws://127.0.0.1:{port}/"
 
-            def check_alive() -> None:
-                if process.poll() is not None:
-                    raise BenchError(
-                        f"the plain server exited ({process.returncode}); its log:\n{log_tail(log)}"
-                    )
-
             yield Target(
                 name="plain",
-                pid=process.pid,
+                pid=server.process.pid,
                 reader_url=plain_url,
                 trigger=trigger,
-                check_alive=check_alive,
-                log=log,
+                check_alive=server.check_alive,
+                log=server.log,
             )
     finally:
-        stop_process(process)
+        stop_process(server.process)
 
 
 async def plain_main(port: int, message_file: Path) -> None:
@@ -816,14 +765,6 @@ class Measurement:
         return self.share("machine") - self.share("server") - self.share("readers") - self.share("own")
 
 
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank ``p``-th percentile (NaN without data)."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
 @dataclass
 class Profiler:
     """py-spy recording one server while it is measured (``--profile``), with native frames,
@@ -891,6 +832,8 @@ async def measure(
 ) -> Measurement:
     """Connect ``readers`` readers to ``target``, warm up, then time ``args.posts`` triggers."""
     result = Measurement(server=target.name, readers=readers, round=round_number)
+    # A smoke run has no time to let the pings settle: its figures are not measurements anyway.
+    ping_wait = 0.0 if args.smoke else PING_SECONDS + 1
     label = f"[{target.name:<8} {readers:>6,}]"
     result.load_before = os.getloadavg()[0]
 
@@ -915,14 +858,14 @@ async def measure(
         result.rss_mib = rss_mib(target.pid)
         progress(
             f"{label} connected in {result.connect_seconds:.1f} s; server RSS {result.rss_mib:,.0f} MiB; "
-            f"load average {os.getloadavg()[0]:.2f}; waiting {PING_SECONDS + 1:g} s for the keepalive "
+            f"load average {os.getloadavg()[0]:.2f}; waiting {ping_wait:g} s for the keepalive "
             "pings to reach their steady rate ..."
         )
         # Both servers ping every connection every 20 s, the first time 20 s after it opened.
         # Past that, they run at their steady rate in the gaps and the measured windows alike.
-        await asyncio.sleep(PING_SECONDS + 1)
+        await asyncio.sleep(ping_wait)
         target.check_alive()
-        profile_path = RESULTS.with_name(f"fanout-profile-{target.name}-{readers}.txt")
+        profile_path = args.results.with_name(f"fanout-profile-{target.name}-{readers}.txt")
         profiler = Profiler.start(args.profile, target.pid, profile_path)
         try:
             # Warm-up: also restarts every liveblog reader's heartbeat timer, so none falls due
@@ -1017,7 +960,7 @@ async def capture_frame(database: Database, workdir: Path, token: str, max_reade
                     return message
 
 
-async def current_version(server: LiveblogProcess) -> int:
+async def current_version(server: Server) -> int:
     """The story's version, from the hello of a reader that has everything (``after`` = a lot)."""
     port = server.base_url.rsplit(":", 1)[1]
     url = f"ws://127.0.0.1:{port}/api/v1/stories/{SLUG}/live?after=0"
@@ -1068,12 +1011,9 @@ async def run(args: argparse.Namespace) -> tuple[list[Measurement], dict[str, An
     progress(f"load average {fmt_load(setup['load_start'])}; {limits}")
     measurements: list[Measurement] = []
     counter = [0]
-    async with AsyncExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="liveblog-fanout-")))
-        database = await stack.enter_async_context(sqlite_database(workdir))
-        progress("liveblog migrate, token create, open the story, capture one event frame ...")
-        run_cli(database, workdir, "migrate")
-        token = run_cli(database, workdir, "token", "create", "--role", "editor", "--name", "fanout")
+    async with fresh_database("sqlite", "") as (database, workdir):
+        token = prepare(database, workdir, "fanout")
+        progress("open the story, capture one event frame ...")
         max_readers = max(args.readers)
         frame = await capture_frame(database, workdir, token, max_readers)
         setup["frame_bytes"] = len(frame.encode())
@@ -1103,14 +1043,6 @@ async def run(args: argparse.Namespace) -> tuple[list[Measurement], dict[str, An
     return measurements, setup
 
 
-async def run_until_stopped(args: argparse.Namespace) -> tuple[list[Measurement], dict[str, Any]]:
-    """``run``, cancelled by SIGTERM as asyncio.run cancels it on Ctrl-C, so cleanup still happens."""
-    task = asyncio.current_task()
-    assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    return await run(args)
-
-
 def uvicorn_version() -> str:
     import uvicorn
 
@@ -1118,10 +1050,6 @@ def uvicorn_version() -> str:
 
 
 # --- the report -----------------------------------------------------------------------------
-
-
-def fmt(value: float, digits: int) -> str:
-    return "n/a" if math.isnan(value) else f"{value:,.{digits}f}"
 
 
 def fmt_load(load: Sequence[float]) -> str:
@@ -1165,8 +1093,8 @@ def report(measurements: Sequence[Measurement], setup: dict[str, Any], args: arg
             f"{setup['source']}; {setup['python']}; {setup['uvicorn']} (ws=websockets-sansio, no "
             f"per-message deflate); {setup['websockets']}; {setup['sqlite']}. One story; readers in "
             f"{args.reader_processes} separate processes; per server and size 1 warm-up + {args.posts} "
-            f"updates, each after {args.interval:g} s of quiet, each CPU window closing when the server is back "
-            f"to its background rate (at most {args.settle:g} s after the last reader had the frame); "
+            f"updates, each after {args.interval:g} s of quiet, each CPU window closing when the server is "
+            f"back to its background rate (at most {args.settle:g} s after the last reader had the frame); "
             f"{setup['frame_bytes']:,}-byte text frames; {rounds}."
             + (" **Profiled with py-spy: CPU figures include its overhead.**" if args.profile else "")
         ),
@@ -1176,22 +1104,20 @@ def report(measurements: Sequence[Measurement], setup: dict[str, Any], args: arg
             f"at the end {fmt_load(setup['load_end'])}."
         ),
         "",
-        (
-            "| readers | liveblog p50 ms | liveblog p99 ms | plain p50 ms | plain p99 ms "
-            "| liveblog CPU ms / 1k frames | plain CPU ms / 1k frames | CPU ratio |"
-        ),
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *smoke_note(args),
     ]
     ratios: dict[int, float] = {}
+    rows: list[list[str]] = []
     for readers in sizes:
         live, plain = pooled(measurements, "liveblog", readers), pooled(measurements, "plain", readers)
         ratio = live.cpu_ms_per_1k / plain.cpu_ms_per_1k if plain.cpu_ms_per_1k > 0 else math.nan
         ratios[readers] = ratio
-        lines.append(
-            f"| {readers:,} | {fmt(live.latency_ms(50), 1)} | {fmt(live.latency_ms(99), 1)} "
-            f"| {fmt(plain.latency_ms(50), 1)} | {fmt(plain.latency_ms(99), 1)} "
-            f"| {fmt(live.cpu_ms_per_1k, 1)} | {fmt(plain.cpu_ms_per_1k, 1)} | {fmt(ratio, 2)} |"
-        )
+        latencies = [fmt(one.latency_ms(p), 1) for one in (live, plain) for p in (50, 99)]
+        cpu = [fmt(live.cpu_ms_per_1k, 1), fmt(plain.cpu_ms_per_1k, 1), fmt(ratio, 2)]
+        rows.append([f"{readers:,}", *latencies, *cpu])
+    header = ["readers", "liveblog p50 ms", "liveblog p99 ms", "plain p50 ms", "plain p99 ms"]
+    cpu_header = ["liveblog CPU ms / 1k frames", "plain CPU ms / 1k frames", "CPU ratio"]
+    lines += table([*header, *cpu_header], "rrrrrrrr", rows)
     lines.append("")
     if GOAL_READERS in sizes:
         p99 = pooled(measurements, "liveblog", GOAL_READERS).latency_ms(99)
@@ -1205,7 +1131,8 @@ def report(measurements: Sequence[Measurement], setup: dict[str, Any], args: arg
         met = "met" if all(ratio <= GOAL_CPU_RATIO for ratio in measured.values()) else "NOT met"
         listing = ", ".join(f"{ratio:.2f} at {readers:,}" for readers, ratio in measured.items())
         lines.append(
-            f"Goal: server CPU per frame <= {GOAL_CPU_RATIO} x the plain broadcast: **{met}** (ratio {listing})."
+            f"Goal: server CPU per frame <= {GOAL_CPU_RATIO} x the plain broadcast: **{met}** "
+            f"(ratio {listing})."
         )
     lines += [
         "",
@@ -1215,26 +1142,31 @@ def report(measurements: Sequence[Measurement], setup: dict[str, Any], args: arg
             "server's rate in the quiet gaps, which is subtracted from the windows:"
         ),
         "",
-        (
-            "| readers | server | round | connect s | server RSS MiB | trigger RTT ms | p50 ms | p99 ms "
-            "| max ms | CPU ms / 1k frames | less trigger: ms / 1k frames | server busy "
-            "| server idle (part of window CPU) | window open after delivery s "
-            "| readers | others | heartbeats in gaps/windows | load 1 min | lost | extra |"
-        ),
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    header = ["readers", "server", "round", "connect s", "server RSS MiB", "trigger RTT ms"]
+    header += ["p50 ms", "p99 ms", "max ms", "CPU ms / 1k frames", "less trigger: ms / 1k frames"]
+    header += ["server busy", "server idle (part of window CPU)", "window open after delivery s"]
+    header += ["readers", "others", "heartbeats in gaps/windows", "load 1 min", "lost", "extra"]
+    rows = []
     for m in sorted(measurements, key=lambda m: (m.readers, m.server, m.round)):
         rtt = percentile([w.accepted - w.sent for w in m.windows], 50) / 1e6
-        lines.append(
-            f"| {m.readers:,} | {m.server} | {m.round} | {fmt(m.connect_seconds, 1)} | {fmt(m.rss_mib, 0)} "
-            f"| {fmt(rtt, 1)} | {fmt(m.latency_ms(50), 1)} | {fmt(m.latency_ms(99), 1)} "
-            f"| {fmt(m.latency_ms(100), 1)} | {fmt(m.cpu_ms_per_1k, 1)} | {fmt(m.fanout_ms_per_1k, 1)} "
-            f"| {fmt(m.share('server'), 0)}% | {fmt(100 * m.idle_rate, 1)}% ({fmt(m.idle_part, 0)}%) "
-            f"| {fmt(statistics.mean(m.settle_seconds), 1) if m.settle_seconds else 'n/a'} "
-            f"| {fmt(m.share('readers'), 0)}% "
-            f"| {fmt(m.others_share, 0)}% | {m.idle_heartbeats}/{m.window_heartbeats} "
-            f"| {fmt(m.load_before, 2)} | {m.lost} | {m.extra} |"
+        settle = fmt(statistics.mean(m.settle_seconds), 1) if m.settle_seconds else "n/a"
+        rows.append(
+            [
+                *(f"{m.readers:,}", m.server, str(m.round), fmt(m.connect_seconds, 1), fmt(m.rss_mib, 0)),
+                *(fmt(rtt, 1), *(fmt(m.latency_ms(p), 1) for p in (50, 99, 100))),
+                *(fmt(m.cpu_ms_per_1k, 1), fmt(m.fanout_ms_per_1k, 1), f"{fmt(m.share('server'), 0)}%"),
+                *(f"{fmt(100 * m.idle_rate, 1)}% ({fmt(m.idle_part, 0)}%)", settle),
+                *(f"{fmt(m.share('readers'), 0)}%", f"{fmt(m.others_share, 0)}%"),
+                *(
+                    f"{m.idle_heartbeats}/{m.window_heartbeats}",
+                    fmt(m.load_before, 2),
+                    str(m.lost),
+                    str(m.extra),
+                ),
+            ]
         )
+    lines += table(header, "rlr" + "r" * (len(header) - 3), rows)
     costs = {
         name: percentile([c for m in measurements if m.server == name for c in m.trigger_cost_ns], 50) / 1e6
         for name in SERVERS
@@ -1289,11 +1221,11 @@ def report(measurements: Sequence[Measurement], setup: dict[str, Any], args: arg
         total = sum(m.delivered for m in measurements)
         lines.append(f"Every reader received every measured frame exactly once ({total:,} frames).")
     if args.profile:
-        lines += ["", *profile_summary(sizes)]
+        lines += ["", *profile_summary(sizes, args.results)]
     return "\n".join(lines) + "\n"
 
 
-def profile_summary(sizes: Sequence[int], top: int = 15) -> list[str]:
+def profile_summary(sizes: Sequence[int], results: Path, top: int = 15) -> list[str]:
     """Where each profiled server's CPU went: the innermost Python function of each sample
     (time in the cyclic garbage collector counted apart), and the functions with callees.
 
@@ -1303,7 +1235,7 @@ def profile_summary(sizes: Sequence[int], top: int = 15) -> list[str]:
     lines: list[str] = ["## Profiles (py-spy --native, on-CPU samples; waits left out)"]
     for readers in sizes:
         for name in SERVERS:
-            path = RESULTS.with_name(f"fanout-profile-{name}-{readers}.txt")
+            path = results.with_name(f"fanout-profile-{name}-{readers}.txt")
             if not path.exists():
                 continue
             own: Counter[str] = Counter()
@@ -1343,21 +1275,11 @@ def profile_summary(sizes: Sequence[int], top: int = 15) -> list[str]:
 # --- arguments ------------------------------------------------------------------------------
 
 
-def readers_list(text: str) -> list[int]:
-    try:
-        sizes = [int(size) for size in text.split(",") if size.strip()]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text!r}") from exc
-    if not sizes or any(size < 1 for size in sizes):
-        raise argparse.ArgumentTypeError("every number of readers must be at least 1")
-    return sizes
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument(
         "--readers",
-        type=readers_list,
+        type=int_list,
         default=[1000, 5000, 10000],
         metavar="LIST",
         help="comma-separated numbers of readers [1000,5000,10000]",
@@ -1414,7 +1336,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="record each server with py-spy during its measured phase (inflates the CPU figures)",
     )
-    args = parser.parse_args(argv)
+    # Few readers, in two processes, two measured updates each: every path, in seconds.
+    smoke = {"readers": [20], "posts": 2, "interval": 0.2, "settle": 0.2, "connect_timeout": 30.0}
+    args = parse_bench_args(parser, argv, smoke=smoke, results=RESULTS)
     if args.posts < 1 or args.reader_processes < 1 or args.rounds < 1 or args.connect_concurrency < 1:
         parser.error("--posts, --reader-processes, --rounds and --connect-concurrency must be at least 1")
     if args.interval <= 0 or args.timeout <= 0 or args.settle < 0:
@@ -1437,19 +1361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(plain_main(int(argv[1]), Path(argv[2])))
         return 0
     args = parse_args(argv)
-    try:
-        measurements, setup = asyncio.run(run_until_stopped(args))
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("interrupted (the servers and readers were stopped)", file=sys.stderr)
-        return 130
-    text = report(measurements, setup, args)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(text)
-    print(text, end="")
-    progress(f"written to {RESULTS}")
+    measurements, setup = execute(run(args), stopped="the servers and readers were stopped")
+    publish(report(measurements, setup, args), args.results)
     return 1 if any(m.lost or m.extra for m in measurements) else 0
 
 
