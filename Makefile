@@ -1,12 +1,12 @@
 # Two commands do everything on a fresh machine:
 #   make run    create .venv, install, migrate the SQLite default, serve the demo story on :8000
-#   make test   create .venv, install, type-check and run the whole test suite
+#   make test   create .venv, install, lint, type-check and run the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test typecheck pytest bench clean
+.PHONY: install run test lint typecheck pytest bench clean
 
 $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,14 @@ install: $(INSTALLED)
 run: $(INSTALLED)
 	$(BIN)/liveblog serve --demo
 
-test: typecheck pytest
+test: lint typecheck pytest
 
+# The whole tree, as configured in pyproject.toml ([tool.ruff]; clients/python extends it).
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# liveblog/ and bench/ (pyproject.toml [tool.mypy] files), then the client with its own config.
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
 	cd clients/python && ../../$(BIN)/mypy
