@@ -29,6 +29,9 @@ from liveblog.store import schema, tokens
 from liveblog.store.database import Database
 from liveblog.store.tokens import Role
 
+# Servers and other subprocesses started with tests.process_guard.spawn never outlive the run.
+pytest_plugins = ["tests.process_guard"]
+
 POSTGRES_URL = os.environ.get("LIVEBLOG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 _TEMPLATE = f"liveblog_template_{os.getpid()}"
 

@@ -21,6 +21,9 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from tests.process_guard import spawn
+from tests.process_guard import stop as stop_process
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = os.environ.get("LIVEBLOG_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -70,7 +73,7 @@ class LiveServer:
 
     def start(self) -> None:
         handle = self.log.open("ab")
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [sys.executable, "-m", "liveblog.cli", "serve", "--port", str(self.port)],
             env=self.environment,
             stdout=handle,
@@ -88,12 +91,8 @@ class LiveServer:
         raise RuntimeError(f"the server did not start: {self.log.read_text()}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        if self.process is not None:
+            stop_process(self.process, timeout=10)
         self.process = None
 
 

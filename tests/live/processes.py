@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 
 from liveblog.audit.signing import Signer
+from tests.process_guard import spawn
+from tests.process_guard import stop as stop_process
 
 START_TIMEOUT = 90.0  # seconds; generous, the machine is shared
 STOP_TIMEOUT = 15.0
@@ -92,7 +94,7 @@ class ServerProcess:
         with self.log.open("ab") as handle:
             handle.write(f"--- {self.name}: starting on port {self.port}\n".encode())
             handle.flush()
-            self.process = subprocess.Popen(
+            self.process = spawn(
                 [sys.executable, "-m", "liveblog.cli", "serve", "--port", str(self.port)],
                 env=self.environment,
                 cwd=self.log.parent,  # no stray .env file is read
@@ -122,14 +124,8 @@ class ServerProcess:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
+        if process is not None:
+            stop_process(process, STOP_TIMEOUT)
 
 
 @dataclass

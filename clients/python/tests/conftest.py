@@ -13,6 +13,9 @@ from collections.abc import Iterator
 import pytest
 from lbc_support import Server, discard, make_server
 
+# Subprocesses started with process_guard.spawn never outlive the run (see lbc_support).
+pytest_plugins = ["tests.process_guard"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres: runs against the real PostgreSQL server")

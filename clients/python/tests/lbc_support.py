@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +25,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+# The repository's process guard (tests/process_guard.py, standard library only), shared with
+# the server's suite: servers in sessions of their own, killed on teardown, Ctrl-C, SIGTERM.
+# The repository root is on sys.path when both suites run together; not when this one runs
+# from clients/python.
+REPOSITORY = Path(__file__).resolve().parents[3]
+if str(REPOSITORY) not in sys.path:
+    sys.path.append(str(REPOSITORY))
+
+from tests.process_guard import spawn, stop  # noqa: E402 - needs the path above
 
 POSTGRES_URL = os.environ.get("LIVEBLOG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BIN = Path(sys.executable).parent
@@ -153,7 +162,7 @@ class Server:
 
     def start(self) -> None:
         log = (self.workdir / "server.log").open("ab")
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [*liveblog_command(), "serve", "--port", str(self.port)],
             env=self.env(),
             cwd=self.workdir,
@@ -177,12 +186,7 @@ class Server:
         """Stop the server as an operator would (SIGTERM), killing it if it lingers."""
         if self.process is None:
             return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process, timeout=20)
         self.process = None
 
     def restart(self) -> None:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from lbc_support import BIN, REFERENCE_SLUG, Server, client_command, liveblog_command, run_client
+from lbc_support import BIN, REFERENCE_SLUG, Server, client_command, liveblog_command, run_client, spawn, stop
 
 from liveblog_client import Client, NotFound
 from liveblog_client.models import StoryStatus, UpdateStatus
@@ -50,12 +50,12 @@ def test_an_editor_plays_the_reference_story_from_the_shell_and_follows_it_live(
 ) -> None:
     editor = lb_server.token("editor")
     env = shell_env(lb_server, editor)
-    script = subprocess.Popen(
+    script = spawn(
         ["bash", str(EXAMPLE), lb_slug], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         started_at = wait_for_story(lb_server, editor, lb_slug)  # a draft: editors see it
-        follow = subprocess.Popen(
+        follow = spawn(
             [*client_command(), "follow", lb_slug, "--replay", "--until-version", "26"],
             env=env,
             stdout=subprocess.PIPE,
@@ -73,7 +73,7 @@ def test_an_editor_plays_the_reference_story_from_the_shell_and_follows_it_live(
                 f"follow printed: {shown[-2000:]}\n{follow_errors[-2000:]}"
             ) from None
     finally:
-        script.kill()
+        stop(script)  # and the command it was running: the whole process group
     assert script.returncode == 0, script_errors
     assert follow.returncode == 0, follow_errors
     assert started_at < 26  # following began while the story was being written
