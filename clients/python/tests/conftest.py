@@ -11,14 +11,18 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from lbc_support import Server, discard, make_server
-
-# Subprocesses started with process_guard.spawn never outlive the run (see lbc_support).
-pytest_plugins = ["tests.process_guard"]
+from lbc_support import Server, discard, make_server, process_guard
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres: runs against the real PostgreSQL server")
+    # Subprocesses started with process_guard.spawn never outlive the run (see lbc_support):
+    # SIGTERM interrupts it like Ctrl-C, and whatever is left is killed at the end.
+    process_guard.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    process_guard.kill_all()
 
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

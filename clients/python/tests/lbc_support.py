@@ -34,7 +34,7 @@ REPOSITORY = Path(__file__).resolve().parents[3]
 if str(REPOSITORY) not in sys.path:
     sys.path.append(str(REPOSITORY))
 
-from tests.process_guard import spawn, stop  # noqa: E402 - needs the path above
+from tests import process_guard  # noqa: E402 - needs the path above
 
 POSTGRES_URL = os.environ.get("LIVEBLOG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BIN = Path(sys.executable).parent
@@ -162,7 +162,7 @@ class Server:
 
     def start(self) -> None:
         log = (self.workdir / "server.log").open("ab")
-        self.process = spawn(
+        self.process = process_guard.spawn(
             [*liveblog_command(), "serve", "--port", str(self.port)],
             env=self.env(),
             cwd=self.workdir,
@@ -186,7 +186,7 @@ class Server:
         """Stop the server as an operator would (SIGTERM), killing it if it lingers."""
         if self.process is None:
             return
-        stop(self.process, timeout=20)
+        process_guard.stop(self.process, timeout=20)
         self.process = None
 
     def restart(self) -> None:

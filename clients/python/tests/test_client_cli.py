@@ -12,7 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
-from lbc_support import BIN, REFERENCE_SLUG, Server, client_command, liveblog_command, run_client, spawn, stop
+from lbc_support import (
+    BIN,
+    REFERENCE_SLUG,
+    Server,
+    client_command,
+    liveblog_command,
+    process_guard,
+    run_client,
+)
 
 from liveblog_client import Client, NotFound
 from liveblog_client.models import StoryStatus, UpdateStatus
@@ -50,12 +58,12 @@ def test_an_editor_plays_the_reference_story_from_the_shell_and_follows_it_live(
 ) -> None:
     editor = lb_server.token("editor")
     env = shell_env(lb_server, editor)
-    script = spawn(
+    script = process_guard.spawn(
         ["bash", str(EXAMPLE), lb_slug], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         started_at = wait_for_story(lb_server, editor, lb_slug)  # a draft: editors see it
-        follow = spawn(
+        follow = process_guard.spawn(
             [*client_command(), "follow", lb_slug, "--replay", "--until-version", "26"],
             env=env,
             stdout=subprocess.PIPE,
@@ -73,7 +81,7 @@ def test_an_editor_plays_the_reference_story_from_the_shell_and_follows_it_live(
                 f"follow printed: {shown[-2000:]}\n{follow_errors[-2000:]}"
             ) from None
     finally:
-        stop(script)  # and the command it was running: the whole process group
+        process_guard.stop(script)  # and the command it was running: the whole process group
     assert script.returncode == 0, script_errors
     assert follow.returncode == 0, follow_errors
     assert started_at < 26  # following began while the story was being written
