@@ -31,7 +31,7 @@ from liveblog.audit.signing import Signer
 from liveblog.config import Settings
 from liveblog.domain import Command, Event, StoryState, decide, evolve, fold
 from liveblog.domain.events import StoryClosed, StoryPublished, event_data, event_from_data
-from liveblog.domain.values import StoryStatus
+from liveblog.domain.values import STORED, StoryStatus
 from liveblog.errors import ConcurrencyError
 from liveblog.projections import story_view
 from liveblog.projections.event_rows import EventRows
@@ -241,7 +241,7 @@ class Application:
             head = (
                 Head(None)
                 if snapshot is None
-                else Head(StoryState.model_validate_json(snapshot.state), snapshot.head_hash)
+                else Head(StoryState.model_validate_json(snapshot.state, context=STORED), snapshot.head_hash)
             )
         version = head.state.version if head.state is not None else 0
         return head.following(await event_store.read_stream(connection, slug, after=version))
@@ -252,7 +252,7 @@ class Application:
         state = None
         snapshot = await snapshots.latest(connection, slug, at_most=version)
         if snapshot is not None:
-            state = StoryState.model_validate_json(snapshot.state)
+            state = StoryState.model_validate_json(snapshot.state, context=STORED)
         after = state.version if state is not None else 0
         newer = await event_store.read_stream(connection, slug, after=after, until=version)
         return fold(state, (decode(recorded) for recorded in newer))

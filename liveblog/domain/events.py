@@ -20,6 +20,7 @@ from liveblog.domain.values import (
     MediaList,
     Moment,
     NoteText,
+    STORED,
     OptionalLine,
     Slug,
     Sources,
@@ -155,4 +156,4 @@ def event_from_data(event_type: str, data: dict[str, object]) -> Event:
 
     Raises ``pydantic.ValidationError`` for an unknown type or a payload that does not fit.
     """
-    return EVENT_ADAPTER.validate_python({**data, "type": event_type})
+    return EVENT_ADAPTER.validate_python({**data, "type": event_type}, context=STORED)

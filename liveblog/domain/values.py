@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
 )
 
 SLUG_PATTERN = r"^[a-z0-9-]{1,80}$"
@@ -27,13 +28,59 @@ MAX_VERSION = 2_147_483_647  # versions and revisions are 32-bit in storage
 MAX_BODY_CHARS = 20_000
 
 
-def _nfc(text: object) -> object:
+STORED = {"stored": True}
+"""Validation context for what was recorded before: stored events and snapshots are read
+back with it, so a rule added for new input never makes an old log unreadable."""
+
+# Bidirectional embeddings, overrides and isolates reorder the text around them on screen
+# ("Trojan Source"); natural-direction text in any script needs none of them.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Invisible in a headline or a name, and never needed there (ZWJ and ZWNJ, which scripts and
+# emoji need, are kept).
+_INVISIBLE_IN_A_LINE = str.maketrans("", "", "\u200b\u2060\ufeff")
+
+
+def _is_stored(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and info.context.get("stored") is True
+
+
+def _refuse_unsafe_characters(text: str, *, allowed: str) -> None:
+    for character in text:
+        code = ord(character)
+        if 0xD800 <= code <= 0xDFFF:
+            raise ValueError("must be valid Unicode (it holds an unpaired surrogate)")
+        if character in _BIDI_CONTROLS:
+            raise ValueError(f"must not contain the bidirectional control U+{code:04X}")
+        if (code < 0x20 or 0x7F <= code <= 0x9F) and character not in allowed:
+            raise ValueError(f"must not contain the control character U+{code:04X}")
+
+
+def _text(text: object, info: ValidationInfo, *, multiline: bool) -> object:
     # Before the length limits: NFC can lengthen text, and the limits hold for what is stored.
     if not isinstance(text, str):
         return text
     if "\x00" in text:
         raise ValueError("must not contain the NUL character")
+    if _is_stored(info):
+        return unicodedata.normalize("NFC", text)
+    if multiline:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    else:
+        # Surrounding white space (a pasted trailing newline) is trimmed, as the length rule
+        # does; only what stays inside the line must be printable.
+        text = text.translate(_INVISIBLE_IN_A_LINE).strip()
+    _refuse_unsafe_characters(text, allowed="\t\n" if multiline else "")
     return unicodedata.normalize("NFC", text)
+
+
+def _line_text(text: object, info: ValidationInfo) -> object:
+    """One line (a headline, a name): no control characters at all, invisible ones removed."""
+    return _text(text, info, multiline=False)
+
+
+def _multiline_text(text: object, info: ValidationInfo) -> object:
+    """Prose (Markdown, notes): tabs and line breaks allowed, CR LF and CR kept as LF."""
+    return _text(text, info, multiline=True)
 
 
 def _not_blank(text: str) -> str:
@@ -54,7 +101,14 @@ def rfc3339(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _web_url(url: str) -> str:
+def _web_url(url: str, info: ValidationInfo) -> str:
+    if _is_stored(info):
+        return url
+    # A control character, a space or a bidi control in a link is refused, not percent-encoded:
+    # it is a mistake or an attack (header splitting, spoofed display), never a real address.
+    _refuse_unsafe_characters(url, allowed="")
+    if " " in url:
+        raise ValueError("must not contain spaces (percent-encode them as %20)")
     if not re.match(r"^https?://[^\s/?#]+", url, flags=re.IGNORECASE):
         raise ValueError("must be an absolute http or https URL")
     return url
@@ -62,21 +116,27 @@ def _web_url(url: str) -> str:
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), BeforeValidator(_nfc)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), BeforeValidator(_line_text)
 ]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000), BeforeValidator(_nfc)]
+Summary = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2_000), BeforeValidator(_multiline_text)
+]
 Body = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_BODY_CHARS),
     AfterValidator(_not_blank),
-    BeforeValidator(_nfc),
+    BeforeValidator(_multiline_text),
 ]
 Line = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), BeforeValidator(_nfc)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), BeforeValidator(_line_text)
 ]
-OptionalLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), BeforeValidator(_nfc)]
+OptionalLine = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=300), BeforeValidator(_line_text)
+]
 NoteText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000), BeforeValidator(_nfc)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000),
+    BeforeValidator(_multiline_text),
 ]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000), AfterValidator(_web_url)]
 Language = Annotated[str, StringConstraints(max_length=35, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]

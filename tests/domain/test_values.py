@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -9,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from liveblog.domain.commands import OpenStory, PostUpdate
-from liveblog.domain.events import StoryClosed, UpdateChanges
-from liveblog.domain.values import MAX_BODY_CHARS, Claim, Media, MediaKind, Source, rfc3339
+from liveblog.domain.events import StoryClosed, StoryOpened, UpdateChanges, event_from_data
+from liveblog.domain.values import MAX_BODY_CHARS, STORED, Claim, Media, MediaKind, Source, rfc3339
 from tests.domain.samples import AUTHOR, BODY, SLUG, T0, TITLE
 
 DECOMPOSED_CAFE = "Cafe\u0301"  # "e" followed by a combining acute accent
@@ -252,3 +253,54 @@ def test_rfc3339_renders_utc_with_a_z_and_none_as_none() -> None:
         rfc3339(datetime(2023, 6, 4, 16, 34, tzinfo=timezone(timedelta(hours=3)))) == "2023-06-04T13:34:00Z"
     )
     assert rfc3339(None) is None
+
+
+# ----------------------------------------------------------------------- text, new and stored
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("Ferry \x1b[31m strike", "control character U+001B"),
+        ("Ferry\tstrike", "control character U+0009"),
+        ("Ferry\nstrike", "control character U+000A"),
+        ("Ferry \x7f strike", "control character U+007F"),
+        ("Ferry \x9b strike", "control character U+009B"),
+        ("Ferry \ud800 strike", "unpaired surrogate"),
+        ("Ferry \u202e strike", "bidirectional control U+202E"),
+        ("Ferry \u2067 strike", "bidirectional control U+2067"),
+    ],
+)
+def test_a_headline_refuses_controls_surrogates_and_bidi_overrides(text: str, complaint: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(complaint)):
+        open_story(title=text)
+
+
+def test_invisible_characters_leave_a_headline_but_joiners_stay() -> None:
+    assert open_story(title="\ufeffFerry\u200b strike\u2060").title == "Ferry strike"
+    assert open_story(title="می\u200cخواهم 👩\u200d🚒").title == "می\u200cخواهم 👩\u200d🚒"
+
+
+def test_prose_keeps_tabs_and_line_breaks_and_turns_cr_into_lf() -> None:
+    assert post(body="a\tb\r\nc\rd\ne").body == "a\tb\nc\nd\ne"
+    with pytest.raises(ValidationError, match=re.escape("control character U+000C")):
+        post(body="page\x0cbreak")
+
+
+@pytest.mark.parametrize("url", ["https://x.org/a\x00b", "https://x.org/a\x01b", "https://x.org/a b"])
+def test_a_link_with_a_control_character_or_a_space_is_refused(url: str) -> None:
+    with pytest.raises(ValidationError):
+        Source(name="Agency", url=url)
+
+
+def test_what_was_stored_before_a_rule_existed_still_reads_back() -> None:
+    # An event recorded under older, laxer rules must stay readable: the log is the truth.
+    stored = {"at": "2026-01-01T00:00:00Z", "slug": SLUG, "title": "Ferry \u202e strike", "summary": "",
+              "language": "en"}
+    event = event_from_data("StoryOpened", stored)
+    assert isinstance(event, StoryOpened) and event.title == "Ferry \u202e strike"
+    assert Source.model_validate({"name": "A", "url": "https://x.org/a b"}, context=STORED).url == (
+        "https://x.org/a b"
+    )
+    with pytest.raises(ValidationError):
+        Source.model_validate({"name": "A", "url": "https://x.org/a b"})
