@@ -1,4 +1,4 @@
-"""The reference story (shared/seed/timeline.md), played through the command handler.
+"""The reference story (docs/reference-story.md), played through the command handler.
 
 Every step goes through :meth:`Application.handle` with an idempotency key of its own, so
 playing the demo again (or finishing one that was interrupted) records nothing twice.
