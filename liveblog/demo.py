@@ -344,7 +344,7 @@ def try_commands(at: datetime) -> Iterator[tuple[str, c.Command]]:
         publish=True,
         title=TRY_TITLE,
         summary="A live story to try liveblog on: post an update with the editor token that "
-        "`liveblog serve --demo` printed, and watch this page change by itself.",
+        "make run printed, and watch this page change by itself.",
     )
     yield "welcome", c.PostUpdate(
         story=TRY_SLUG,
@@ -361,8 +361,8 @@ def try_commands(at: datetime) -> Iterator[tuple[str, c.Command]]:
         author=DESK.name,
         at=at,
         body="Every action (a post, a correction, a retraction, a pin) is an event in the story's "
-        "log. Add `/history` to this page's address to see every change with its diff; the "
-        "reference story, `/stories/belgorod-captive-soldiers`, shows a whole day of coverage.",
+        "log: *Every change to this story*, above, shows them all with their diffs. The reference "
+        "story, `/stories/belgorod-captive-soldiers`, shows a whole day of coverage.",
     )
 
 
