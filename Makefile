@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine:
-#   make run    create .venv, install, migrate the SQLite default, serve the demo story on :8000
+#   make run    create .venv, install, migrate the SQLite default, play the demo stories, serve on :8000
 #   make test   create .venv, install, lint, type-check and run the whole test suite
 PYTHON ?= python3
 VENV ?= .venv

@@ -6,6 +6,8 @@ Settings come from the environment (``LIVEBLOG_*``, see :mod:`liveblog.config`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -74,7 +76,7 @@ def migrate() -> None:
 @main.command()
 @click.option("--host", default=None, help="interface to listen on [default: LIVEBLOG_HOST or 127.0.0.1]")
 @click.option("--port", type=int, default=None, help="port [default: LIVEBLOG_PORT or 8000]")
-@click.option("--demo", "with_demo", is_flag=True, help="load the reference story first and print tokens")
+@click.option("--demo", "with_demo", is_flag=True, help="play the demo stories first; print their pages, tokens and lines to try")
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -111,7 +113,7 @@ def serve(host: str | None, port: int | None, with_demo: bool, workers: int) -> 
 
 @main.command()
 def demo() -> None:
-    """Play the reference story into the database (idempotent) and print two tokens."""
+    """Play the reference story and an open story to try (idempotent); print how to post."""
     _play_demo(Settings())
 
 
@@ -127,6 +129,7 @@ def _play_demo(settings: Settings) -> None:
             await demo_story.play(
                 database, signer=application.signer, progress=lambda _name: progress.advance(task)
             )
+            await demo_story.play_try_story(database, signer=application.signer)
         async with database.write() as connection:
             await _revoke_named(connection, "demo editor", "demo auditor")
             _, editor = await tokens.create(connection, name="demo editor", role=Role.EDITOR, now=utc_now())
@@ -136,10 +139,73 @@ def _play_demo(settings: Settings) -> None:
         return editor, auditor
 
     editor, auditor = _run(work, settings)
-    base = f"http://{settings.host}:{settings.port}"
-    click.echo(f"demo story:    {base}/api/v1/stories/{demo_story.SLUG}")
-    click.echo(f"editor token:  {editor}")
-    click.echo(f"auditor token: {auditor}")
+    click.echo(demo_instructions(_base_url(settings), editor, auditor))
+    sys.stdout.flush()  # before the server takes over, even when standard output is a pipe
+
+
+def _base_url(settings: Settings) -> str:
+    """Where a browser on this machine reaches the server."""
+    host = settings.host
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
+
+
+def _client_command() -> str:
+    """How to run ``liveblog-client`` from here: its name if that finds the one installed
+    beside this ``liveblog``, else its path (relative to the working directory if inside it)."""
+    import shutil
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "liveblog-client"
+    found = shutil.which("liveblog-client")
+    if not script.exists() or (found is not None and Path(found).resolve() == script.resolve()):
+        return "liveblog-client"
+    with contextlib.suppress(ValueError):
+        return str(script.absolute().relative_to(Path.cwd()))
+    return str(script.absolute())
+
+
+def demo_instructions(base: str, editor: str, auditor: str) -> str:
+    """What ``liveblog demo`` and ``serve --demo`` print: the pages, the tokens, and a
+    ``curl`` and a ``liveblog-client`` line that post to the open story."""
+    import shlex
+
+    open_story = f"{base}/stories/{demo_story.TRY_SLUG}"
+    reference = f"{base}/stories/{demo_story.SLUG}"
+    body = shlex.quote(json.dumps({"body": "Hello from **curl**"}))
+    curl = (
+        f"curl -sS -w '\\n' -X POST {base}/api/v1/stories/{demo_story.TRY_SLUG}/updates "
+        f"-H 'Authorization: Bearer {editor}' -H 'Content-Type: application/json' -d {body}"
+    )
+    client = (
+        f"{_client_command()} --url {base} post {demo_story.TRY_SLUG} "
+        + shlex.quote("Hello from **liveblog-client**")
+    )
+    return "\n".join(
+        [
+            "",
+            f"open story (post to it):  {open_story}",
+            f"reference story:          {reference}",
+            f"its history:              {reference}/history",
+            f"API documentation:        {base}/docs",
+            "",
+            f"editor token:  {editor}",
+            f"auditor token: {auditor}",
+            "",
+            "Post to the open story with curl, and watch its live page change by itself:",
+            "",
+            f"  {curl}",
+            "",
+            "or with liveblog-client (it takes the token from LIVEBLOG_TOKEN, never from its command line):",
+            "",
+            f"  export LIVEBLOG_TOKEN={editor}",
+            f"  {client}",
+            "",
+        ]
+    )
 
 
 async def _revoke_named(connection: object, *names: str) -> None:

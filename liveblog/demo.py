@@ -1,8 +1,10 @@
-"""The reference story (shared/seed/timeline.md), played through the command handler.
+"""The reference story (docs/reference-story.md), played through the command handler, and
+an open story to try posting to.
 
 Every step goes through :meth:`Application.handle` with an idempotency key of its own, so
 playing the demo again (or finishing one that was interrupted) records nothing twice.
-Times are those of the day the story happened; the story's clock follows them.
+The reference story's times are those of the day it happened, and it ends closed; the open
+story (:data:`TRY_SLUG`) is stamped when it is first played and stays live.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from functools import partial
 
 from liveblog.api.stories import story_response
 from liveblog.api.updates import new_update_id, update_response
-from liveblog.application import Application, Responder
+from liveblog.application import Application, Responder, utc_now
 from liveblog.audit.signing import Signer
 from liveblog.domain import commands as c
 from liveblog.domain.events import UpdateChanges
-from liveblog.domain.values import Claim, ClaimStatus, CorrectionKind, Media, MediaKind, Source
+from liveblog.domain.state import StoryState
+from liveblog.domain.values import Claim, ClaimStatus, CorrectionKind, Media, MediaKind, Source, StoryStatus
 from liveblog.store.database import Database
 from liveblog.store.idempotency import IdempotencyKey
 from liveblog.store.tokens import Actor, Role
@@ -325,3 +328,62 @@ async def play(
 
 
 STEP_COUNT = sum(1 for _ in steps())
+
+
+# ------------------------------------------------------------------ the open story
+
+TRY_SLUG = "try-liveblog"
+TRY_TITLE = "Try liveblog: post to this story"
+
+
+def try_commands(at: datetime) -> Iterator[tuple[str, c.Command]]:
+    """The open story's steps, by name: opened live, with two updates to start from."""
+    yield "open", c.OpenStory(
+        story=TRY_SLUG,
+        at=at,
+        publish=True,
+        title=TRY_TITLE,
+        summary="A live story to try liveblog on: post an update with the editor token that "
+        "make run printed, and watch this page change by itself.",
+    )
+    yield "welcome", c.PostUpdate(
+        story=TRY_SLUG,
+        update_id=new_update_id(),
+        author=DESK.name,
+        at=at,
+        body="**Welcome.** This story is open. Post to it with the `curl` or the `liveblog-client` "
+        "line that `make run` printed: your update appears on this page the moment it is "
+        "recorded, without a reload.",
+    )
+    yield "how-it-works", c.PostUpdate(
+        story=TRY_SLUG,
+        update_id=new_update_id(),
+        author=DESK.name,
+        at=at,
+        body="Every action (a post, a correction, a retraction, a pin) is an event in the story's "
+        "log: *Every change to this story*, above, shows them all with their diffs. The reference "
+        "story, `/stories/belgorod-captive-soldiers`, shows a whole day of coverage.",
+    )
+
+
+TRY_STEP_COUNT = sum(1 for _ in try_commands(local(0, 0)))
+
+
+async def play_try_story(
+    database: Database, *, signer: Signer | None = None, clock: Callable[[], datetime] = utc_now
+) -> StoryState:
+    """Play the open story (skipping the steps already played) and leave it live: reopened
+    if someone closed it since. Returns its state."""
+    application = Application(database, signer=signer, clock=clock)
+    for name, command in try_commands(clock()):
+        key = IdempotencyKey(scope=DESK.id, key=f"demo:{TRY_SLUG}:{name}", fingerprint=name)
+        await application.handle(command, DESK, _responder(command), idempotency_key=key)
+    async with database.read() as connection:
+        state = await application.load(connection, TRY_SLUG)
+    assert state is not None
+    if state.status is StoryStatus.CLOSED:
+        outcome = await application.handle(c.ReopenStory(story=TRY_SLUG, at=clock()), DESK, story_response)
+        async with database.read() as connection:
+            state = await application.load(connection, TRY_SLUG)
+        assert state is not None and outcome.response.status == 200
+    return state

@@ -1,4 +1,4 @@
-"""The layering of ARCHITECTURE.md, enforced by reading every module's imports.
+"""The layering of docs/architecture.md, enforced by reading every module's imports.
 
 The domain is pure: it may import only the standard library's pure modules, pydantic,
 itself and the error tree; it reads no clock and makes no ids. Lower layers never import

@@ -58,3 +58,34 @@ async def test_playing_the_demo_again_records_nothing_new(
     again = await demo.play(database, signer=application.signer)
     assert again == first
     assert await event_count(database) == count == demo.STEP_COUNT + 1  # open also publishes
+
+
+async def test_the_demo_leaves_an_open_story_that_a_newcomer_can_post_to(
+    application: Application, client: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    await demo.play(application.database, signer=application.signer)
+    await demo.play_try_story(application.database, signer=application.signer)
+    story = (await client.get(f"/api/v1/stories/{demo.TRY_SLUG}")).json()
+    assert story["status"] == "live" and story["title"] == demo.TRY_TITLE
+    assert len(story["updates"]) == demo.TRY_STEP_COUNT - 1  # the other step opens it
+    assert "Welcome" in story["updates"][-1]["body"]
+
+    posted = await client.post(
+        f"/api/v1/stories/{demo.TRY_SLUG}/updates", json={"body": "Hello from a test"}, headers=editor
+    )
+    assert posted.status_code == 201, posted.text
+    assert (await client.get(f"/api/v1/stories/{demo.SLUG}")).json()["status"] == "closed"
+
+
+async def test_playing_the_open_story_again_records_nothing_and_reopens_it_if_closed(
+    application: Application, client: httpx.AsyncClient, editor: dict[str, str], database: Database
+) -> None:
+    first = await demo.play_try_story(database, signer=application.signer)
+    assert first.version == demo.TRY_STEP_COUNT + 1  # open also publishes
+    again = await demo.play_try_story(database, signer=application.signer)
+    assert again.version == first.version and await event_count(database) == first.version
+
+    closed = await client.post(f"/api/v1/stories/{demo.TRY_SLUG}/close", headers=editor)
+    assert closed.status_code == 200
+    reopened = await demo.play_try_story(database, signer=application.signer)
+    assert reopened.status.value == "live" and reopened.version == first.version + 2

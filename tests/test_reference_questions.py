@@ -1,4 +1,4 @@
-"""The four questions of shared/seed/timeline.md, answered from the log through the public API."""
+"""The four questions of docs/reference-story.md, answered from the log through the public API."""
 
 from __future__ import annotations
 

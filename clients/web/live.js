@@ -2,7 +2,7 @@
  *
  * The server sends a complete page (it works without this script) and says which story
  * version it shows: <main data-version>. This script subscribes to the story's live delivery
- * from exactly that version (API.md "Live delivery"), over a WebSocket or, where WebSockets
+ * from exactly that version (docs/api.md "Live delivery"), over a WebSocket or, where WebSockets
  * are missing or blocked, Server-Sent Events, and applies every later event once, in order:
  * each event carries the story header and the affected update as they now stand, so applying
  * one is re-rendering that update's element (and the header) from the event.

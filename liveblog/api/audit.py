@@ -1,4 +1,4 @@
-"""Routes of API.md "Audit": the log, revision histories, checkpoints and signing keys."""
+"""Routes of docs/api.md "Audit": the log, revision histories, checkpoints and signing keys."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""API.md "Live delivery": the same subscription as a WebSocket or as Server-Sent Events.
+"""docs/api.md "Live delivery": the same subscription as a WebSocket or as Server-Sent Events.
 
 Every connection has its own sender reading its own bounded queue (see
 :mod:`liveblog.live.hub`), and a receiver beside it, so a reader that goes away is noticed at

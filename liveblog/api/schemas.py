@@ -1,4 +1,4 @@
-"""Request bodies and response shapes of API.md, as pydantic models (and OpenAPI).
+"""Request bodies and response shapes of docs/api.md, as pydantic models (and OpenAPI).
 
 Requests forbid unknown fields, so a typo is a 422 rather than a silently ignored field.
 Responses are documented here but rendered by :mod:`liveblog.projections.views`.

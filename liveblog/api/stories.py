@@ -1,4 +1,4 @@
-"""Routes of API.md "Stories": open, list, read, revise, publish, close, reopen."""
+"""Routes of docs/api.md "Stories": open, list, read, revise, publish, close, reopen."""
 
 from __future__ import annotations
 

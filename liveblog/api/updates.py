@@ -1,4 +1,4 @@
-"""Routes of API.md "Updates": post, list, read, correct, verify, flag, retract."""
+"""Routes of docs/api.md "Updates": post, list, read, correct, verify, flag, retract."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ BATCH = 1000
 
 
 def event_document(recorded: RecordedEvent) -> dict[str, Any]:
-    """API.md's Event, plus ``schema``: everything its hash covers."""
+    """docs/api.md's Event, plus ``schema``: everything its hash covers."""
     return {
         "version": recorded.version,
         "position": recorded.position,

@@ -1,4 +1,4 @@
-"""The messages of API.md "Live delivery", encoded once per event per process."""
+"""The messages of docs/api.md "Live delivery", encoded once per event per process."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The JSON shapes readers get (API.md's StoryHeader, Update, Story), rendered from state.
+"""The JSON shapes readers get (docs/api.md's StoryHeader, Update, Story), rendered from state.
 
 Pure functions: the inline projection stores their output, and any past version of a story
 renders through the same functions, so a view of the past is byte-for-byte what was served.

@@ -17,7 +17,7 @@ UPDATES = f"{STORY}/updates"
 
 
 def write_routes(update_id: str) -> list[tuple[str, str, dict[str, Any] | None]]:
-    """Every write of API.md "Stories" and "Updates", each with a body that would be accepted."""
+    """Every write of docs/api.md "Stories" and "Updates", each with a body that would be accepted."""
     base = f"{UPDATES}/{update_id}"
     return [
         ("POST", f"{API}/stories", {"title": "Another story", "slug": "another"}),

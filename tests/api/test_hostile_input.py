@@ -63,7 +63,7 @@ async def test_malformed_json_is_400(
 async def test_json_that_is_not_utf8_is_malformed(
     client: httpx.AsyncClient, editor: dict[str, str], database: Database
 ) -> None:
-    """JSON is UTF-8 (API.md Conventions); bytes that are not UTF-8 are malformed JSON."""
+    """JSON is UTF-8 (docs/api.md Conventions); bytes that are not UTF-8 are malformed JSON."""
     await open_story(client, editor)
     before = await event_count(database)
     for content in (b'{"body": "caf\xe9"}', b'{"body": "\xff\xfe"}'):

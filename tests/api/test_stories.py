@@ -1,4 +1,4 @@
-"""API.md "Stories": open, list, read (ETag, drafts), revise (If-Match), the lifecycle."""
+"""docs/api.md "Stories": open, list, read (ETag, drafts), revise (If-Match), the lifecycle."""
 
 from __future__ import annotations
 
@@ -269,7 +269,7 @@ async def test_list_stories_newest_first_with_headers_only(
 async def test_story_as_it_stood_at_a_version_and_a_time(
     client: httpx.AsyncClient, editor: dict[str, str]
 ) -> None:
-    """API.md: `GET /stories/{slug}?at_version=N` or `?as_of=<time>` is the story exactly as it stood."""
+    """docs/api.md: `GET /stories/{slug}?at_version=N` or `?as_of=<time>` is the story exactly as it stood."""
     opened = await open_story(client, editor, title="Original headline")
     await post_update(client, editor)
     patched = await client.patch(f"{API}/stories/border-raid", json={"title": "New headline"}, headers=editor)

@@ -1,4 +1,4 @@
-"""API.md "Updates": post, list (cursor), read (ETag), correct, verify, flag, retract."""
+"""docs/api.md "Updates": post, list (cursor), read (ETag), correct, verify, flag, retract."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""Live delivery across real server processes on PostgreSQL (API.md "Live delivery").
+"""Live delivery across real server processes on PostgreSQL (docs/api.md "Live delivery").
 
 Two ``liveblog serve`` processes share one fresh database; events written through either
 reach the readers of both through the LISTEN/NOTIFY bus (and, by default, the sweep). Every
-test checks the promise of API.md exactly: each reader receives every version after its
+test checks the promise of docs/api.md exactly: each reader receives every version after its
 ``after``, once, in order, and nothing else.
 
 No assertion depends on timing. Waits have generous deadlines and also give up when no

@@ -103,7 +103,7 @@ def test_every_route_has_a_rule() -> None:
 
 
 def test_the_rules_agree_with_the_api_contract() -> None:
-    """Spot checks against API.md, so RULES cannot drift into permissiveness unnoticed."""
+    """Spot checks against docs/api.md, so RULES cannot drift into permissiveness unnoticed."""
     writes = {key for key in RULES if key[0] in ("POST", "PUT", "PATCH", "DELETE")}
     assert writes and all(RULES[key] == "editor" for key in writes)
     assert RULES[("GET", f"{S}/events")] == "auditor"

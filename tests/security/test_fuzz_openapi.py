@@ -145,7 +145,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
 
 def test_the_openapi_document_declares_the_limits_responses() -> None:
     """A refused write (429 with Retry-After) and a refused subscription (429) are responses
-    of the API (API.md, issue item 5): they belong in its OpenAPI document like 413 does."""
+    of the API (docs/api.md, issue item 5): they belong in its OpenAPI document like 413 does."""
     document = create_app(Settings()).openapi()
     missing = []
     for path, methods in document["paths"].items():

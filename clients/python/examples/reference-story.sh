@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The reference story (shared/seed/timeline.md), played by an editor from the shell.
+# The reference story (docs/reference-story.md), played by an editor from the shell.
 #
 #   export LIVEBLOG_URL=http://127.0.0.1:8000 LIVEBLOG_TOKEN=<an editor token>
 #   bash examples/reference-story.sh [SLUG]

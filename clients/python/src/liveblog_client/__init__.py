@@ -1,6 +1,6 @@
 """liveblog-client: a Python client of the liveblog API (HTTP and WebSocket only).
 
-* :class:`AsyncClient` and :class:`Client`: one method per endpoint of API.md, typed models
+* :class:`AsyncClient` and :class:`Client`: one method per endpoint of docs/api.md, typed models
   in and out (:mod:`liveblog_client.models`, :mod:`liveblog_client.bodies`), typed errors
   (:mod:`liveblog_client.errors`), retries that never post twice.
 * :meth:`AsyncClient.follow`: a story's events, live, each version once, across reconnects.

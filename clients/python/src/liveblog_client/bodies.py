@@ -1,4 +1,4 @@
-"""Request bodies of API.md, as typed models.
+"""Request bodies of docs/api.md, as typed models.
 
 They refuse unknown fields, so a typo fails here rather than at the server. They do not
 repeat the server's limits (lengths, URL rules): the server is the one judge of those and

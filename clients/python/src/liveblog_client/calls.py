@@ -1,4 +1,4 @@
-"""Every endpoint of API.md as a :class:`Call`: the request to send and how to read the answer.
+"""Every endpoint of docs/api.md as a :class:`Call`: the request to send and how to read the answer.
 
 The sync and async clients only execute calls (auth, retries, errors), so an endpoint is
 written once. A write gets its ``Idempotency-Key`` here, when the call is made, so that

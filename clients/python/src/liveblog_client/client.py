@@ -1,4 +1,4 @@
-"""The asynchronous client: one method per endpoint of API.md, plus :meth:`AsyncClient.follow`.
+"""The asynchronous client: one method per endpoint of docs/api.md, plus :meth:`AsyncClient.follow`.
 
 Every method returns a typed model or raises a typed :mod:`~liveblog_client.errors` error.
 Writes carry an Idempotency-Key (the same on each retry: a lost answer never causes a double

@@ -15,7 +15,7 @@
     │   ├── RateLimited            429  (``.retry_after``)
     │   └── ServerError            5xx  still failing after the retries
     ├── ConnectionFailed           the server could not be reached, after the retries
-    └── UnexpectedResponse         an answer that does not fit API.md
+    └── UnexpectedResponse         an answer that does not fit docs/api.md
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class ConnectionFailed(LiveblogClientError):
 
 
 class UnexpectedResponse(LiveblogClientError):
-    """The server answered something that does not fit API.md."""
+    """The server answered something that does not fit docs/api.md."""
 
 
 BY_STATUS: dict[int, type[ApiError]] = {

@@ -59,7 +59,7 @@ def _parse(text: str | bytes) -> LiveMessage | None:
         return MESSAGES.validate_json(text)
     except (ValueError, AttributeError, ValidationError) as exc:
         raise errors.UnexpectedResponse(
-            f"live delivery sent a message that does not fit API.md: {exc}"
+            f"live delivery sent a message that does not fit docs/api.md: {exc}"
         ) from exc
 
 

@@ -1,7 +1,7 @@
-"""Typed models of every resource in API.md, as the server sends them.
+"""Typed models of every resource in docs/api.md, as the server sends them.
 
 Responses allow extra fields, so a server that adds a member does not break an older
-client; the members API.md fixes are required and typed. Times are parsed into aware
+client; the members docs/api.md fixes are required and typed. Times are parsed into aware
 ``datetime`` objects, except where the exact text matters (a checkpoint's ``signed_at`` is
 signed as written, so it stays a string).
 """

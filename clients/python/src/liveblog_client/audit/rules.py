@@ -1,6 +1,6 @@
 """Check 7 of the audit format: could the newsroom's rules have produced this log?
 
-A small rule set of its own, written from API.md and the server's documented behaviour, not
+A small rule set of its own, written from docs/api.md and the server's documented behaviour, not
 from its code: the story opens first and once; publish, close and reopen follow the story's
 status; nothing is posted to a closed story; corrections, claim statuses and flags apply to
 known, unretracted updates and must change something (a correction other than ``minor``
