@@ -230,11 +230,15 @@ def token() -> None:
 )
 def token_create(role: str, name: str, expires_in_days: int | None) -> None:
     """Create a token and print it (only the token: it is shown once and stored hashed)."""
+    now = utc_now()
+    try:
+        expires = now + timedelta(days=expires_in_days) if expires_in_days else None
+    except OverflowError:
+        # As for every other time liveblog takes: one that UTC cannot hold is refused, clearly.
+        raise click.BadParameter("ends after the year 9999", param_hint="--expires-in-days") from None
 
     async def work(database: Database) -> str:
         await schema.ensure_migrated(database)
-        now = utc_now()
-        expires = now + timedelta(days=expires_in_days) if expires_in_days else None
         async with database.write() as connection:
             _, secret = await tokens.create(
                 connection, name=name, role=Role(role), now=now, expires_at=expires

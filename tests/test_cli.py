@@ -68,6 +68,16 @@ def test_token_create_prints_only_the_token_and_stores_only_its_hash(database_ur
     assert again.exit_code == 1 and "no active token" in again.output
 
 
+def test_token_create_refuses_an_expiry_after_the_year_9999(sqlite_url: str) -> None:
+    """Days that carry the expiry past what UTC can hold are a usage error, not an OverflowError."""
+    create = ("token", "create", "--role", "editor", "--name", "n", "--expires-in-days")
+    for days in ("3000000", "1000000000"):
+        result = run(sqlite_url, *create, days)
+        assert result.exit_code == 2, result.output
+        assert "--expires-in-days" in result.output and "ends after the year 9999" in result.output
+    assert run(sqlite_url, *create, "3650").exit_code == 0
+
+
 def test_token_create_refuses_an_unknown_role(sqlite_url: str) -> None:
     result = run(sqlite_url, "token", "create", "--role", "owner", "--name", "x")
     assert result.exit_code == 2 and "owner" in result.output

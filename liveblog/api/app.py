@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from liveblog import __version__
+from liveblog import __version__, resources
 from liveblog.api import audit, live, pages, problems, stories, updates
 from liveblog.api.cors import CrossOrigin
 from liveblog.api.limits import BodySizeLimit
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(audit.router)
     app.include_router(live.router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+    app.mount("/static", StaticFiles(directory=resources.folder(resources.STATIC)), name="static")
     app.add_middleware(pages.PageSecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CrossOrigin, write_origins=settings.cors_write_origins)

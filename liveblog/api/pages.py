@@ -2,13 +2,13 @@
 
 Templates live in ``liveblog/api/templates`` (Jinja2, autoescaped; the only unescaped HTML
 is ``body_html``, which the sanitiser produced, and the JSON-LD, which :func:`script_json`
-escapes so that nothing in it can end its ``<script>`` element). Static files are served
-from the repository's ``clients/web`` folder at ``/static``.
+escapes so that nothing in it can end its ``<script>`` element). Static files are package
+data too, ``liveblog/static``, served at ``/static``.
 
 - ``GET /stories/{slug}``: the live page. Rendered from the read model exactly as
   ``GET /api/v1/stories/{slug}`` serves it, it names the version it shows
   (``<main data-version>``, and a ``Link`` to the live subscription ``after`` that version),
-  so ``clients/web/live.js`` can follow on from exactly where the page ended.
+  so ``liveblog/static/live.js`` can follow on from exactly where the page ended.
   ``?before=<cursor>`` is the static page of older updates.
 - ``GET /stories/{slug}/updates/{id}``: one update on its own (its permalink).
 - ``GET /stories/{slug}/history``: every change to the story.
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -36,7 +35,6 @@ from liveblog.errors import InvalidInput, StoryNotFound, UpdateNotFound
 from liveblog.projections import history, past_views, story_view, views
 
 router = APIRouter(include_in_schema=False)
-STATIC = Path(__file__).resolve().parents[2] / "clients" / "web"
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

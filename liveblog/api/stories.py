@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import AwareDatetime
 from starlette.responses import Response
 
 from liveblog.api import http
@@ -17,7 +16,7 @@ from liveblog.api.schemas import NewStory, Problem, Story, StoryList, StoryPatch
 from liveblog.api.services import Services, ServicesDep
 from liveblog.domain import commands as c
 from liveblog.domain.state import StoryState
-from liveblog.domain.values import MAX_VERSION, SLUG_PATTERN, StoryStatus
+from liveblog.domain.values import MAX_VERSION, SLUG_PATTERN, Moment, StoryStatus
 from liveblog.errors import InvalidInput, StoryNotFound
 from liveblog.projections import past_views, story_view, views
 from liveblog.store import event_store
@@ -109,8 +108,10 @@ async def get_story(
     at_version: Annotated[
         int | None, Query(ge=1, le=MAX_VERSION, description="the story exactly as it stood at this version")
     ] = None,
+    # A Moment, as every time the API takes: an instant UTC cannot hold (year 1 at +14:00)
+    # is a 422 here, not an OverflowError in the store.
     as_of: Annotated[
-        AwareDatetime | None, Query(description="the story exactly as it stood at this time")
+        Moment | None, Query(description="the story exactly as it stood at this time")
     ] = None,
 ) -> Response:
     """The story with its pinned updates, key events and first page of updates; with

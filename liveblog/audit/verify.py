@@ -181,9 +181,11 @@ def _moment(text: str) -> datetime | None:
     """``text`` as a time, if it is RFC 3339 UTC exactly as liveblog writes it."""
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        return moment if moment.tzinfo is not None and rfc3339(moment) == text else None
+    except (ValueError, OverflowError):
+        # OverflowError: an offset that takes the time outside years 1..9999 in UTC
+        # (``0001-01-01T00:00:00+14:00``), which liveblog never writes.
         return None
-    return moment if moment.tzinfo is not None and rfc3339(moment) == text else None
 
 
 def _quiet(done: int, total: int) -> None:

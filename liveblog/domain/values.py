@@ -90,10 +90,15 @@ def _not_blank(text: str) -> str:
 
 
 def _utc(moment: datetime) -> datetime:
+    """``moment`` converted to UTC; a ``ValueError`` (a validation error) if UTC cannot hold
+    it: an offset can carry a valid local time past the calendar's ends, such as
+    ``0001-01-01T00:00:00+14:00`` or ``9999-12-31T23:59:59-14:00``."""
     try:
         return moment.astimezone(UTC)
     except OverflowError as exc:
-        raise ValueError("must lie between the years 1 and 9999 in UTC") from exc
+        raise ValueError(
+            "must lie between the years 1 and 9999 in UTC (this offset takes it outside them)"
+        ) from exc
 
 
 def rfc3339(moment: datetime | None) -> str | None:
@@ -140,6 +145,8 @@ NoteText = Annotated[
 ]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000), AfterValidator(_web_url)]
 Language = Annotated[str, StringConstraints(max_length=35, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+# Every time liveblog takes in (request bodies, query parameters, commands, events) is a Moment:
+# it must carry an offset and is kept in UTC, so nothing after validation converts it again.
 Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
 UpdateId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 

@@ -1,11 +1,12 @@
 """Bringing a database's schema to the current migration, and checking that it is there.
 
-The Alembic history lives in the repository's ``migrations/`` folder, beside this package.
+The Alembic history is package data, ``liveblog/migrations`` (see :mod:`liveblog.resources`):
+the configuration is built here, so neither the server nor ``liveblog migrate`` needs an
+``alembic.ini`` (the one at the top of the repository is for developers' ``alembic``
+commands and points at the same folder).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -13,17 +14,24 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
+from liveblog import resources
 from liveblog.errors import SchemaNotMigrated, StoreError
 from liveblog.store.database import Database, translate_errors
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-
 
 def alembic_config() -> Config:
-    if not (MIGRATIONS / "env.py").exists():
-        raise StoreError(f"the migrations folder is missing: {MIGRATIONS}")
+    """An Alembic configuration for the package's migrations, with no ``alembic.ini``.
+
+    Raises :class:`StoreError` if the installed package lacks them (a broken build)."""
+    try:
+        migrations = resources.folder(resources.MIGRATIONS)
+    except FileNotFoundError as missing:
+        raise StoreError(f"the migrations are missing: {missing}") from missing
+    if not (migrations / "env.py").is_file():
+        raise StoreError(f"the migrations folder has no env.py: {migrations}")
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    # Alembic's option values go through configparser's interpolation: escape any '%'.
+    config.set_main_option("script_location", str(migrations).replace("%", "%%"))
     return config
 
 

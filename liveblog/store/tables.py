@@ -1,4 +1,4 @@
-"""Table definitions of the store. Alembic's history in ``migrations/`` creates the same.
+"""Table definitions of the store. Alembic's history in ``liveblog/migrations/`` creates the same.
 
 ``tests/store/test_migrations.py`` checks that this module and the migrations do not drift.
 """

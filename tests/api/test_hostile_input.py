@@ -307,6 +307,18 @@ async def test_text_fields_over_their_limits_are_422(
     assert await event_count(database) == before
 
 
+# Instants whose offset carries them outside years 1..9999 once converted to UTC: each is valid
+# RFC 3339, and each used to reach the store and raise OverflowError there (a 500).
+OUTSIDE_UTC = (
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-14:00",
+    "9999-12-31T23:59:59-23:59",
+    "0001-01-01T00:00:00+00:01",
+)
+# The calendar's edges that UTC can represent: accepted, then answered as any other time.
+EDGES_OF_UTC = ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00-14:00", "9999-12-31T23:59:59.999999Z")
+
+
 async def test_an_occurred_at_that_leaves_the_calendar_in_utc_is_422(
     client: httpx.AsyncClient, editor: dict[str, str], database: Database
 ) -> None:
@@ -314,7 +326,7 @@ async def test_an_occurred_at_that_leaves_the_calendar_in_utc_is_422(
     await open_story(client, editor)
     update = await post_update(client, editor)
     before = await event_count(database)
-    for moment in ("9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+00:01"):
+    for moment in OUTSIDE_UTC:
         response = await client.post(UPDATES, json={"body": "ok", "occurred_at": moment}, headers=editor)
         assert response.status_code == 422, (moment, response.status_code, response.text)
         assert_validation(response, ("body", "occurred_at"))
@@ -326,6 +338,60 @@ async def test_an_occurred_at_that_leaves_the_calendar_in_utc_is_422(
         assert correction.status_code == 422, (moment, correction.status_code, correction.text)
         assert_validation(correction, ("body", "changes", "occurred_at"))
     assert await event_count(database) == before
+
+
+async def test_an_as_of_that_leaves_the_calendar_in_utc_is_422(
+    client: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    await open_story(client, editor)
+    await post_update(client, editor)
+    for moment in OUTSIDE_UTC:
+        for headers in ({}, editor):  # readers and staff alike
+            response = await client.get(STORY, params={"as_of": moment}, headers=headers)
+            assert response.status_code == 422, (moment, response.status_code, response.text)
+            (error,) = assert_validation(response, ("query", "as_of"))
+            assert "between the years 1 and 9999 in UTC" in error["msg"], error
+
+
+async def test_an_as_of_at_the_edges_of_the_calendar_is_answered_as_any_time(
+    client: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    """Before the story existed is 404 (as for any earlier time); the last instant UTC can
+    hold is after every event, so it is the story as it stands."""
+    await open_story(client, editor)
+    await post_update(client, editor)
+    current = (await client.get(STORY)).json()
+    before, also_before, after = EDGES_OF_UTC
+    for moment in (before, also_before):
+        response = await client.get(STORY, params={"as_of": moment})
+        assert_problem_of(response, 404, "story-not-found")
+    response = await client.get(STORY, params={"as_of": after})
+    assert response.status_code == 200, response.text
+    assert response.json() == current
+
+
+async def test_an_occurred_at_at_the_edges_of_the_calendar_is_kept_exactly(
+    client: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    """Every instant UTC can hold is stored and served back, as RFC 3339 UTC, on every backend;
+    the pages render it too."""
+    await open_story(client, editor)
+    expected = ("0001-01-01T00:00:00Z", "0001-01-01T14:00:00Z", "9999-12-31T23:59:59.999999Z")
+    for moment, utc in zip(EDGES_OF_UTC, expected, strict=True):
+        posted = await post_update(client, editor, occurred_at=moment)
+        assert posted["occurred_at"] == utc
+        corrected = await client.post(
+            f"{UPDATES}/{posted['id']}/corrections",
+            json={"changes": {"occurred_at": moment, "body": "Changed."}, "kind": "minor", "reason": "r"},
+            headers=editor,
+        )
+        assert corrected.status_code == 200, corrected.text
+        assert corrected.json()["occurred_at"] == utc
+        shown = await client.get(f"{UPDATES}/{posted['id']}")
+        assert shown.status_code == 200 and shown.json()["occurred_at"] == utc
+        assert (await client.get(f"/stories/border-raid/updates/{posted['id']}")).status_code == 200
+    assert (await client.get("/stories/border-raid")).status_code == 200
+    assert (await client.get("/stories/border-raid/history")).status_code == 200
 
 
 async def test_a_nul_character_is_refused_on_every_backend(

@@ -232,6 +232,20 @@ def test_recorded_at_must_be_written_as_it_was_hashed() -> None:
     assert result.first_bad_version == 2 and "recorded_at" in result.message
 
 
+def test_times_that_utc_cannot_hold_are_a_bad_line_not_a_crash() -> None:
+    """Year 1 at +14:00 is valid RFC 3339 but not an instant in UTC: converting it raised
+    OverflowError out of the verifier."""
+    signer = attacker()
+    lines = _tiny(_opened_and_published(), signer, [2])
+    lines[2]["recorded_at"] = "0001-01-01T00:00:00+14:00"
+    result = verifier.verify(lines, trusted_keys=_trust(signer))
+    assert result.first_bad_version == 2 and "recorded_at" in result.message
+    events = _opened_and_published()
+    events[1]["data"]["at"] = "9999-12-31T23:59:59-14:00"
+    result = verifier.verify(_tiny(events, signer, [2]), trusted_keys=_trust(signer))
+    assert not result.ok and result.first_bad_version == 2, result.message
+
+
 def test_data_must_be_in_the_form_liveblog_records() -> None:
     signer = attacker()
     events = _opened_and_published()

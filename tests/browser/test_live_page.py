@@ -1,5 +1,5 @@
 """The readers' live page in real Chromium: complete without JavaScript, then kept up to date in
-place by clients/web/live.js over a WebSocket (or Server-Sent Events), with no duplicates,
+place by liveblog/static/live.js over a WebSocket (or Server-Sent Events), with no duplicates,
 across a server restart, and with nothing an editor types ever run as script."""
 
 from __future__ import annotations
