@@ -43,9 +43,9 @@ from liveblog.domain.events import (
     UpdateRetracted,
     VerificationChanged,
     event_data,
-    event_from_data,
     update_id_of,
 )
+from liveblog.domain.upcasting import event_from_stored
 from liveblog.domain.values import StoryStatus
 from liveblog.errors import ConcurrencyError
 from liveblog.projections import story_view
@@ -82,7 +82,8 @@ Responder = Callable[[StoryState], StoredResponse]
 
 
 def decode(recorded: RecordedEvent) -> Event:
-    return event_from_data(recorded.type, recorded.data)
+    """The event a row of the log holds, in today's shape (upcast from its stored schema)."""
+    return event_from_stored(recorded.type, recorded.schema, recorded.data)
 
 
 @dataclass(frozen=True, slots=True)
