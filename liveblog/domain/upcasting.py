@@ -6,18 +6,25 @@ form). When an event type's shape changes, its class's ``SCHEMA`` goes up by one
 upcaster is registered for the schema it replaces::
 
     @UPCASTERS.register("UpdatePosted", from_schema=1)
-    def _titled(data: dict[str, Any]) -> dict[str, Any]:
-        return {**data, "title": None}  # schema 2 added an optional title
+    def _credit(data: dict[str, Any]) -> dict[str, Any]:
+        # schema 2 renamed ``byline`` to ``credit``
+        if "byline" in data:
+            data["credit"] = data.pop("byline")
+        return data
 
-An upcaster takes the data of schema ``n`` and returns that of schema ``n + 1``; reading a row
-applies them one after the other, up to the class's ``SCHEMA``. This happens in one place,
-:func:`event_from_stored`, through which every reader of the log turns a stored row into an
-event (the command handler, the live hub, a rebuild of the read models, the audit verifier).
-Whatever shows the log itself (the events API, the export) shows the stored form, which is
-what its hashes are computed over.
+An upcaster takes the data of schema ``n`` (a copy: it may change it) and returns that of
+schema ``n + 1`` in the form ``event_data`` would write it (the audit verifier checks that
+form); reading a row applies them one after the other, up to the class's ``SCHEMA``. This
+happens in one place, :func:`event_from_stored`, through which every reader of the log turns
+a stored row into an event (the command handler, the live hub, a rebuild of the read
+models, the audit verifier). Whatever shows the log itself (the events API, the export)
+shows the stored form, which is what its hashes are computed over.
 
-No event type has changed shape yet, so nothing is registered here: every type is at
-schema 1. ``docs/adding-an-event.md`` says when a change needs a new schema.
+A new optional field whose absence means its default (``title: Title | None = None``) needs
+no new schema: old data already validates, and reads with the default.
+
+Upcasters are registered at the end of this module, so that every reader has them.
+No event type has changed shape yet, so none is registered: every type is at schema 1. ``docs/adding-an-event.md`` says when a change needs a new schema.
 """
 
 from __future__ import annotations
