@@ -1,7 +1,8 @@
 """Events: the facts of a story, in the past tense, immutable once appended.
 
 Each event type has a ``SCHEMA`` number. A change to an event's shape adds a new schema
-number and an upcaster on read; stored events are never rewritten.
+number and an upcaster on read (:mod:`liveblog.domain.upcasting`); stored events are never
+rewritten.
 
 The set of events is closed: :data:`StoryEvent` and :data:`UpdateEvent` list them, and
 :data:`Event` is their union. Code that depends on an event's type ``match``es over these
