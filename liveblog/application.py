@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import assert_never
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -30,7 +31,21 @@ from liveblog.audit import checkpoints
 from liveblog.audit.signing import Signer
 from liveblog.config import Settings
 from liveblog.domain import Command, Event, StoryState, decide, evolve, fold
-from liveblog.domain.events import StoryClosed, StoryPublished, event_data, event_from_data
+from liveblog.domain.events import (
+    StoryClosed,
+    StoryOpened,
+    StoryPublished,
+    StoryReopened,
+    StoryRevised,
+    UpdateCorrected,
+    UpdateFlagsChanged,
+    UpdatePosted,
+    UpdateRetracted,
+    VerificationChanged,
+    event_data,
+    update_id_of,
+)
+from liveblog.domain.upcasting import event_from_stored
 from liveblog.domain.values import STORED, StoryStatus
 from liveblog.errors import ConcurrencyError
 from liveblog.projections import story_view
@@ -67,7 +82,8 @@ Responder = Callable[[StoryState], StoredResponse]
 
 
 def decode(recorded: RecordedEvent) -> Event:
-    return event_from_data(recorded.type, recorded.data)
+    """The event a row of the log holds, in today's shape (upcast from its stored schema)."""
+    return event_from_stored(recorded.type, recorded.schema, recorded.data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +98,27 @@ class Head:
         if not recorded:
             return self
         return Head(fold(self.state, (decode(e) for e in recorded)), recorded[-1].hash)
+
+
+def _seals(event: Event) -> bool:
+    """Whether ``event`` is a milestone that a signed checkpoint seals at once (publishing and
+    closing); other events are sealed by the next periodic checkpoint."""
+    match event:
+        case StoryPublished() | StoryClosed():
+            return True
+        case (
+            StoryOpened()
+            | StoryRevised()
+            | StoryReopened()
+            | UpdatePosted()
+            | UpdateCorrected()
+            | VerificationChanged()
+            | UpdateFlagsChanged()
+            | UpdateRetracted()
+        ):
+            return False
+        case _:
+            assert_never(event)
 
 
 def _event_rows(before: StoryState | None, decided: list[Event], actor: dict[str, str]) -> EventRows:
@@ -201,7 +238,9 @@ class Application:
             recorded_at=now,
             prev_hash=head.hash,
         )
-        touched = dict.fromkeys(e.update_id for e in decided if hasattr(e, "update_id"))
+        touched = dict.fromkeys(
+            update_id for update_id in map(update_id_of, decided) if update_id is not None
+        )
         await story_view.apply(connection, before, after, touched)
         await _event_rows(before, decided, actor.as_metadata()).apply(connection)
         if after.version // snapshots.SNAPSHOT_EVERY > expected // snapshots.SNAPSHOT_EVERY:
@@ -218,7 +257,7 @@ class Application:
     async def _checkpoint_due(
         self, connection: AsyncConnection, story: StoryState, decided: list[Event], now: datetime
     ) -> bool:
-        if any(isinstance(event, StoryPublished | StoryClosed) for event in decided):
+        if any(map(_seals, decided)):
             return True
         if story.status is StoryStatus.DRAFT:
             return False

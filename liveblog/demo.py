@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
+from typing import assert_never
 
 from liveblog.api.stories import story_response
 from liveblog.api.updates import new_update_id, update_response
@@ -72,11 +73,15 @@ def _standing_note(post: str) -> Callable[[dict[str, str], datetime], c.Command]
 
 def _responder(command: c.Command) -> Responder:
     """The API's rendering of what ``command`` affects, as the HTTP route would answer."""
-    if isinstance(command, c.PostUpdate):
-        return partial(update_response, update_id=command.update_id, status=201)
-    if isinstance(command, c.UpdateCommand):
-        return partial(update_response, update_id=command.update_id)
-    return story_response
+    match command:
+        case c.PostUpdate():
+            return partial(update_response, update_id=command.update_id, status=201)
+        case c.CorrectUpdate() | c.ChangeVerification() | c.SetFlags() | c.RetractUpdate():
+            return partial(update_response, update_id=command.update_id)
+        case c.OpenStory() | c.PublishStory() | c.CloseStory() | c.ReopenStory() | c.ReviseStory():
+            return story_response
+        case _:
+            assert_never(command)
 
 
 def steps() -> Iterator[Step]:

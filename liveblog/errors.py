@@ -3,10 +3,13 @@
 Every error the application raises on purpose derives from :class:`LiveblogError`.
 Infrastructure errors (database drivers, the network) are translated into this tree at the
 boundary where they occur (``raise ... from exc``); the HTTP layer maps the tree to status
-codes in one place (``liveblog.api.problems``)::
+codes in one place (``liveblog.api.problems``). A class without a status of its own below
+has its nearest ancestor's (the most specific class along the MRO wins), so a new
+``DomainError`` is a 4xx as soon as it exists; only ``StoreError`` and its subclasses are
+the server's fault (5xx), and the root's 500 is for an error nobody classified::
 
-    LiveblogError
-    ├── DomainError                 a command breaks a rule of the newsroom
+    LiveblogError                   raised on purpose, but classified nowhere   (500)
+    ├── DomainError                 a command breaks a rule of the newsroom     (422)
     │   ├── NotFound                unknown story or update                     (404)
     │   │   ├── StoryNotFound
     │   │   └── UpdateNotFound
@@ -25,12 +28,15 @@ codes in one place (``liveblog.api.problems``)::
     ├── InvalidInput                a cursor or parameter that cannot be used   (422)
     ├── BadRequest                  malformed JSON or a malformed header        (400)
     ├── PayloadTooLarge             a request body over the configured limit    (413)
-    ├── AuthError
+    ├── AuthError                   the request may not be served to its sender (403)
     │   ├── Unauthenticated         missing, malformed, unknown or revoked token (401)
     │   └── Forbidden               the token's role may not do this            (403)
     ├── RateLimited                 too many writes or connections; retry later  (429)
     └── StoreError                  the database is missing, unmigrated or down (503)
         └── SchemaNotMigrated
+
+``tests/test_errors.py`` checks that this tree lists every class, each under its parent,
+with exactly the statuses ``liveblog.api.problems`` gives.
 
 This module is pure: the domain imports it.
 """

@@ -24,21 +24,29 @@ log = logging.getLogger("liveblog.api")
 
 PROBLEM_JSON = "application/problem+json"
 
-STATUS_BY_ERROR: tuple[tuple[type[errors.LiveblogError], int], ...] = (
-    (errors.NotFound, 404),
-    (errors.Conflict, 409),
-    (errors.RuleViolation, 422),
-    (errors.RevisionMismatch, 412),
-    (errors.ConcurrencyError, 409),
-    (errors.IdempotencyKeyReused, 422),
-    (errors.InvalidInput, 422),
-    (errors.Unauthenticated, 401),
-    (errors.Forbidden, 403),
-    (errors.RateLimited, 429),
-    (errors.BadRequest, 400),
-    (errors.PayloadTooLarge, 413),
-    (errors.StoreError, 503),
-)
+STATUS_BY_ERROR: dict[type[errors.LiveblogError], int] = {
+    errors.LiveblogError: 500,
+    errors.DomainError: 422,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.RuleViolation: 422,
+    errors.RevisionMismatch: 412,
+    errors.ConcurrencyError: 409,
+    errors.IdempotencyKeyReused: 422,
+    errors.InvalidInput: 422,
+    errors.BadRequest: 400,
+    errors.PayloadTooLarge: 413,
+    errors.AuthError: 403,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.RateLimited: 429,
+    errors.StoreError: 503,
+}
+"""The HTTP status of each class of the error tree; a class not listed has its nearest listed
+ancestor's. So a new ``DomainError`` is a 4xx even before it gets a line here, and only the
+tree's root (an error raised on purpose but never classified) and ``StoreError`` are 5xx.
+The problem's ``title`` is the ``title`` attribute, inherited along the MRO in the same way;
+its ``type`` names the error's own class."""
 
 
 def problem_type(kind: str) -> str:
@@ -56,11 +64,13 @@ def problem(
     )
 
 
+def status_for(kind: type[errors.LiveblogError]) -> int:
+    """The status of the most specific class along ``kind``'s MRO that has one."""
+    return next(STATUS_BY_ERROR[cls] for cls in kind.__mro__ if cls in STATUS_BY_ERROR)
+
+
 def status_of(error: errors.LiveblogError) -> int:
-    for cls, status in STATUS_BY_ERROR:
-        if isinstance(error, cls):
-            return status
-    return 500
+    return status_for(type(error))
 
 
 def from_error(error: errors.LiveblogError) -> Response:

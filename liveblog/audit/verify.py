@@ -29,6 +29,7 @@ from liveblog.audit.keys import UnusableKey, keys_from_objects
 from liveblog.audit.signing import ALGORITHM, verify_signature
 from liveblog.domain.events import Event, event_data, event_from_data
 from liveblog.domain.replay import IllegalEvent, replay
+from liveblog.domain.upcasting import UPCASTERS, UnknownSchema
 from liveblog.domain.values import SLUG_PATTERN, rfc3339
 from liveblog.store.chain import GENESIS, event_hash
 from liveblog.store.database import Database
@@ -328,9 +329,21 @@ class _Verification:
 
     def _decode(self, document: dict[str, Any], version: int) -> Event | None:
         """Check 7, first part: the event as the rules know it, recorded exactly as liveblog
-        records it (its schema, and its data as ``event_data`` writes it)."""
+        records it. Its data, upcast from its schema to the current one (the hash covered
+        the data as stored), must be an event of its type in the form ``event_data`` writes."""
         try:
-            event = event_from_data(document["type"], document["data"])
+            current = UPCASTERS.upcast(document["type"], document["schema"], document["data"])
+        except UnknownSchema as exc:
+            self._record(
+                _Failure(
+                    7,
+                    version,
+                    f"schema {document['schema']} is not that of {document['type']} events ({exc})",
+                )
+            )
+            return None
+        try:
+            event = event_from_data(document["type"], current)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
@@ -338,13 +351,8 @@ class _Verification:
                 _Failure(7, version, f"not a valid {document['type']} event ({where}: {first['msg']})")
             )
             return None
-        if document["schema"] != event.SCHEMA:
-            self._record(
-                _Failure(7, version, f"schema {document['schema']} is not that of {event.type} events")
-            )
-            return None
         written: dict[str, Any] = event_data(event)
-        if rfc8785.dumps(written) != rfc8785.dumps(document["data"]):
+        if rfc8785.dumps(written) != rfc8785.dumps(current):
             self._record(_Failure(7, version, "its data is not in the form liveblog records"))
             return None
         return event

@@ -1,12 +1,18 @@
 """Events: the facts of a story, in the past tense, immutable once appended.
 
 Each event type has a ``SCHEMA`` number. A change to an event's shape adds a new schema
-number and an upcaster on read; stored events are never rewritten.
+number and an upcaster on read (:mod:`liveblog.domain.upcasting`); stored events are never
+rewritten.
+
+The set of events is closed: :data:`StoryEvent` and :data:`UpdateEvent` list them, and
+:data:`Event` is their union. Code that depends on an event's type ``match``es over these
+unions, lists every case and ends in ``case _: assert_never(event)``, so that mypy names
+every place a new event type must be handled (``docs/adding-an-event.md``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, TypeAlias, assert_never
 
 from pydantic import Field, TypeAdapter
 
@@ -65,9 +71,14 @@ class StoryReopened(BaseEvent):
     type: Literal["StoryReopened"] = "StoryReopened"
 
 
-class UpdatePosted(BaseEvent):
-    type: Literal["UpdatePosted"] = "UpdatePosted"
+class BaseUpdateEvent(BaseEvent):
+    """An event about one update of the story, named by ``update_id``."""
+
     update_id: UpdateId
+
+
+class UpdatePosted(BaseUpdateEvent):
+    type: Literal["UpdatePosted"] = "UpdatePosted"
     body: Body
     byline: Line | None = None
     author: str
@@ -95,55 +106,65 @@ class UpdateChanges(Value):
         return all(getattr(self, name) is None for name in type(self).model_fields)
 
 
-class UpdateCorrected(BaseEvent):
+class UpdateCorrected(BaseUpdateEvent):
     """An update's content changed. ``changes`` holds only fields that really changed."""
 
     type: Literal["UpdateCorrected"] = "UpdateCorrected"
-    update_id: UpdateId
     kind: CorrectionKind
     changes: UpdateChanges
     reason: NoteText
     note: NoteText | None = None
 
 
-class VerificationChanged(BaseEvent):
+class VerificationChanged(BaseUpdateEvent):
     type: Literal["VerificationChanged"] = "VerificationChanged"
-    update_id: UpdateId
     status: ClaimStatus
     note: NoteText | None = None
 
 
-class UpdateFlagsChanged(BaseEvent):
+class UpdateFlagsChanged(BaseUpdateEvent):
     """Pinned and/or key-event flags changed; only the changed flags are present."""
 
     type: Literal["UpdateFlagsChanged"] = "UpdateFlagsChanged"
-    update_id: UpdateId
     pinned: bool | None = None
     key_event: bool | None = None
 
 
-class UpdateRetracted(BaseEvent):
+class UpdateRetracted(BaseUpdateEvent):
     type: Literal["UpdateRetracted"] = "UpdateRetracted"
-    update_id: UpdateId
     reason: NoteText
     note: NoteText
 
 
-Event = Annotated[
-    StoryOpened
-    | StoryPublished
-    | StoryRevised
-    | StoryClosed
-    | StoryReopened
-    | UpdatePosted
-    | UpdateCorrected
-    | VerificationChanged
-    | UpdateFlagsChanged
-    | UpdateRetracted,
-    Field(discriminator="type"),
-]
+StoryEvent: TypeAlias = StoryOpened | StoryPublished | StoryRevised | StoryClosed | StoryReopened
+"""Every event about the story as a whole (its header and status)."""
+
+UpdateEvent: TypeAlias = (
+    UpdatePosted | UpdateCorrected | VerificationChanged | UpdateFlagsChanged | UpdateRetracted
+)
+"""Every event about one update: each is a :class:`BaseUpdateEvent`."""
+
+Event: TypeAlias = Annotated[StoryEvent | UpdateEvent, Field(discriminator="type")]
+"""Every event there is. Adding one here makes mypy list each ``match`` that must handle it."""
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def update_id_of(event: Event) -> UpdateId | None:
+    """The update ``event`` concerns, or ``None`` for an event about the story as a whole."""
+    match event:
+        case StoryOpened() | StoryPublished() | StoryRevised() | StoryClosed() | StoryReopened():
+            return None
+        case (
+            UpdatePosted()
+            | UpdateCorrected()
+            | VerificationChanged()
+            | UpdateFlagsChanged()
+            | UpdateRetracted()
+        ):
+            return event.update_id
+        case _:
+            assert_never(event)
 
 
 def event_data(event: BaseEvent) -> dict[str, object]:

@@ -10,6 +10,7 @@ could never have been written through the application.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import assert_never
 
 from liveblog.domain import commands as c
 from liveblog.domain import events as e
@@ -70,10 +71,12 @@ def command_for(event: e.Event, story: str) -> c.Command:
                 key_event=event.key_event,
                 at=event.at,
             )
-        case _:  # UpdateRetracted
+        case e.UpdateRetracted():
             return c.RetractUpdate(
                 story=story, update_id=event.update_id, reason=event.reason, note=event.note, at=event.at
             )
+        case _:
+            assert_never(event)
 
 
 def replay(story: str, events: Iterable[e.Event]) -> StoryState | None:

@@ -23,7 +23,7 @@ def heartbeat(version: int) -> str:
 
 def event(after: StoryState, happened: e.Event) -> str:
     """The message for ``happened``, which brought the story to ``after``."""
-    update_id = getattr(happened, "update_id", None)
+    update_id = e.update_id_of(happened)
     update = after.updates.get(update_id) if update_id is not None else None
     return dumps(
         {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, assert_never
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,38 +23,64 @@ from liveblog.projections.tables import revisions
 
 STORY = "story"
 AUDITOR_ONLY = ("actor", "reason")
-STORY_KINDS = {
-    "StoryOpened": "opened",
-    "StoryPublished": "published",
-    "StoryRevised": "revised",
-    "StoryClosed": "closed",
-    "StoryReopened": "reopened",
-}
 
 
 def revision_rows(
     before: StoryState | None, after: StoryState, event: e.Event, actor: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
     """The revision rows ``event`` adds, given the story just before and just after it."""
-    if isinstance(event, e.StoryOpened | e.StoryPublished | e.StoryRevised | e.StoryClosed | e.StoryReopened):
-        return [_row(after.slug, STORY, after.revision, _story_revision(before, after, event, actor))]
-    update_id = event.update_id
-    if update_id not in after.updates:
-        return []
-    old = before.updates.get(update_id) if before is not None else None
-    new = after.updates[update_id]
-    return [
-        _row(after.slug, update_id, new.revision, _update_revision(old, new, after.version, event, actor))
-    ]
+    match event:
+        case e.StoryOpened() | e.StoryPublished() | e.StoryRevised() | e.StoryClosed() | e.StoryReopened():
+            return [_row(after.slug, STORY, after.revision, _story_revision(before, after, event, actor))]
+        case (
+            e.UpdatePosted()
+            | e.UpdateCorrected()
+            | e.VerificationChanged()
+            | e.UpdateFlagsChanged()
+            | e.UpdateRetracted()
+        ):
+            update_id = event.update_id
+            if update_id not in after.updates:
+                return []
+            old = before.updates.get(update_id) if before is not None else None
+            new = after.updates[update_id]
+            return [
+                _row(
+                    after.slug,
+                    update_id,
+                    new.revision,
+                    _update_revision(old, new, after.version, event, actor),
+                )
+            ]
+        case _:
+            assert_never(event)
 
 
 def _row(story: str, target: str, revision: int, document: dict[str, Any]) -> dict[str, Any]:
     return {"stream": story, "target": target, "revision": revision, "document": dumps(document)}
 
 
+def _story_kind(event: e.StoryEvent) -> tuple[str, str | None]:
+    """The ``kind`` of the revision a story event makes, and its internal reason."""
+    match event:
+        case e.StoryOpened():
+            return "opened", None
+        case e.StoryPublished():
+            return "published", None
+        case e.StoryRevised():
+            return "revised", event.reason
+        case e.StoryClosed():
+            return "closed", None
+        case e.StoryReopened():
+            return "reopened", None
+        case _:
+            assert_never(event)
+
+
 def _story_revision(
-    before: StoryState | None, after: StoryState, event: e.Event, actor: dict[str, Any] | None
+    before: StoryState | None, after: StoryState, event: e.StoryEvent, actor: dict[str, Any] | None
 ) -> dict[str, Any]:
+    kind, reason = _story_kind(event)
     changes: dict[str, Any] = {}
     diff: dict[str, Any] = {}
     for name in ("title", "summary", "status"):
@@ -68,13 +94,13 @@ def _story_revision(
         "revision": after.revision,
         "version": after.version,
         "at": rfc3339(event.at),
-        "kind": STORY_KINDS[event.type],
+        "kind": kind,
         "note": None,
         "body": None,
         "diff": diff,
         "changes": changes,
         "actor": actor,
-        "reason": getattr(event, "reason", None),
+        "reason": reason,
     }
 
 
@@ -96,8 +122,29 @@ def _fields(update: UpdateState | None) -> dict[str, Any]:
     }
 
 
+def _update_kind(event: e.UpdateEvent) -> tuple[str, str | None, str | None]:
+    """The ``kind`` of the revision an update event makes, its public note and internal reason."""
+    match event:
+        case e.UpdatePosted():
+            return "posted", None, None
+        case e.UpdateCorrected():
+            return event.kind.value, event.note, event.reason
+        case e.VerificationChanged():
+            return "verification", event.note, None
+        case e.UpdateFlagsChanged():
+            return "flags", None, None
+        case e.UpdateRetracted():
+            return "retraction", event.note, event.reason
+        case _:
+            assert_never(event)
+
+
 def _update_revision(
-    old: UpdateState | None, new: UpdateState, version: int, event: e.Event, actor: dict[str, Any] | None
+    old: UpdateState | None,
+    new: UpdateState,
+    version: int,
+    event: e.UpdateEvent,
+    actor: dict[str, Any] | None,
 ) -> dict[str, Any]:
     before, after = _fields(old), _fields(new)
     changes = (
@@ -108,17 +155,7 @@ def _update_revision(
         }
     )
     diff = {"body": word_diff(before["body"], after["body"])} if "body" in changes else {}
-    match event:
-        case e.UpdatePosted():
-            kind, note = "posted", None
-        case e.UpdateCorrected():
-            kind, note = event.kind.value, event.note
-        case e.VerificationChanged():
-            kind, note = "verification", event.note
-        case e.UpdateFlagsChanged():
-            kind, note = "flags", None
-        case _:
-            kind, note = "retraction", getattr(event, "note", None)
+    kind, note, reason = _update_kind(event)
     return {
         "revision": new.revision,
         "version": version,
@@ -129,7 +166,7 @@ def _update_revision(
         "diff": diff,
         "changes": changes,
         "actor": actor,
-        "reason": getattr(event, "reason", None),
+        "reason": reason,
     }
 
 

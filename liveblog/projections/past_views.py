@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from liveblog.domain.events import Event
+from liveblog.domain.events import Event, update_id_of
 from liveblog.domain.state import StoryState
 from liveblog.projections import story_view, views
 from liveblog.projections.tables import header_versions, update_versions
@@ -33,7 +33,7 @@ def header_row(story: StoryState) -> dict[str, Any]:
 def update_rows(story: StoryState, event: Event) -> list[dict[str, Any]]:
     """The update row ``event`` adds, ``story`` being the state just after it (none when the
     event changes no update)."""
-    update_id = getattr(event, "update_id", None)
+    update_id = update_id_of(event)
     if update_id is None or update_id not in story.updates:
         return []
     return [{**story_view.update_row(story, update_id), "since": story.version}]

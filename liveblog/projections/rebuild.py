@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from liveblog.domain import StoryState, evolve
-from liveblog.domain.events import event_from_data
+from liveblog.domain.upcasting import event_from_stored
 from liveblog.projections import history, past_views, story_view
 from liveblog.projections.event_rows import EventRows
 from liveblog.store import event_store
@@ -34,7 +34,7 @@ async def replay(database: Database, progress: Progress) -> Derived:
         while batch := await event_store.read_all(connection, after=after, limit=BATCH):
             for recorded in batch:
                 before = derived.stories.get(recorded.stream)
-                event = event_from_data(recorded.type, recorded.data)
+                event = event_from_stored(recorded.type, recorded.schema, recorded.data)
                 state = evolve(before, event)
                 if state is not None:
                     derived.stories[recorded.stream] = state
