@@ -13,6 +13,7 @@ from liveblog import __version__
 from liveblog.api import audit, docs, live, pages, problems, stories, updates
 from liveblog.api.cors import CrossOrigin
 from liveblog.api.limits import BodySizeLimit
+from liveblog.api.openapi import DocumentedAPI
 from liveblog.api.security_headers import SecurityHeaders
 from liveblog.api.services import Services, running_services
 from liveblog.config import Settings
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             settle_garbage_collector()
             yield
 
-    app = FastAPI(
+    app = DocumentedAPI(
         title="liveblog",
         version=__version__,
         summary="Event-sourced live news coverage: an append-only story log, accountable corrections.",
