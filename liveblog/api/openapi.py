@@ -173,7 +173,9 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
                 responses[str(status)] = problem_response(status)
             operation["responses"] = dict(sorted(responses.items()))
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(problem.pop("$defs", {}))
+    schemas["Problem"] = problem
     # FastAPI's own validation error shapes are replaced by Problem everywhere above.
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)

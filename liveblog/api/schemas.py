@@ -240,6 +240,16 @@ class UpdateList(Response):
     next: str | None = Field(description="cursor of the next page, or null at the end", examples=[None])
 
 
+class FieldError(Response):
+    loc: list[str] = Field(
+        description="where: `body`, `query`, `path` or `header`, then the field", examples=[["body", "title"]]
+    )
+    msg: str = Field(
+        description="what is wrong with it", examples=["String should have at least 1 character"]
+    )
+    type: str = Field(description="a machine-readable name of the error", examples=["string_too_short"])
+
+
 class Problem(Response):
     """An RFC 9457 problem: every error the API gives. Validation problems add ``errors``
     (``[{loc, msg, type}]``), a failed If-Match adds ``current_revision``."""
@@ -252,3 +262,100 @@ class Problem(Response):
     detail: str = Field(
         description="what went wrong this time", examples=["there is no story 'no-such-story'"]
     )
+    errors: list[FieldError] | None = Field(
+        None,
+        description="validation problems only: each field that was refused",
+        examples=[
+            [
+                {
+                    "loc": ["body", "title"],
+                    "msg": "String should have at least 1 character",
+                    "type": "string_too_short",
+                }
+            ]
+        ],
+    )
+    current_revision: int | None = Field(
+        None, description="412 only: the resource's revision now (send it in If-Match)", examples=[4]
+    )
+
+
+# ------------------------------------------------------------- audit responses (docs)
+
+HASH = "9f2c1e7b4a5d3c8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70"
+
+
+class Event(Response):
+    version: int = Field(
+        description="the story's event-stream version: 1, 2, 3, … without gaps", examples=[7]
+    )
+    position: int = Field(description="its place in the log of every story", examples=[1042])
+    type: str = Field(description="the kind of event", examples=["UpdateCorrected"])
+    schema_: int = Field(alias="schema", description="the version of the event's data format", examples=[1])
+    data: dict[str, Any] = Field(
+        description="the event's payload (docs/audit-format.md)", examples=[{"update_id": "uq3J8Nn0mGxeT"}]
+    )
+    actor: dict[str, Any] | None = Field(
+        description="`{id, name, role}` of the token that caused it",
+        examples=[{"id": "0f3a9c2b7d1e4a66", "name": "Live desk", "role": "editor"}],
+    )
+    recorded_at: str = Field(description="when it was appended (RFC 3339, UTC)", examples=[MOMENT])
+    hash: str = Field(description="SHA-256 of its canonical JSON, `prev_hash` included", examples=[HASH])
+    prev_hash: str = Field(description="the previous event's hash (zeros for the first)", examples=["0" * 64])
+
+
+class EventList(Response):
+    items: list[Event] = Field(description="a page of the log, oldest first", examples=[[]])
+    next: str | None = Field(description="`after` of the next page, or null at the end", examples=["100"])
+
+
+class Revision(Response):
+    revision: int = Field(description="the resource's revision after this change", examples=[2])
+    version: int = Field(description="the story version of the change", examples=[7])
+    at: str = Field(description="when it changed (RFC 3339, UTC)", examples=[MOMENT])
+    kind: str = Field(
+        description="posted | correction | clarification | amendment | minor | verification | retraction | "
+        "flags (and, for the story, its own kinds)",
+        examples=["correction"],
+    )
+    note: str | None = Field(description="the public note, if any", examples=["The time was wrong."])
+    body: str | None = Field(description="the update's Markdown after the change", examples=["At 17:00 …"])
+    diff: dict[str, Any] = Field(
+        description="a word diff of each changed text field", examples=[{"body": [{"equal": "At "}]}]
+    )
+    changes: dict[str, Any] = Field(
+        description="`{field: {from, to}}` of each changed field",
+        examples=[{"body": {"from": "At 5 p.m.", "to": "At 17:00"}}],
+    )
+    actor: dict[str, Any] | None = Field(
+        None, description="staff tokens only: `{id, name, role}` of who changed it", examples=[None]
+    )
+    reason: str | None = Field(None, description="staff tokens only: the internal reason", examples=[None])
+
+
+class RevisionList(Response):
+    items: list[Revision] = Field(description="every revision, oldest first", examples=[[]])
+
+
+class Checkpoint(Response):
+    story: str = Field(description="the story's slug", examples=["belgorod-captive-soldiers"])
+    version: int = Field(description="the version the checkpoint covers", examples=[42])
+    head_hash: str = Field(description="the hash of the event at that version", examples=[HASH])
+    signed_at: str = Field(description="when it was signed (RFC 3339, UTC)", examples=[MOMENT])
+    key_id: str = Field(description="the id of the key that signed it (see /keys)", examples=["k1"])
+    algorithm: str = Field(description="the signature algorithm", examples=["Ed25519"])
+    signature: str = Field(
+        description="base64 signature over the RFC 8785 JSON of `{story, version, head_hash, signed_at}`",
+        examples=["q1w2e3…"],
+    )
+
+
+class PublicKey(Response):
+    id: str = Field(description="the key's id, as checkpoints name it", examples=["k1"])
+    algorithm: str = Field(description="the signature algorithm", examples=["Ed25519"])
+    public_key: str = Field(description="the raw public key, base64", examples=["MCowBQYDK2VwAyEA…"])
+    created_at: str = Field(description="when the key was created (RFC 3339, UTC)", examples=[MOMENT])
+
+
+class KeyList(Response):
+    items: list[PublicKey] = Field(description="every key that has signed, oldest first", examples=[[]])
