@@ -38,14 +38,14 @@ PROBLEMS: dict[int, tuple[str, str, str]] = {
         "the request body is not valid JSON",
     ),
     401: (
-        "No valid bearer token (missing, malformed, revoked or expired)",
+        "The bearer token is missing (where one is needed), malformed, revoked or expired",
         "Unauthenticated",
         "this action needs a bearer token",
     ),
     403: (
         "The token's role may not do this",
         "Forbidden",
-        "a auditor token cannot do this; it needs admin or editor",
+        "an auditor token cannot do this; it needs admin or editor",
     ),
     404: (
         "No such story or update (drafts are not found without an editor token)",
@@ -69,6 +69,10 @@ PROBLEMS: dict[int, tuple[str, str, str]] = {
         "Rate limited",
         "too many writes; try again in 2 s",
     ),
+}
+EXAMPLE_EXTRAS: dict[int, dict[str, Any]] = {
+    412: {"current_revision": 4},
+    422: {"errors": [{"loc": ["body", "title"], "msg": "Field required", "type": "missing"}]},
 }
 
 
@@ -120,6 +124,7 @@ def problem_response(status: int) -> dict[str, Any]:
         "title": title,
         "status": status,
         "detail": detail,
+        **EXAMPLE_EXTRAS.get(status, {}),
     }
     return {
         "description": description,
