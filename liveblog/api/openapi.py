@@ -77,14 +77,17 @@ EXAMPLE_EXTRAS: dict[int, dict[str, Any]] = {
 
 
 def header(name: str, description: str, example: str, **schema: Any) -> dict[str, Any]:
-    """An optional request header parameter, as an OpenAPI parameter object."""
+    """An optional request header parameter, as an OpenAPI parameter object.
+
+    The example goes into the schema's ``examples``, not the parameter's ``example``: Swagger UI
+    fills a parameter's ``example`` into "Try it out", and a made-up revision or a fixed
+    idempotency key sent by default would turn a first try into a 412 or a replay."""
     return {
         "name": name,
         "in": "header",
         "required": False,
         "description": description,
-        "schema": {"type": "string", **schema},
-        "example": example,
+        "schema": {"type": "string", "examples": [example], **schema},
     }
 
 
