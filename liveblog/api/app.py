@@ -10,9 +10,11 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from liveblog import __version__, resources
-from liveblog.api import audit, live, pages, problems, stories, updates
+from liveblog.api import audit, docs, live, pages, problems, stories, updates
 from liveblog.api.cors import CrossOrigin
 from liveblog.api.limits import BodySizeLimit
+from liveblog.api.openapi import DocumentedAPI
+from liveblog.api.security_headers import SecurityHeaders
 from liveblog.api.services import Services, running_services
 from liveblog.config import Settings
 
@@ -50,11 +52,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             settle_garbage_collector()
             yield
 
-    app = FastAPI(
+    app = DocumentedAPI(
         title="liveblog",
         version=__version__,
         summary="Event-sourced live news coverage: an append-only story log, accountable corrections.",
         lifespan=lifespan,
+        # FastAPI's own pages load Swagger UI and Redoc from a CDN with an inline script:
+        # liveblog.api.docs serves its own under the docs' Content-Security-Policy.
+        docs_url=None,
+        redoc_url=None,
     )
     problems.install(app)
     app.include_router(stories.router)
@@ -62,8 +68,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(audit.router)
     app.include_router(live.router)
     app.include_router(pages.router)
+    app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=resources.folder(resources.STATIC)), name="static")
-    app.add_middleware(pages.PageSecurityHeaders)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CrossOrigin, write_origins=settings.cors_write_origins)
     if services is not None:

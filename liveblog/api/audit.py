@@ -9,8 +9,9 @@ from starlette.responses import Response, StreamingResponse
 
 from liveblog.api import http
 from liveblog.api.auth import MaybeActor, require
+from liveblog.api.schemas import Checkpoint, EventList, KeyList, RevisionList
 from liveblog.api.services import ServicesDep
-from liveblog.api.stories import ERRORS, SlugPath, ensure_readable, public_since
+from liveblog.api.stories import SlugPath, ensure_readable, public_since
 from liveblog.api.updates import UpdateIdPath
 from liveblog.audit import checkpoints
 from liveblog.audit.export import event_document, export_lines
@@ -27,15 +28,18 @@ NDJSON = "application/x-ndjson"
 
 @router.get(
     "/stories/{slug}/events",
-    responses={**ERRORS, 200: {"content": {NDJSON: {}}, "description": "Events, or the NDJSON export"}},
+    response_model=EventList,
+    responses={200: {"content": {NDJSON: {}}, "description": "Events, or the NDJSON export"}},
 )
 async def list_events(
     slug: SlugPath,
     request: Request,
     actor: Auditor,
     services: ServicesDep,
-    after: Annotated[int, Query(ge=0, le=MAX_VERSION)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_VERSION, description="the last version already read", examples=[0])
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000, description="events per page", examples=[100])] = 100,
 ) -> Response:
     """The story's log (auditors). With `Accept: application/x-ndjson`, the whole log as a
     self-contained, verifiable export (docs/audit-format.md)."""
@@ -64,7 +68,7 @@ async def _revisions(
     return http.json_response({"items": documents})
 
 
-@router.get("/stories/{slug}/updates/{update_id}/history", responses=ERRORS)
+@router.get("/stories/{slug}/updates/{update_id}/history", response_model=RevisionList)
 async def update_history(
     slug: SlugPath, update_id: UpdateIdPath, actor: MaybeActor, services: ServicesDep
 ) -> Response:
@@ -78,7 +82,7 @@ async def update_history(
     return await _revisions(services, slug, documents, actor)
 
 
-@router.get("/stories/{slug}/revisions", responses=ERRORS)
+@router.get("/stories/{slug}/revisions", response_model=RevisionList)
 async def story_revisions(slug: SlugPath, actor: MaybeActor, services: ServicesDep) -> Response:
     """Every change to the story's headline, summary and status, oldest first."""
     await ensure_readable(services, slug, actor)
@@ -87,7 +91,7 @@ async def story_revisions(slug: SlugPath, actor: MaybeActor, services: ServicesD
     return await _revisions(services, slug, documents, actor)
 
 
-@router.get("/stories/{slug}/checkpoint", responses=ERRORS)
+@router.get("/stories/{slug}/checkpoint", response_model=Checkpoint)
 async def latest_checkpoint(slug: SlugPath, actor: MaybeActor, services: ServicesDep) -> Response:
     """The latest signed checkpoint `{story, version, head_hash, signed_at}` of the log."""
     await ensure_readable(services, slug, actor)
@@ -98,7 +102,7 @@ async def latest_checkpoint(slug: SlugPath, actor: MaybeActor, services: Service
     return http.json_response(checkpoint.document())
 
 
-@router.get("/keys")
+@router.get("/keys", response_model=KeyList)
 async def public_keys(actor: MaybeActor, services: ServicesDep) -> Response:
     """The Ed25519 public keys that checkpoints are signed with (raw keys, base64)."""
     async with services.database.read() as connection:

@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from liveblog.api.services import Services, ServicesDep
 from liveblog.errors import Forbidden, Unauthenticated
@@ -20,8 +21,20 @@ from liveblog.store.tokens import Actor, Role
 
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    description="A token from `liveblog token create --role editor|auditor|admin`, sent as "
+    "`Authorization: Bearer <token>`. Readers need none.",
+    auto_error=False,
+)
+"""The OpenAPI security scheme, and nothing more: it never refuses a request (the header is
+read and checked by :func:`authenticate_header`), but every route that reads a token depends
+on it, so FastAPI declares the scheme and each operation's requirement."""
 
-async def optional_actor(request: Request, services: ServicesDep) -> Actor | None:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+
+
+async def optional_actor(request: Request, services: ServicesDep, _documented: Credentials) -> Actor | None:
     return await authenticate_header(services, request.headers.get("authorization"))
 
 
@@ -47,8 +60,16 @@ async def authenticate_header(services: Services, header: str | None) -> Actor |
 def require(*roles: Role) -> Callable[..., Awaitable[Actor]]:
     """A dependency that admits an actor holding one of ``roles`` (or admin)."""
     allowed = {*roles, Role.ADMIN}
+    # The roles are the requirement's "scopes" in the OpenAPI document (OpenAPI 3.1 lets a
+    # non-OAuth scheme list the roles an operation needs there).
+    scopes = sorted(role.value for role in allowed)
 
-    async def dependency(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+    async def dependency(
+        actor: Annotated[Actor | None, Depends(optional_actor)],
+        # A default rather than Annotated, which would name a local (`scopes`) in a string
+        # annotation that FastAPI resolves against the module's globals.
+        _documented: HTTPAuthorizationCredentials | None = Security(BEARER, scopes=scopes),  # noqa: B008
+    ) -> Actor:
         if actor is None:
             raise Unauthenticated("this action needs a bearer token")
         if actor.role not in allowed:

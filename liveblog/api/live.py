@@ -21,8 +21,9 @@ from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocketDisconnect
 
 from liveblog.api.auth import MaybeActor, authenticate_header
+from liveblog.api.openapi import problem_response
 from liveblog.api.services import Services, ServicesDep
-from liveblog.api.stories import ERRORS, SlugPath, ensure_readable
+from liveblog.api.stories import SlugPath, ensure_readable
 from liveblog.domain.values import SLUG_PATTERN
 from liveblog.errors import BadRequest, LiveblogError, NotFound, RateLimited, Unauthenticated
 from liveblog.live import messages
@@ -169,15 +170,26 @@ def _slug_ok(slug: str) -> bool:
 
 @router.get(
     "/stories/{slug}/live",
-    responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"},
+        400: problem_response(400),  # not asked for as text/event-stream, or a bad `after`
+        429: problem_response(429),  # too many live connections from this address
+    },
 )
 async def live_events(
     slug: SlugPath,
     request: Request,
     actor: MaybeActor,
     services: ServicesDep,
-    after: Annotated[str | None, Query(description="the last version the reader has")] = None,
-    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[str | None, Query(description="the last version the reader has", examples=["0"])] = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            description="the `id` of the last event received (EventSource sends it when it "
+            "reconnects); takes precedence over `after`",
+            examples=["42"],
+        ),
+    ] = None,
 ) -> Response:
     """The same events as Server-Sent Events (`Accept: text/event-stream`); `Last-Event-ID`
     takes precedence over `after`. Open it as a WebSocket for the WebSocket protocol."""

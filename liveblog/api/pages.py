@@ -24,7 +24,6 @@ from fastapi import APIRouter, Query, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from liveblog.api.auth import MaybeActor, sees_drafts
 from liveblog.api.services import ServicesDep
@@ -36,14 +35,6 @@ from liveblog.projections import history, past_views, story_view, views
 
 router = APIRouter(include_in_schema=False)
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
-        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-}
 EXCERPT_CHARS = 100
 
 
@@ -97,29 +88,6 @@ templates.filters["excerpt"] = excerpt
 
 def render(template: str, *, headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
     return HTMLResponse(templates.get_template(template).render(**context), headers=headers)
-
-
-class PageSecurityHeaders:
-    """Adds :data:`SECURITY_HEADERS` to every HTML response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = dict(message.get("headers", []))
-                if headers.get(b"content-type", b"").startswith(b"text/html"):
-                    message["headers"] = [
-                        *message.get("headers", []),
-                        *(
-                            (name.lower().encode(), value.encode())
-                            for name, value in SECURITY_HEADERS.items()
-                        ),
-                    ]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
 
 
 # ------------------------------------------------------------------------- live page

@@ -33,50 +33,106 @@ class Request(BaseModel):
 
 
 class NewStory(Request):
-    title: Title
-    summary: Summary = ""
-    slug: Slug | None = None
-    publish: bool = False
-    language: Language = "en"
+    title: Title = Field(
+        description="the headline (1 to 300 characters)",
+        examples=["Russian volunteer units say they captured soldiers near Belgorod"],
+    )
+    summary: Summary = Field("", description="the standfirst under the headline", examples=["Live coverage."])
+    slug: Slug | None = Field(
+        None,
+        description="the story's address; made from the title when absent (409 if taken)",
+        examples=["belgorod-border-raid"],
+    )
+    publish: bool = Field(False, description="go live at once instead of opening a draft", examples=[True])
+    language: Language = Field("en", description="BCP 47 language tag of the coverage", examples=["en"])
 
 
 class StoryPatch(Request):
-    title: Title | None = None
-    summary: Summary | None = None
-    reason: NoteText | None = None
+    title: Title | None = Field(
+        None, description="a new headline; absent leaves it", examples=["Captured soldiers shown on video"]
+    )
+    summary: Summary | None = Field(
+        None, description="a new standfirst; absent leaves it", examples=["Follow the latest here."]
+    )
+    reason: NoteText | None = Field(
+        None, description="internal: why, for the newsroom and auditors", examples=["sharper headline"]
+    )
 
 
 class NewUpdate(Request):
-    body: Body
-    byline: Line | None = None
-    sources: Sources = ()
-    verification: Claim | None = None
-    key_event: bool = False
-    pinned: bool = False
-    occurred_at: Moment | None = None
-    media: MediaList = ()
+    body: Body = Field(
+        description="Markdown, 1 to 20,000 characters (raw HTML is not rendered)",
+        examples=["The Freedom of Russia Legion says it **captured** two soldiers."],
+    )
+    byline: Line | None = Field(
+        None, description="who reported it, if not the author", examples=["Agency staff"]
+    )
+    sources: Sources = Field(
+        (),
+        description="where the information comes from (at most 20)",
+        examples=[[{"name": "Russian defence ministry", "url": "https://example.org/statement"}]],
+    )
+    verification: Claim | None = Field(
+        None, description="the claim status to start with", examples=[{"status": "unverified"}]
+    )
+    key_event: bool = Field(
+        False, description="list the update among the story's key events", examples=[True]
+    )
+    pinned: bool = Field(False, description="keep the update at the top of the story", examples=[False])
+    occurred_at: Moment | None = Field(
+        None,
+        description="when what it reports happened (RFC 3339 with an offset), if not now",
+        examples=["2023-06-04T10:15:00+03:00"],
+    )
+    media: MediaList = Field(
+        (),
+        description="images, videos and links shown with it (at most 20)",
+        examples=[[{"kind": "image", "url": "https://example.org/photo.jpg", "caption": "The checkpoint"}]],
+    )
 
 
 class Correction(Request):
-    changes: UpdateChanges
-    kind: CorrectionKind
-    reason: NoteText = Field(description="internal: why, for the newsroom and auditors")
-    note: NoteText | None = Field(default=None, description="public; required except for minor")
+    changes: UpdateChanges = Field(
+        description="the fields to change; absent ones stay as they are",
+        examples=[{"body": "Three soldiers were captured."}],
+    )
+    kind: CorrectionKind = Field(
+        description="correction, clarification or amendment (with a public note), or a minor edit",
+        examples=["correction"],
+    )
+    reason: NoteText = Field(
+        description="internal: why, for the newsroom and auditors",
+        examples=["the ministry gave a new figure"],
+    )
+    note: NoteText | None = Field(
+        default=None,
+        description="public; required except for minor",
+        examples=["An earlier version gave the wrong number of soldiers."],
+    )
 
 
 class VerificationBody(Request):
-    status: ClaimStatus
-    note: NoteText | None = None
+    status: ClaimStatus = Field(description="the claim's status now", examples=["confirmed"])
+    note: NoteText | None = Field(
+        None, description="public: what the status rests on", examples=["Confirmed by the regional governor."]
+    )
 
 
 class Flags(Request):
-    pinned: bool | None = None
-    key_event: bool | None = None
+    pinned: bool | None = Field(
+        None, description="pin (true) or unpin (false); absent leaves it", examples=[True]
+    )
+    key_event: bool | None = Field(
+        None, description="mark (true) or unmark (false) as a key event; absent leaves it", examples=[True]
+    )
 
 
 class RetractionBody(Request):
-    reason: NoteText = Field(description="internal")
-    note: NoteText = Field(description="public notice shown with the struck-through update")
+    reason: NoteText = Field(description="internal", examples=["the video was from 2022"])
+    note: NoteText = Field(
+        description="public notice shown with the struck-through update",
+        examples=["This update has been retracted: the video it described was not from this raid."],
+    )
 
 
 # ----------------------------------------------------------------- responses (docs)
@@ -86,80 +142,220 @@ class Response(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+MOMENT = "2023-06-04T07:15:00Z"
+
+
 class Author(Response):
-    name: str
+    name: str = Field(description="the name of the editor who posted it", examples=["Live desk"])
 
 
 class VerificationOut(Response):
-    status: ClaimStatus
-    note: str | None
-    changed_at: str
+    status: ClaimStatus = Field(description="the claim's status", examples=["unverified"])
+    note: str | None = Field(
+        description="public: what the status rests on",
+        examples=["The reports could not be independently verified."],
+    )
+    changed_at: str = Field(description="when the status was last set (RFC 3339, UTC)", examples=[MOMENT])
 
 
 class NoteOut(Response):
-    kind: CorrectionKind
-    note: str
-    at: str
+    kind: CorrectionKind = Field(
+        description="what kind of change the note announces", examples=["correction"]
+    )
+    note: str = Field(
+        description="the public note", examples=["An earlier version gave the wrong number of soldiers."]
+    )
+    at: str = Field(description="when the change was made (RFC 3339, UTC)", examples=[MOMENT])
 
 
 class RetractionOut(Response):
-    note: str
-    at: str
+    note: str = Field(
+        description="the public retraction notice", examples=["This update has been retracted."]
+    )
+    at: str = Field(description="when it was retracted (RFC 3339, UTC)", examples=[MOMENT])
 
 
 class Update(Response):
-    id: str
-    story: str
-    revision: int
-    status: str = Field(description="published | retracted")
-    body: str
-    body_html: str
-    byline: str | None
-    author: Author
-    sources: list[dict[str, Any]]
-    media: list[dict[str, Any]]
-    verification: VerificationOut | None
-    key_event: bool
-    pinned: bool
-    occurred_at: str | None
-    published_at: str
-    revised_at: str | None
-    notes: list[NoteOut]
-    retraction: RetractionOut | None
+    id: str = Field(description="the update's opaque id, assigned by the server", examples=["uq3J8Nn0mGxeT"])
+    story: str = Field(description="the slug of its story", examples=["belgorod-captive-soldiers"])
+    revision: int = Field(description="1 when posted, +1 on each change; its ETag", examples=[2])
+    status: str = Field(description="published | retracted", examples=["published"])
+    body: str = Field(description="the Markdown as written", examples=["Two soldiers were **captured**."])
+    body_html: str = Field(
+        description="the Markdown rendered and sanitised",
+        examples=["<p>Two soldiers were <strong>captured</strong>.</p>"],
+    )
+    byline: str | None = Field(description="who reported it, if not the author", examples=["Agency staff"])
+    author: Author = Field(description="the editor who posted it", examples=[{"name": "Live desk"}])
+    sources: list[dict[str, Any]] = Field(
+        description="`{name, url}` of each source",
+        examples=[[{"name": "Russian defence ministry", "url": None}]],
+    )
+    media: list[dict[str, Any]] = Field(
+        description="`{kind, url, caption}` of each image, video or link",
+        examples=[[{"kind": "image", "url": "https://example.org/photo.jpg", "caption": "The checkpoint"}]],
+    )
+    verification: VerificationOut | None = Field(
+        description="the claim status, if one was set",
+        examples=[{"status": "unverified", "note": None, "changed_at": MOMENT}],
+    )
+    key_event: bool = Field(description="whether it is among the story's key events", examples=[True])
+    pinned: bool = Field(description="whether it is pinned to the top", examples=[False])
+    occurred_at: str | None = Field(description="when what it reports happened, if given", examples=[MOMENT])
+    published_at: str = Field(description="when it was posted (RFC 3339, UTC)", examples=[MOMENT])
+    revised_at: str | None = Field(description="when it last changed, if it has", examples=[None])
+    notes: list[NoteOut] = Field(description="public notes of its corrections, oldest first", examples=[[]])
+    retraction: RetractionOut | None = Field(
+        description="the retraction notice, if it was retracted", examples=[None]
+    )
 
 
 class StoryHeader(Response):
-    slug: str
-    title: str
-    summary: str
-    status: str = Field(description="draft | live | closed")
-    language: str
-    revision: int
-    version: int
-    opened_at: str
-    published_at: str | None
-    updated_at: str
-    closed_at: str | None
+    slug: str = Field(description="the story's address", examples=["belgorod-captive-soldiers"])
+    title: str = Field(description="the headline", examples=["Captured soldiers shown on video"])
+    summary: str = Field(description="the standfirst", examples=["Live coverage of the border raid."])
+    status: str = Field(description="draft | live | closed", examples=["live"])
+    language: str = Field(description="BCP 47 language tag", examples=["en"])
+    revision: int = Field(description="the header's revision: If-Match of PATCH names it", examples=[3])
+    version: int = Field(description="the story's event-stream version; its ETag", examples=[42])
+    opened_at: str = Field(description="when it was opened (RFC 3339, UTC)", examples=[MOMENT])
+    published_at: str | None = Field(description="when it went live, if it has", examples=[MOMENT])
+    updated_at: str = Field(description="when anything in it last changed", examples=[MOMENT])
+    closed_at: str | None = Field(description="when coverage ended, if it is closed", examples=[None])
 
 
 class Story(StoryHeader):
-    pinned: list[Update]
-    key_events: list[Update]
-    updates: list[Update]
-    next: str | None
+    pinned: list[Update] = Field(description="pinned updates, newest first", examples=[[]])
+    key_events: list[Update] = Field(description="key events, newest first", examples=[[]])
+    updates: list[Update] = Field(description="the first page of updates, newest first", examples=[[]])
+    next: str | None = Field(description="cursor of the next page (`before` of /updates)", examples=["MTI"])
 
 
 class StoryList(Response):
-    items: list[StoryHeader]
+    items: list[StoryHeader] = Field(description="every story, most recently opened first", examples=[[]])
 
 
 class UpdateList(Response):
-    items: list[Update]
-    next: str | None
+    items: list[Update] = Field(description="a page of updates, newest first", examples=[[]])
+    next: str | None = Field(description="cursor of the next page, or null at the end", examples=[None])
+
+
+class FieldError(Response):
+    loc: list[str] = Field(
+        description="where: `body`, `query`, `path` or `header`, then the field", examples=[["body", "title"]]
+    )
+    msg: str = Field(
+        description="what is wrong with it", examples=["String should have at least 1 character"]
+    )
+    type: str = Field(description="a machine-readable name of the error", examples=["string_too_short"])
 
 
 class Problem(Response):
-    type: str
-    title: str
-    status: int
-    detail: str
+    """An RFC 9457 problem: every error the API gives. Validation problems add ``errors``
+    (``[{loc, msg, type}]``), a failed If-Match adds ``current_revision``."""
+
+    type: str = Field(
+        description="a URN naming the kind of problem", examples=["urn:liveblog:problem:story-not-found"]
+    )
+    title: str = Field(description="a short summary of the kind of problem", examples=["Story not found"])
+    status: int = Field(description="the HTTP status code", examples=[404])
+    detail: str = Field(
+        description="what went wrong this time", examples=["there is no story 'no-such-story'"]
+    )
+    errors: list[FieldError] | None = Field(
+        None,
+        description="validation problems only: each field that was refused",
+        examples=[
+            [
+                {
+                    "loc": ["body", "title"],
+                    "msg": "String should have at least 1 character",
+                    "type": "string_too_short",
+                }
+            ]
+        ],
+    )
+    current_revision: int | None = Field(
+        None, description="412 only: the resource's revision now (send it in If-Match)", examples=[4]
+    )
+
+
+# ------------------------------------------------------------- audit responses (docs)
+
+HASH = "9f2c1e7b4a5d3c8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70"
+
+
+class Event(Response):
+    version: int = Field(
+        description="the story's event-stream version: 1, 2, 3, … without gaps", examples=[7]
+    )
+    position: int = Field(description="its place in the log of every story", examples=[1042])
+    type: str = Field(description="the kind of event", examples=["UpdateCorrected"])
+    schema_: int = Field(alias="schema", description="the version of the event's data format", examples=[1])
+    data: dict[str, Any] = Field(
+        description="the event's payload (docs/audit-format.md)", examples=[{"update_id": "uq3J8Nn0mGxeT"}]
+    )
+    actor: dict[str, Any] | None = Field(
+        description="`{id, name, role}` of the token that caused it",
+        examples=[{"id": "0f3a9c2b7d1e4a66", "name": "Live desk", "role": "editor"}],
+    )
+    recorded_at: str = Field(description="when it was appended (RFC 3339, UTC)", examples=[MOMENT])
+    hash: str = Field(description="SHA-256 of its canonical JSON, `prev_hash` included", examples=[HASH])
+    prev_hash: str = Field(description="the previous event's hash (zeros for the first)", examples=["0" * 64])
+
+
+class EventList(Response):
+    items: list[Event] = Field(description="a page of the log, oldest first", examples=[[]])
+    next: str | None = Field(description="`after` of the next page, or null at the end", examples=["100"])
+
+
+class Revision(Response):
+    revision: int = Field(description="the resource's revision after this change", examples=[2])
+    version: int = Field(description="the story version of the change", examples=[7])
+    at: str = Field(description="when it changed (RFC 3339, UTC)", examples=[MOMENT])
+    kind: str = Field(
+        description="posted | correction | clarification | amendment | minor | verification | retraction | "
+        "flags (and, for the story, its own kinds)",
+        examples=["correction"],
+    )
+    note: str | None = Field(description="the public note, if any", examples=["The time was wrong."])
+    body: str | None = Field(description="the update's Markdown after the change", examples=["At 17:00 …"])
+    diff: dict[str, Any] = Field(
+        description="a word diff of each changed text field", examples=[{"body": [{"equal": "At "}]}]
+    )
+    changes: dict[str, Any] = Field(
+        description="`{field: {from, to}}` of each changed field",
+        examples=[{"body": {"from": "At 5 p.m.", "to": "At 17:00"}}],
+    )
+    actor: dict[str, Any] | None = Field(
+        None, description="staff tokens only: `{id, name, role}` of who changed it", examples=[None]
+    )
+    reason: str | None = Field(None, description="staff tokens only: the internal reason", examples=[None])
+
+
+class RevisionList(Response):
+    items: list[Revision] = Field(description="every revision, oldest first", examples=[[]])
+
+
+class Checkpoint(Response):
+    story: str = Field(description="the story's slug", examples=["belgorod-captive-soldiers"])
+    version: int = Field(description="the version the checkpoint covers", examples=[42])
+    head_hash: str = Field(description="the hash of the event at that version", examples=[HASH])
+    signed_at: str = Field(description="when it was signed (RFC 3339, UTC)", examples=[MOMENT])
+    key_id: str = Field(description="the id of the key that signed it (see /keys)", examples=["k1"])
+    algorithm: str = Field(description="the signature algorithm", examples=["Ed25519"])
+    signature: str = Field(
+        description="base64 signature over the RFC 8785 JSON of `{story, version, head_hash, signed_at}`",
+        examples=["q1w2e3…"],
+    )
+
+
+class PublicKey(Response):
+    id: str = Field(description="the key's id, as checkpoints name it", examples=["k1"])
+    algorithm: str = Field(description="the signature algorithm", examples=["Ed25519"])
+    public_key: str = Field(description="the raw public key, base64", examples=["MCowBQYDK2VwAyEA…"])
+    created_at: str = Field(description="when the key was created (RFC 3339, UTC)", examples=[MOMENT])
+
+
+class KeyList(Response):
+    items: list[PublicKey] = Field(description="every key that has signed, oldest first", examples=[[]])

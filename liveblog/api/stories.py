@@ -12,7 +12,8 @@ from starlette.responses import Response
 
 from liveblog.api import http
 from liveblog.api.auth import Editor, MaybeActor, sees_drafts
-from liveblog.api.schemas import NewStory, Problem, Story, StoryList, StoryPatch
+from liveblog.api.openapi import IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, headers
+from liveblog.api.schemas import NewStory, Story, StoryList, StoryPatch
 from liveblog.api.services import Services, ServicesDep
 from liveblog.domain import commands as c
 from liveblog.domain.state import StoryState
@@ -25,9 +26,11 @@ from liveblog.store.tokens import Actor
 
 router = APIRouter(prefix="/api/v1", tags=["stories"])
 
-SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, description="the story's slug")]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem} for code in (400, 401, 403, 404, 409, 412, 413, 422, 429)
+SlugPath = Annotated[
+    str, Path(pattern=SLUG_PATTERN, description="the story's slug", examples=["belgorod-captive-soldiers"])
+]
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the ETag sent is current"}
 }
 
 
@@ -47,7 +50,7 @@ def story_response(state: StoryState, *, status: int = 200) -> StoredResponse:
     return StoredResponse(status=status, headers=headers, body=story_view.dumps(views.story_view(state)))
 
 
-@router.post("/stories", status_code=201, response_model=Story, responses=ERRORS)
+@router.post("/stories", status_code=201, response_model=Story, openapi_extra=headers(IDEMPOTENCY_KEY))
 async def open_story(body: NewStory, request: Request, actor: Editor, services: ServicesDep) -> Response:
     """Open a story (a draft unless `publish` is true)."""
     command = c.OpenStory(
@@ -67,7 +70,7 @@ async def open_story(body: NewStory, request: Request, actor: Editor, services: 
     return http.replay(outcome.response)
 
 
-@router.get("/stories", response_model=StoryList, responses=ERRORS)
+@router.get("/stories", response_model=StoryList)
 async def list_stories(actor: MaybeActor, services: ServicesDep) -> Response:
     """Every story, most recently opened first; drafts only for editors."""
     async with services.database.read() as connection:
@@ -98,7 +101,7 @@ async def public_since(services: Services, slug: str, actor: Actor | None) -> in
 
 
 @router.get(
-    "/stories/{slug}", response_model=Story, responses={**ERRORS, 304: {"description": "Not modified"}}
+    "/stories/{slug}", response_model=Story, responses=NOT_MODIFIED, openapi_extra=headers(IF_NONE_MATCH)
 )
 async def get_story(
     slug: SlugPath,
@@ -106,12 +109,22 @@ async def get_story(
     actor: MaybeActor,
     services: ServicesDep,
     at_version: Annotated[
-        int | None, Query(ge=1, le=MAX_VERSION, description="the story exactly as it stood at this version")
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_VERSION,
+            description="the story exactly as it stood at this version",
+            examples=[3],
+        ),
     ] = None,
     # A Moment, as every time the API takes: an instant UTC cannot hold (year 1 at +14:00)
     # is a 422 here, not an OverflowError in the store.
     as_of: Annotated[
-        Moment | None, Query(description="the story exactly as it stood at this time")
+        Moment | None,
+        Query(
+            description="the story exactly as it stood at this time (RFC 3339 with an offset)",
+            examples=["2023-06-04T10:15:00+03:00"],
+        ),
     ] = None,
 ) -> Response:
     """The story with its pinned updates, key events and first page of updates; with
@@ -169,7 +182,7 @@ async def _story_command(
     return http.replay(outcome.response)
 
 
-@router.patch("/stories/{slug}", response_model=Story, responses=ERRORS)
+@router.patch("/stories/{slug}", response_model=Story, openapi_extra=headers(IF_MATCH, IDEMPOTENCY_KEY))
 async def revise_story(
     slug: SlugPath, body: StoryPatch, request: Request, actor: Editor, services: ServicesDep
 ) -> Response:
@@ -185,7 +198,7 @@ async def revise_story(
     return await _story_command(command, request, actor, services, body)
 
 
-@router.post("/stories/{slug}/publish", response_model=Story, responses=ERRORS)
+@router.post("/stories/{slug}/publish", response_model=Story, openapi_extra=headers(IDEMPOTENCY_KEY))
 async def publish_story(slug: SlugPath, request: Request, actor: Editor, services: ServicesDep) -> Response:
     """Make a draft live."""
     return await _story_command(
@@ -193,7 +206,7 @@ async def publish_story(slug: SlugPath, request: Request, actor: Editor, service
     )
 
 
-@router.post("/stories/{slug}/close", response_model=Story, responses=ERRORS)
+@router.post("/stories/{slug}/close", response_model=Story, openapi_extra=headers(IDEMPOTENCY_KEY))
 async def close_story(slug: SlugPath, request: Request, actor: Editor, services: ServicesDep) -> Response:
     """End live coverage: no more updates until the story is reopened."""
     return await _story_command(
@@ -201,7 +214,7 @@ async def close_story(slug: SlugPath, request: Request, actor: Editor, services:
     )
 
 
-@router.post("/stories/{slug}/reopen", response_model=Story, responses=ERRORS)
+@router.post("/stories/{slug}/reopen", response_model=Story, openapi_extra=headers(IDEMPOTENCY_KEY))
 async def reopen_story(slug: SlugPath, request: Request, actor: Editor, services: ServicesDep) -> Response:
     """Resume live coverage of a closed story."""
     return await _story_command(

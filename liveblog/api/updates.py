@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from liveblog.api import http
 from liveblog.api.auth import Editor, MaybeActor
+from liveblog.api.openapi import IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, headers
 from liveblog.api.schemas import (
     Correction,
     Flags,
@@ -21,7 +22,7 @@ from liveblog.api.schemas import (
     VerificationBody,
 )
 from liveblog.api.services import Services, ServicesDep
-from liveblog.api.stories import ERRORS, SlugPath, ensure_readable
+from liveblog.api.stories import NOT_MODIFIED, SlugPath, ensure_readable
 from liveblog.domain import commands as c
 from liveblog.domain.state import StoryState
 from liveblog.errors import InvalidInput, UpdateNotFound
@@ -31,7 +32,9 @@ from liveblog.store.tokens import Actor
 
 router = APIRouter(prefix="/api/v1/stories/{slug}/updates", tags=["updates"])
 
-UpdateIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the update's id")]
+UpdateIdPath = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the update's id", examples=["uq3J8Nn0mGxeT"])
+]
 
 
 def new_update_id() -> str:
@@ -51,7 +54,7 @@ def update_response(state: StoryState, update_id: str, *, status: int = 200) -> 
     )
 
 
-@router.post("", status_code=201, response_model=Update, responses=ERRORS)
+@router.post("", status_code=201, response_model=Update, openapi_extra=headers(IDEMPOTENCY_KEY))
 async def post_update(
     slug: SlugPath, body: NewUpdate, request: Request, actor: Editor, services: ServicesDep
 ) -> Response:
@@ -73,15 +76,18 @@ async def post_update(
     return http.replay(outcome.response)
 
 
-@router.get("", response_model=UpdateList, responses=ERRORS)
+@router.get("", response_model=UpdateList)
 async def list_updates(
     slug: SlugPath,
     actor: MaybeActor,
     services: ServicesDep,
     before: Annotated[
-        str | None, Query(max_length=32, description="the `next` cursor of the previous page")
+        str | None,
+        Query(max_length=32, description="the `next` cursor of the previous page", examples=["MTI"]),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = views.PAGE_SIZE,
+    limit: Annotated[
+        int, Query(ge=1, le=100, description="updates per page", examples=[20])
+    ] = views.PAGE_SIZE,
 ) -> Response:
     """The story's updates, newest first, a page at a time."""
     before_seq = None
@@ -95,7 +101,9 @@ async def list_updates(
     return http.json_response({"items": items, "next": next_cursor})
 
 
-@router.get("/{update_id}", response_model=Update, responses={**ERRORS, 304: {"description": "Not modified"}})
+@router.get(
+    "/{update_id}", response_model=Update, responses=NOT_MODIFIED, openapi_extra=headers(IF_NONE_MATCH)
+)
 async def get_update(
     slug: SlugPath, update_id: UpdateIdPath, request: Request, actor: MaybeActor, services: ServicesDep
 ) -> Response:
@@ -127,7 +135,9 @@ async def _update_command(
     return http.replay(outcome.response)
 
 
-@router.post("/{update_id}/corrections", response_model=Update, responses=ERRORS)
+@router.post(
+    "/{update_id}/corrections", response_model=Update, openapi_extra=headers(IF_MATCH, IDEMPOTENCY_KEY)
+)
 async def correct_update(
     slug: SlugPath,
     update_id: UpdateIdPath,
@@ -150,7 +160,9 @@ async def correct_update(
     return await _update_command(command, body, request, actor, services)
 
 
-@router.put("/{update_id}/verification", response_model=Update, responses=ERRORS)
+@router.put(
+    "/{update_id}/verification", response_model=Update, openapi_extra=headers(IF_MATCH, IDEMPOTENCY_KEY)
+)
 async def change_verification(
     slug: SlugPath,
     update_id: UpdateIdPath,
@@ -171,7 +183,7 @@ async def change_verification(
     return await _update_command(command, body, request, actor, services)
 
 
-@router.put("/{update_id}/flags", response_model=Update, responses=ERRORS)
+@router.put("/{update_id}/flags", response_model=Update, openapi_extra=headers(IF_MATCH, IDEMPOTENCY_KEY))
 async def set_flags(
     slug: SlugPath,
     update_id: UpdateIdPath,
@@ -192,7 +204,9 @@ async def set_flags(
     return await _update_command(command, body, request, actor, services)
 
 
-@router.post("/{update_id}/retraction", response_model=Update, responses=ERRORS)
+@router.post(
+    "/{update_id}/retraction", response_model=Update, openapi_extra=headers(IF_MATCH, IDEMPOTENCY_KEY)
+)
 async def retract_update(
     slug: SlugPath,
     update_id: UpdateIdPath,

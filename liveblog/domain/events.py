@@ -96,11 +96,19 @@ class UpdateChanges(Value):
     An empty ``byline`` removes the byline; an empty list removes all sources or media.
     """
 
-    body: Body | None = None
-    byline: OptionalLine | None = None
-    sources: Sources | None = None
-    occurred_at: Moment | None = None
-    media: MediaList | None = None
+    body: Body | None = Field(
+        None, description="the new Markdown", examples=["Three soldiers were captured."]
+    )
+    byline: OptionalLine | None = Field(None, description="the new byline (empty removes it)", examples=[""])
+    sources: Sources | None = Field(
+        None,
+        description="the new sources (empty removes them all)",
+        examples=[[{"name": "Belgorod regional governor"}]],
+    )
+    occurred_at: Moment | None = Field(
+        None, description="the new time of what it reports", examples=["2023-06-04T10:15:00+03:00"]
+    )
+    media: MediaList | None = Field(None, description="the new media (empty removes them all)", examples=[[]])
 
     def is_empty(self) -> bool:
         return all(getattr(self, name) is None for name in type(self).model_fields)

@@ -188,21 +188,29 @@ class MediaKind(StrEnum):
 
 
 class Source(Value):
-    name: Line
-    url: Url | None = None
+    name: Line = Field(
+        description="who or what the information comes from", examples=["Russian defence ministry"]
+    )
+    url: Url | None = Field(
+        None, description="where to read it (http or https)", examples=["https://example.org/statement"]
+    )
 
 
 class Media(Value):
-    kind: MediaKind
-    url: Url
-    caption: OptionalLine | None = None
+    kind: MediaKind = Field(description="image, video or link", examples=["image"])
+    url: Url = Field(description="where it is (http or https)", examples=["https://example.org/photo.jpg"])
+    caption: OptionalLine | None = Field(
+        None, description="shown with it", examples=["The border checkpoint"]
+    )
 
 
 class Claim(Value):
     """A claim status as an editor sets it (no time: the event carries that)."""
 
-    status: ClaimStatus
-    note: NoteText | None = None
+    status: ClaimStatus = Field(description="the claim's status", examples=["unverified"])
+    note: NoteText | None = Field(
+        None, description="public: what the status rests on", examples=["Not independently verified."]
+    )
 
 
 Sources = Annotated[tuple[Source, ...], Field(max_length=20)]

@@ -40,7 +40,7 @@ RULES: dict[RouteKey, str] = {
     # API documentation and static assets: no tokens read, no story data served.
     ("GET", "/openapi.json"): "open",
     ("GET", "/docs"): "open",
-    ("GET", "/docs/oauth2-redirect"): "open",
+    ("GET", "/docs/assets/{name}"): "open",
     ("GET", "/redoc"): "open",
     ("MOUNT", "/static"): "open",
     # Stories
@@ -177,7 +177,7 @@ def _write(
 BUILDERS: dict[RouteKey, Builder] = {
     ("GET", "/openapi.json"): _read("/openapi.json"),
     ("GET", "/docs"): _read("/docs"),
-    ("GET", "/docs/oauth2-redirect"): _read("/docs/oauth2-redirect"),
+    ("GET", "/docs/assets/{name}"): _read("/docs/assets/docs.js"),
     ("GET", "/redoc"): _read("/redoc"),
     ("MOUNT", "/static"): _read("/static/liveblog.css"),
     ("POST", f"{API}/stories"): _write(

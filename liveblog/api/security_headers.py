@@ -1,0 +1,70 @@
+"""Security headers of HTML responses, and which Content-Security-Policy each route gets.
+
+This is the one place where a Content-Security-Policy is chosen (:func:`policy_for`):
+
+- the API reference (``/docs`` and everything under it) gets :data:`DOCS_POLICY`, the
+  strictest policy Swagger UI runs under: scripts, styles and the OpenAPI document from this
+  origin only, images from this origin or ``data:`` (Swagger's stylesheet draws its icons
+  as ``data:`` URLs), no forms, no frames, no other origin at all;
+- every other HTML response (the reader pages) gets :data:`PAGE_POLICY`, which also admits
+  ``https:`` images (media that editors link to).
+
+Neither allows an inline script or style. ``X-Content-Type-Options`` and
+``Referrer-Policy`` are the same everywhere.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+DOCS_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+DOCS_PREFIX = "/docs"
+COMMON_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+
+
+def policy_for(path: str) -> str:
+    """The Content-Security-Policy of an HTML response to ``path`` (without the root path)."""
+    if path == DOCS_PREFIX or path.startswith(DOCS_PREFIX + "/"):
+        return DOCS_POLICY
+    return PAGE_POLICY
+
+
+def headers_for(path: str) -> dict[str, str]:
+    """Every security header an HTML response to ``path`` carries."""
+    return {"Content-Security-Policy": policy_for(path), **COMMON_HEADERS}
+
+
+class SecurityHeaders:
+    """Adds :func:`headers_for` the request's path to every HTML response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        root = scope.get("root_path", "")
+        path: str = scope["path"]
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        extra = [(name.lower().encode(), value.encode()) for name, value in headers_for(path).items()]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers", []))
+                if headers.get(b"content-type", b"").startswith(b"text/html"):
+                    message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
