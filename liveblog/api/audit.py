@@ -23,6 +23,7 @@ from liveblog.store.tokens import Actor, Role
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 Auditor = Annotated[Actor, Depends(require(Role.AUDITOR))]
 NDJSON = "application/x-ndjson"
+AUDITING = frozenset({Role.AUDITOR, Role.ADMIN})
 
 
 @router.get(
@@ -57,10 +58,13 @@ async def list_events(
 async def _revisions(
     services: ServicesDep, slug: str, documents: list[dict[str, Any]], actor: Actor | None
 ) -> Response:
-    # Any token holder is newsroom staff; readers get public notes, from publication on.
+    # Readers get public notes, from publication on; editors the reasons but not token ids
+    # (docs/decisions-hardening.md); auditors and admins everything.
     if actor is None:
         since = await public_since(services, slug, actor)
         documents = [history.for_reader(d) for d in documents if d["version"] >= since]
+    elif actor.role not in AUDITING:
+        documents = [history.for_editor(d) for d in documents]
     return http.json_response({"items": documents})
 
 
@@ -69,7 +73,7 @@ async def update_history(
     slug: SlugPath, update_id: UpdateIdPath, actor: MaybeActor, services: ServicesDep
 ) -> Response:
     """Every revision of an update, oldest first, with a word diff and field changes.
-    Staff tokens also see who acted and the internal reason."""
+    Staff tokens also see the internal reason and who acted (the token's id: auditors)."""
     await ensure_readable(services, slug, actor)
     async with services.database.read() as connection:
         documents = await history.read(connection, slug, update_id)

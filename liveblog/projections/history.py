@@ -141,6 +141,16 @@ def for_reader(document: dict[str, Any]) -> dict[str, Any]:
     return public
 
 
+def for_editor(document: dict[str, Any]) -> dict[str, Any]:
+    """A revision as editors see it: every note and internal reason (the newsroom needs to
+    know why a text was changed before it changes it again), and who acted by name and role,
+    but not the acting token's id, which is for auditors and admins."""
+    actor = document.get("actor")
+    if not actor:
+        return document
+    return {**document, "actor": {name: value for name, value in actor.items() if name != "id"}}
+
+
 async def apply(connection: AsyncConnection, rows: Iterable[dict[str, Any]]) -> None:
     rows = list(rows)
     if rows:

@@ -120,3 +120,26 @@ async def test_checkpoints_are_signed_on_publish_and_close_with_a_listed_key(
     assert not verify_signature(base64.b64decode(key["public_key"]), {**closed, "version": 3})
     events = (await client.get(f"{BASE}/events", headers=auditor)).json()["items"]
     assert events[-1]["hash"] == closed["head_hash"] and events[1]["hash"] == published["head_hash"]
+
+
+async def test_editors_get_reasons_and_names_but_token_ids_are_for_auditors(
+    client: httpx.AsyncClient, editor: dict[str, str], auditor: dict[str, str], admin: dict[str, str]
+) -> None:
+    """Issue "Hardening" item 8: API.md reserves actor identities and internal reasons for
+    auditors. Editors keep the reasons (and who acted, by name and role), not token ids."""
+    await open_story(client, editor)
+    update = await post_update(client, editor)
+    await client.patch(BASE, json={"title": "Raid repelled", "reason": "REASON-HEAD"}, headers=editor)
+    await client.post(
+        f"{BASE}/updates/{update['id']}/corrections",
+        json={"changes": {"body": "Fixed."}, "kind": "correction", "reason": "REASON-FIX", "note": "N."},
+        headers=editor,
+    )
+    for path in (f"{BASE}/revisions", f"{BASE}/updates/{update['id']}/history"):
+        staff = (await client.get(path, headers=editor)).json()["items"]
+        assert {r["reason"] for r in staff} & {"REASON-HEAD", "REASON-FIX"}, path
+        assert all(r["actor"] == {"name": "Olena Editor", "role": "editor"} for r in staff), staff
+        for headers in (auditor, admin):
+            audited = (await client.get(path, headers=headers)).json()["items"]
+            assert all(r["actor"]["id"] and r["actor"]["name"] == "Olena Editor" for r in audited)
+            assert [r["reason"] for r in audited] == [r["reason"] for r in staff]

@@ -146,7 +146,9 @@ class UpdatePage(Resource):
 
 
 class Actor(Resource):
-    id: str
+    """Who acted. ``id`` (the acting token's) is for auditors: editors' histories leave it out."""
+
+    id: str | None = None
     name: str
     role: str
 
