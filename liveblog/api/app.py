@@ -13,6 +13,7 @@ from liveblog import __version__
 from liveblog.api import audit, live, pages, problems, stories, updates
 from liveblog.api.cors import CrossOrigin
 from liveblog.api.limits import BodySizeLimit
+from liveblog.api.nosniff import NoSniff
 from liveblog.api.services import Services, running_services
 from liveblog.config import Settings
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(pages.PageSecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CrossOrigin, write_origins=settings.cors_write_origins)
+    app.add_middleware(NoSniff)
     if services is not None:
         app.state.services = services
     return app
