@@ -12,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 from liveblog import __version__
 from liveblog.api import audit, live, pages, problems, stories, updates
 from liveblog.api.cors import CrossOrigin
+from liveblog.api.head import HeadAsGet
 from liveblog.api.limits import BodySizeLimit
 from liveblog.api.nosniff import NoSniff
 from liveblog.api.services import Services, running_services
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CrossOrigin, write_origins=settings.cors_write_origins)
     app.add_middleware(NoSniff)
+    app.add_middleware(HeadAsGet)  # outermost: everything inside sees the GET it stands for
     if services is not None:
         app.state.services = services
     return app
