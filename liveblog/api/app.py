@@ -14,6 +14,7 @@ from liveblog.api import audit, live, pages, problems, stories, updates
 from liveblog.api.cors import CrossOrigin
 from liveblog.api.head import HeadAsGet
 from liveblog.api.limits import BodySizeLimit
+from liveblog.api.logs import install_redaction
 from liveblog.api.nosniff import NoSniff
 from liveblog.api.services import Services, running_services
 from liveblog.config import Settings
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     """A liveblog ASGI app. Given ``services`` it uses them; otherwise it builds its own
     from ``settings`` at startup (and checks that the database schema is current)."""
     settings = services.settings if services is not None else (settings or Settings())
+    install_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
