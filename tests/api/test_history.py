@@ -7,7 +7,7 @@ import base64
 import httpx
 
 from liveblog.audit.signing import verify_signature
-from tests.api.helpers import open_story, post_update
+from tests.api.helpers import assert_problem, open_story, post_update
 
 BASE = "/api/v1/stories/border-raid"
 
@@ -143,3 +143,102 @@ async def test_editors_get_reasons_and_names_but_token_ids_are_for_auditors(
             audited = (await client.get(path, headers=headers)).json()["items"]
             assert all(r["actor"]["id"] and r["actor"]["name"] == "Olena Editor" for r in audited)
             assert [r["reason"] for r in audited] == [r["reason"] for r in staff]
+
+
+async def _chain(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], **params: object
+) -> list[list[dict[str, object]]]:
+    """Every page of ``path``, following ``next`` (as ``after``) to the end."""
+    pages: list[list[dict[str, object]]] = []
+    cursor = None
+    while True:
+        query = {**params, **({"after": cursor} if cursor else {})}
+        response = await client.get(path, params=query, headers=headers)
+        assert response.status_code == 200, response.text
+        document = response.json()
+        pages.append(document["items"])
+        cursor = document["next"]
+        if cursor is None:
+            return pages
+        assert len(pages) < 500
+
+
+async def test_histories_of_many_changes_come_a_page_at_a_time_and_chain_to_the_whole(
+    client: httpx.AsyncClient, editor: dict[str, str], auditor: dict[str, str]
+) -> None:
+    """Issue "Hardening" item 4: histories are paginated ({items, next}, oldest first)."""
+    await open_story(client, editor, publish=False)
+    update = await post_update(client, editor)  # posted in the draft: readers never see rev 1
+    path = f"{BASE}/updates/{update['id']}"
+    for n in range(2):
+        await client.put(f"{path}/flags", json={"pinned": n % 2 == 0}, headers=editor)
+    await client.post(f"{BASE}/publish", headers=editor)
+    for n in range(120):
+        await client.put(f"{path}/flags", json={"pinned": n % 2 == 0}, headers=editor)
+    for n in range(60):
+        await client.patch(BASE, json={"summary": f"Summary {n}"}, headers=editor)
+
+    for target, total, public in ((f"{path}/history", 123, 120), (f"{BASE}/revisions", 62, 61)):
+        audited = (await client.get(target, headers=auditor)).json()
+        assert len(audited["items"]) == 50 and audited["next"]  # the default page
+        for headers, expected in ((auditor, total), (editor, total), ({}, public)):
+            for limit in (None, 1, 7, 50, 200):
+                pages = await _chain(client, target, headers, **({"limit": limit} if limit else {}))
+                items = [item for page in pages for item in page]
+                revisions = [item["revision"] for item in items]
+                assert revisions == sorted(revisions) and len(set(revisions)) == expected, (target, limit)
+                assert revisions[-1] == total and revisions[0] == total - expected + 1
+                size = limit or 50
+                assert all(len(page) == size for page in pages[:-1]) and 0 < len(pages[-1]) <= size
+        assert len((await client.get(target, params={"limit": 200}, headers=auditor)).json()["items"]) == min(
+            total, 200
+        )
+
+
+async def test_history_limits_and_cursors_are_checked(client: httpx.AsyncClient, editor: dict[str, str]) -> None:
+    await open_story(client, editor)
+    update = await post_update(client, editor)
+    for target in (f"{BASE}/updates/{update['id']}/history", f"{BASE}/revisions"):
+        for params in (
+            {"limit": 0},
+            {"limit": 201},
+            {"limit": "many"},
+            {"after": "3"},
+            {"after": "u3"},
+            {"after": "r"},
+            {"after": "r-1"},
+            {"after": "r1234567890"},
+            {"after": "r٣"},
+            {"after": "x" * 40},
+        ):
+            assert_problem(await client.get(target, params=params), 422)
+        assert_problem(await client.get(f"{BASE}/updates/u-nothing/history"), 404)
+        assert_problem(await client.get("/api/v1/stories/nothing/revisions", params={"after": "r1"}), 404)
+        beyond = (await client.get(target, params={"after": "r999"})).json()
+        assert beyond == {"items": [], "next": None}
+
+
+async def test_complete_history_pages_are_cacheable_for_good_and_the_last_one_revalidates(
+    client: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    await open_story(client, editor)
+    for n in range(3):
+        await client.patch(BASE, json={"summary": f"Summary {n}"}, headers=editor)
+    target = f"{BASE}/revisions"
+    complete = await client.get(target, params={"limit": 2})
+    assert complete.json()["next"]
+    assert complete.headers["cache-control"] == "public, max-age=31536000, immutable"
+    tag = complete.headers["etag"]
+    assert tag.startswith('"') and not tag.startswith("W/")
+    again = await client.get(target, params={"limit": 2}, headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.headers["etag"] == tag and not again.content
+    last = await client.get(target, params={"after": complete.json()["next"], "limit": 2})
+    assert last.json()["next"] is None and last.headers["cache-control"] == "public, no-cache"
+    await client.patch(BASE, json={"summary": "Later"}, headers=editor)
+    grown = await client.get(
+        target, params={"after": complete.json()["next"], "limit": 2}, headers={"If-None-Match": last.headers["etag"]}
+    )
+    assert grown.status_code == 200 and grown.headers["etag"] != last.headers["etag"]
+    staff = await client.get(target, params={"limit": 2}, headers=editor)
+    assert staff.headers["cache-control"].startswith("private") and staff.headers["etag"] != tag
+    assert "authorization" in staff.headers["vary"].lower()
