@@ -204,7 +204,11 @@ class Revision(Resource):
 
 
 class RevisionList(Resource):
+    """A page of revisions, oldest first; ``next`` is the cursor of the following page
+    (``None``: the last). The clients' ``history``/``revisions`` return every page as one."""
+
     items: list[Revision]
+    next: str | None = None
 
 
 class Checkpoint(Resource):
