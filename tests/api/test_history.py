@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import httpx
 
@@ -242,3 +243,75 @@ async def test_complete_history_pages_are_cacheable_for_good_and_the_last_one_re
     staff = await client.get(target, params={"limit": 2}, headers=editor)
     assert staff.headers["cache-control"].startswith("private") and staff.headers["etag"] != tag
     assert "authorization" in staff.headers["vary"].lower()
+
+
+async def test_the_history_page_shows_a_page_of_changes_with_older_and_newer_links(
+    client: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    """The history page of a story of 131 changes: 50 at a time, newest first; "Older
+    changes" links chain to the first change exactly once, "Newer changes" back again; the
+    picker is a number input bounded by the first and the last change; the story as it stood
+    lists its updates a page at a time."""
+    await open_story(client, editor, publish=False)
+    for n in range(45):
+        await post_update(client, editor, body=f"Update number {n}.")
+    await client.post(f"{BASE}/publish", headers=editor)  # version 47
+    for n in range(85):
+        await client.patch(BASE, json={"summary": f"Summary {n}"}, headers=editor)  # to version 132
+    page = await client.get("/stories/border-raid/history")
+    assert page.status_code == 200
+    assert "86 changes" in page.text  # readers: from publication (version 47) on
+    seen: list[int] = []
+    url: str | None = "/stories/border-raid/history"
+    pages = 0
+    while url is not None:
+        html = (await client.get(url)).text
+        versions = [int(v) for v in re.findall(r'<li class="change[^"]*" id="change-\d+" data-version="(\d+)"', html)]
+        assert versions == sorted(versions, reverse=True) and 0 < len(versions) <= 50
+        seen += versions
+        found = re.search(r'id="older-changes" rel="next" href="([^"]+)"', html)
+        url = found.group(1).replace("&amp;", "&") if found else None
+        pages += 1
+    assert seen == list(range(132, 46, -1)) and pages == 2
+    oldest = (await client.get("/stories/border-raid/history", params={"before": "c97"})).text
+    assert "older-changes" not in oldest and 'id="newer-changes"' in oldest
+    newer = re.search(r'id="newer-changes" rel="prev" href="([^"]+)"', oldest)
+    assert newer is not None
+    back = (await client.get(newer.group(1).replace("&amp;", "&"))).text
+    assert re.findall(r'data-version="(\d+)"', back)[0] == "132" and "newer-changes" not in back
+
+    picker = re.search(r'<input id="version" name="version" type="number"[^>]*>', page.text)
+    assert picker is not None
+    assert 'min="47"' in picker.group(0) and 'max="132"' in picker.group(0)
+    assert "<option" not in page.text
+
+    as_of = (await client.get("/stories/border-raid/history", params={"version": 60})).text
+    assert "version 60" in as_of
+    shown = re.findall(r'<article class="update[^"]*" id="update-([^"]+)"', as_of)
+    assert len(shown) == 20  # a page of updates, then a link to the older ones
+    older = re.search(r'id="as-of-older" href="([^"]+)"', as_of)
+    assert older is not None
+    every = list(shown)
+    while older is not None:
+        html = (await client.get(older.group(1).replace("&amp;", "&"))).text
+        assert "version 60" in html
+        every += re.findall(r'<article class="update[^"]*" id="update-([^"]+)"', html)
+        older = re.search(r'id="as-of-older" href="([^"]+)"', html)
+    assert len(every) == len(set(every)) == 45
+
+
+async def test_the_history_page_refuses_cursors_it_did_not_issue(
+    client: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    await open_story(client, editor)
+    for params in (
+        {"before": "97"},
+        {"after": "u3"},
+        {"before": "c"},
+        {"before": "c1", "after": "c2"},
+        {"before": "c" + "9" * 12},
+        {"version": 2, "updates": "c3"},
+        {"updates": "nonsense"},
+        {"version": 0},
+    ):
+        assert_problem(await client.get("/stories/border-raid/history", params=params), 422)
