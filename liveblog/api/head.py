@@ -26,7 +26,7 @@ class HeadAsGet:
         as_get = {**scope, "method": "GET"}
         finished = False
 
-        async with anyio.create_task_group() as group:
+        with anyio.CancelScope() as response_sent:
 
             async def headers_only(message: Message) -> None:
                 nonlocal finished
@@ -35,11 +35,8 @@ class HeadAsGet:
                 if message["type"] != "http.response.start":  # a body, a pathsend, …
                     finished = True
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
-                    group.cancel_scope.cancel()  # nothing more of the response is wanted
+                    response_sent.cancel()  # nothing more of the response is wanted
                     return
                 await send(message)
 
-            async def run() -> None:
-                await self.app(as_get, receive, headers_only)
-
-            group.start_soon(run)
+            await self.app(as_get, receive, headers_only)
