@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -108,7 +108,18 @@ def serve(host: str | None, port: int | None, with_demo: bool, workers: int) -> 
         ws="websockets-sansio",
         ws_max_size=settings.live_inbound_bytes,  # readers have nothing to say: larger frames close
         ws_per_message_deflate=False,  # fan-out sends one prepared frame to many readers
+        **proxy_options(settings),
     )
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's handling of X-Forwarded-For/-Proto, trusting exactly LIVEBLOG_TRUSTED_PROXIES
+    (uvicorn's own default believes any request from 127.0.0.1). The client address that
+    limits key on is derived by :func:`liveblog.api.limits.client_address` from the same
+    setting; uvicorn's part is the scheme (``https`` behind a TLS-terminating proxy)."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
 
 
 @main.command()

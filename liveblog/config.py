@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -38,7 +39,19 @@ class Settings(BaseSettings):
     live_sweep_seconds: float = Field(
         default=2.0, gt=0, description="how often live readers' stories are re-read even without a wake-up"
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or CIDR networks of the reverse proxies whose X-Forwarded-For is "
+        'believed, as JSON: ["10.0.0.0/8", "::1"]; none by default (the peer is the client)',
+    )
     log_level: str = "info"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            ipaddress.ip_network(entry.strip(), strict=False)  # ValueError: not an address or network
+        return [entry.strip() for entry in entries]
 
     @field_validator("database_url")
     @classmethod

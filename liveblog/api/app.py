@@ -12,9 +12,12 @@ from starlette.staticfiles import StaticFiles
 from liveblog import __version__, resources
 from liveblog.api import audit, docs, live, pages, problems, stories, updates
 from liveblog.api.cors import CrossOrigin
+from liveblog.api.head import HeadAsGet
 from liveblog.api.limits import BodySizeLimit
 from liveblog.api.openapi import DocumentedAPI
 from liveblog.api.security_headers import SecurityHeaders
+from liveblog.api.logs import install_redaction
+from liveblog.api.nosniff import NoSniff
 from liveblog.api.services import Services, running_services
 from liveblog.config import Settings
 
@@ -41,6 +44,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     """A liveblog ASGI app. Given ``services`` it uses them; otherwise it builds its own
     from ``settings`` at startup (and checks that the database schema is current)."""
     settings = services.settings if services is not None else (settings or Settings())
+    install_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,6 +77,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CrossOrigin, write_origins=settings.cors_write_origins)
+    app.add_middleware(NoSniff)
+    app.add_middleware(HeadAsGet)  # outermost: everything inside sees the GET it stands for
     if services is not None:
         app.state.services = services
     return app

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import hashlib
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response, StreamingResponse
@@ -16,14 +17,16 @@ from liveblog.api.updates import UpdateIdPath
 from liveblog.audit import checkpoints
 from liveblog.audit.export import event_document, export_lines
 from liveblog.domain.values import MAX_VERSION
-from liveblog.errors import NotFound, UpdateNotFound
-from liveblog.projections import history
+from liveblog.errors import InvalidInput, NotFound, UpdateNotFound
+from liveblog.projections import history, past_views
+from liveblog.projections.story_view import dumps
 from liveblog.store import event_store
 from liveblog.store.tokens import Actor, Role
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 Auditor = Annotated[Actor, Depends(require(Role.AUDITOR))]
 NDJSON = "application/x-ndjson"
+AUDITING = frozenset({Role.AUDITOR, Role.ADMIN})
 
 
 @router.get(
@@ -58,37 +61,104 @@ async def list_events(
     return http.json_response({"items": [event_document(e) for e in page], "next": next_cursor})
 
 
+AfterQuery = Annotated[
+    str | None,
+    Query(max_length=32, description="the `next` cursor of the previous page", examples=["r50"]),
+]
+LimitQuery = Annotated[
+    int, Query(ge=1, le=history.MAX_PAGE_SIZE, description="revisions per page", examples=[50])
+]
+IMMUTABLE = "max-age=31536000, immutable"
+
+
+def _after(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    revision = history.decode_cursor(cursor)
+    if revision is None:
+        raise InvalidInput("`after` is not a cursor this server issued")
+    return revision
+
+
 async def _revisions(
-    services: ServicesDep, slug: str, documents: list[dict[str, Any]], actor: Actor | None
+    request: Request,
+    services: ServicesDep,
+    slug: str,
+    target: str,
+    actor: Actor | None,
+    cursor: str | None,
+    limit: int,
 ) -> Response:
-    # Any token holder is newsroom staff; readers get public notes, from publication on.
+    """A page of ``target``'s revisions as ``actor`` may see them, with caching headers.
+
+    Revisions never change once recorded, so a page that has a ``next`` is complete and the
+    same for good: strong ``ETag`` and ``Cache-Control: immutable``. The last page grows, so
+    it is revalidated (``no-cache``) against its ``ETag``. Responses differ by token (readers
+    see less): ``Vary: Authorization``, and ``private`` for staff."""
+    after = _after(cursor)
+    async with services.database.read() as connection:
+        if actor is None:
+            # Readers' history starts at publication: what was prepared as a draft stays
+            # with the newsroom.
+            since = await public_since(services, slug, actor)
+            after = max(after, await past_views.revision_at(connection, slug, target, since - 1))
+        documents, next_cursor = await history.read_page(
+            connection, slug, target, after=after, limit=limit
+        )
+    # Readers get public notes; editors the reasons but not token ids
+    # (docs/decisions-hardening.md); auditors and admins everything.
     if actor is None:
-        since = await public_since(services, slug, actor)
-        documents = [history.for_reader(d) for d in documents if d["version"] >= since]
-    return http.json_response({"items": documents})
+        documents = [history.for_reader(d) for d in documents]
+    elif actor.role not in AUDITING:
+        documents = [history.for_editor(d) for d in documents]
+    body = dumps({"items": documents, "next": next_cursor}).encode()
+    tag = '"h' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    scope = "public" if actor is None else "private"
+    headers = {
+        "ETag": tag,
+        "Cache-Control": f"{scope}, {IMMUTABLE}" if next_cursor is not None else f"{scope}, no-cache",
+        "Vary": "Authorization",
+    }
+    if http.not_modified(request, tag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get("/stories/{slug}/updates/{update_id}/history", response_model=RevisionList)
 async def update_history(
-    slug: SlugPath, update_id: UpdateIdPath, actor: MaybeActor, services: ServicesDep
+    slug: SlugPath,
+    update_id: UpdateIdPath,
+    request: Request,
+    actor: MaybeActor,
+    services: ServicesDep,
+    after: AfterQuery = None,
+    limit: LimitQuery = history.PAGE_SIZE,
 ) -> Response:
-    """Every revision of an update, oldest first, with a word diff and field changes.
-    Staff tokens also see who acted and the internal reason."""
+    """The revisions of an update, oldest first, a page at a time (`{items, next}`; pass
+    `next` as `after`), with a word diff and field changes. Staff tokens also see the
+    internal reason and who acted (the token's id: auditors)."""
+    _after(after)
     await ensure_readable(services, slug, actor)
     async with services.database.read() as connection:
-        documents = await history.read(connection, slug, update_id)
-    if not documents:
-        raise UpdateNotFound(f"story {slug!r} has no update {update_id!r}")
-    return await _revisions(services, slug, documents, actor)
+        if not await history.exists(connection, slug, update_id):
+            raise UpdateNotFound(f"story {slug!r} has no update {update_id!r}")
+    return await _revisions(request, services, slug, update_id, actor, after, limit)
 
 
 @router.get("/stories/{slug}/revisions", response_model=RevisionList)
-async def story_revisions(slug: SlugPath, actor: MaybeActor, services: ServicesDep) -> Response:
-    """Every change to the story's headline, summary and status, oldest first."""
+async def story_revisions(
+    slug: SlugPath,
+    request: Request,
+    actor: MaybeActor,
+    services: ServicesDep,
+    after: AfterQuery = None,
+    limit: LimitQuery = history.PAGE_SIZE,
+) -> Response:
+    """The changes to the story's headline, summary and status, oldest first, a page at a
+    time (`{items, next}`; pass `next` as `after`)."""
+    _after(after)
     await ensure_readable(services, slug, actor)
-    async with services.database.read() as connection:
-        documents = await history.read(connection, slug, history.STORY)
-    return await _revisions(services, slug, documents, actor)
+    return await _revisions(request, services, slug, history.STORY, actor, after, limit)
 
 
 @router.get("/stories/{slug}/checkpoint", response_model=Checkpoint)

@@ -90,5 +90,10 @@ MaybeActor = Annotated[Actor | None, Depends(optional_actor)]
 Editor = Annotated[Actor, Depends(writer)]
 
 
+DRAFT_READERS = frozenset({Role.EDITOR, Role.AUDITOR, Role.ADMIN})
+
+
 def sees_drafts(actor: Actor | None) -> bool:
-    return actor is not None and actor.role in (Role.EDITOR, Role.ADMIN)
+    """Whether ``actor`` may read drafts (and a published story's draft past): editors, who
+    write them, and auditors and admins, who read the whole log of every story. Readers never."""
+    return actor is not None and actor.role in DRAFT_READERS

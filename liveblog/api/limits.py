@@ -7,9 +7,11 @@ counts are kept per process (with N workers, a client may get up to N times as m
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -66,6 +68,55 @@ class BodySizeLimit:
         )
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(trusted: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted)
+
+
+def _is_trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in networks)
+
+
+def client_address(scope: Scope, trusted_proxies: Iterable[str]) -> str:
+    """The address of the client behind a request or WebSocket ``scope``: the one function
+    every per-address limit keys on.
+
+    The connection's peer is the client, unless it is one of ``trusted_proxies``
+    (``LIVEBLOG_TRUSTED_PROXIES``; none by default). Then ``X-Forwarded-For`` is read from
+    the right, each trusted proxy having appended the address it received from: the first
+    address that is not a trusted proxy is the client. Whatever a client writes further left
+    is never believed, and a malformed entry stops the walk at the last trusted hop.
+    """
+    client = scope.get("client")
+    peer = str(client[0]) if client else "unknown"
+    networks = _networks(tuple(trusted_proxies))
+    if not networks or not _is_trusted(peer, networks):
+        return peer
+    forwarded = [
+        hop.strip()
+        for name, value in scope.get("headers", [])
+        if name.lower() == b"x-forwarded-for"
+        for hop in value.decode("latin-1").split(",")
+    ]
+    address = peer
+    for hop in reversed(forwarded):
+        try:
+            hop = str(ipaddress.ip_address(hop))
+        except ValueError:
+            return address
+        if not _is_trusted(hop, networks):
+            return hop
+        address = hop
+    return address
 
 
 class WriteRate:

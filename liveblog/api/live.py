@@ -21,6 +21,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocketDisconnect
 
 from liveblog.api.auth import MaybeActor, authenticate_header
+from liveblog.api.limits import client_address
 from liveblog.api.openapi import problem_response
 from liveblog.api.services import Services, ServicesDep
 from liveblog.api.stories import SlugPath, ensure_readable
@@ -51,7 +52,7 @@ async def live_socket(websocket: WebSocket, slug: str, after: str = "0") -> None
     """Story events as they happen: `hello`, then every event after `after`, exactly once."""
     services: Services = websocket.app.state.services
     await websocket.accept()
-    address = websocket.client.host if websocket.client is not None else "unknown"
+    address = client_address(websocket.scope, services.settings.trusted_proxies)
     try:
         with services.connections.hold(address):
             await _serve(websocket, services, slug, after)
@@ -198,7 +199,7 @@ async def live_events(
     version = _after(last_event_id if last_event_id is not None else after)
     await ensure_readable(services, slug, actor)
     authorization = request.headers.get("authorization")
-    address = request.client.host if request.client is not None else "unknown"
+    address = client_address(request.scope, services.settings.trusted_proxies)
     services.connections.acquire(address)
     try:
         subscriber, current, backlog = await services.hub.subscribe(slug, version)

@@ -11,7 +11,7 @@ data too, ``liveblog/static``, served at ``/static``.
   so ``liveblog/static/live.js`` can follow on from exactly where the page ended.
   ``?before=<cursor>`` is the static page of older updates.
 - ``GET /stories/{slug}/updates/{id}``: one update on its own (its permalink).
-- ``GET /stories/{slug}/history``: every change to the story.
+- ``GET /stories/{slug}/history``: every change to the story, a page at a time.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -158,12 +159,12 @@ def _blog_posting(update: dict[str, Any], url: str) -> dict[str, Any]:
     return posting
 
 
-def _cursor(before: str | None) -> int | None:
+def _cursor(before: str | None, *, name: str = "before") -> int | None:
     if before is None:
         return None
     seq = views.decode_cursor(before)
     if seq is None:
-        raise InvalidInput("`before` is not a cursor this server issued")
+        raise InvalidInput(f"`{name}` is not a cursor this server issued")
     return seq
 
 
@@ -242,14 +243,42 @@ def _label(change: dict[str, Any], target: str) -> str:
     return "Update: " + " ".join(words[:8]) + ("…" if len(words) > 8 else "")
 
 
+TIMELINE_PAGE = 50
+
+
+def _timeline_cursor(name: str, cursor: str | None) -> int | None:
+    """The version inside a timeline cursor (``c<version>``), or a 422 for anything else."""
+    if cursor is None:
+        return None
+    digits = cursor[1:]
+    if not cursor.startswith("c") or not 1 <= len(digits) <= 9 or not (digits.isascii() and digits.isdigit()):
+        raise InvalidInput(f"`{name}` is not a cursor this server issued")
+    return int(digits)
+
+
+def _history_url(slug: str, **params: object) -> str:
+    query = urlencode({name: value for name, value in params.items() if value is not None})
+    return f"/stories/{slug}/history" + (f"?{query}" if query else "")
+
+
 @router.get("/stories/{slug}/history", response_class=HTMLResponse)
 async def history_page(
     slug: SlugPath,
     actor: MaybeActor,
     services: ServicesDep,
     version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
+    before: Annotated[str | None, Query(max_length=16)] = None,
+    after: Annotated[str | None, Query(max_length=16)] = None,
+    updates: Annotated[str | None, Query(max_length=32)] = None,
 ) -> HTMLResponse:
-    """Every change to a story, newest first, and the story as it stood after any of them."""
+    """Every change to a story, newest first, a page at a time (``?before=``/``?after=``:
+    older and newer changes), and the story as it stood after any of them (``?version=N``,
+    its updates a page at a time: ``?updates=``)."""
+    if before is not None and after is not None:
+        raise InvalidInput("ask for `before` or `after`, not both")
+    before_version = _timeline_cursor("before", before)
+    after_version = _timeline_cursor("after", after)
+    updates_before = _cursor(updates, name="updates")
     await ensure_readable(services, slug, actor)
     as_of = None
     async with services.database.read() as connection:
@@ -259,16 +288,49 @@ async def history_page(
         else:
             header = await past_views.read_header(connection, slug, version)
             if header is not None:
-                as_of = {**header, "updates": await past_views.read_updates(connection, slug, version)}
+                shown, next_updates = await past_views.read_updates_page(
+                    connection, slug, version, before=updates_before, limit=views.PAGE_SIZE
+                )
+                as_of = {
+                    **header,
+                    "updates": shown,
+                    "older": None
+                    if next_updates is None
+                    else _history_url(slug, version=version, updates=next_updates) + "#as-of",
+                }
     if header is None:
         raise StoryNotFound(f"story {slug!r} has no version {version}")
     if header["status"] == StoryStatus.DRAFT.value and not sees_drafts(actor):
         # As the API's ?at_version=N: a version at which the story was a draft is not for readers.
         raise StoryNotFound(f"story {slug!r} was not published at version {version}")
     since = await public_since(services, slug, actor)
+    # Readers' history starts at publication.
+    visible = [(target, document) for target, document in timeline if document["version"] >= since]
+    if before_version is not None:
+        window = [item for item in visible if item[1]["version"] < before_version][-TIMELINE_PAGE:]
+    elif after_version is not None:
+        window = [item for item in visible if item[1]["version"] > after_version][:TIMELINE_PAGE]
+    else:
+        window = visible[-TIMELINE_PAGE:]
     changes = [
-        {**history.for_reader(document), "label": _label(document, target)}
-        for target, document in timeline
-        if document["version"] >= since  # readers' history starts at publication
+        {**history.for_reader(document), "label": _label(document, target)} for target, document in window
     ]
-    return render("history.html", story=header, changes=changes, as_of=as_of, language=header["language"])
+    first, last = (visible[0][1], visible[-1][1]) if visible else (None, None)
+    older = newer = None
+    if changes and first is not None and last is not None:
+        if first["version"] < changes[0]["version"]:
+            older = _history_url(slug, version=version, before=f"c{changes[0]['version']}")
+        if last["version"] > changes[-1]["version"]:
+            newer = _history_url(slug, version=version, after=f"c{changes[-1]['version']}")
+    return render(
+        "history.html",
+        story=header,
+        changes=changes,
+        total=len(visible),
+        first=first,
+        last=last,
+        older=older,
+        newer=newer,
+        as_of=as_of,
+        language=header["language"],
+    )

@@ -57,8 +57,11 @@ def problem(
     status: int, title: str, detail: str, kind: str, *, headers: dict[str, str] | None = None, **extra: Any
 ) -> Response:
     document = {"type": problem_type(kind), "title": title, "status": status, "detail": detail, **extra}
+    # Also here, not only in the NoSniff middleware: a 500 leaves through Starlette's
+    # outermost error handler, outside every middleware of the app.
+    headers = {**(headers or {}), "X-Content-Type-Options": "nosniff"}
     if status == 401:
-        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="liveblog"'}
+        headers["WWW-Authenticate"] = 'Bearer realm="liveblog"'
     return Response(
         json.dumps(document, ensure_ascii=False), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )

@@ -334,7 +334,10 @@ class Revision(Response):
 
 
 class RevisionList(Response):
-    items: list[Revision] = Field(description="every revision, oldest first", examples=[[]])
+    items: list[Revision] = Field(description="a page of revisions, oldest first", examples=[[]])
+    next: str | None = Field(
+        description="pass as `after` for the next page; null on the last page", examples=["r50"]
+    )
 
 
 class Checkpoint(Response):

@@ -72,7 +72,7 @@ async def open_story(body: NewStory, request: Request, actor: Editor, services: 
 
 @router.get("/stories", response_model=StoryList)
 async def list_stories(actor: MaybeActor, services: ServicesDep) -> Response:
-    """Every story, most recently opened first; drafts only for editors."""
+    """Every story, most recently opened first; drafts only for staff (editors, auditors)."""
     async with services.database.read() as connection:
         items = await story_view.list_headers(connection, include_drafts=sees_drafts(actor))
     return http.json_response({"items": items})
@@ -83,7 +83,7 @@ def _readable(header_status: str, actor: Actor | None) -> bool:
 
 
 async def ensure_readable(services: Services, slug: str, actor: Actor | None) -> None:
-    """Raise :class:`StoryNotFound` unless ``actor`` may read story ``slug`` (drafts: editors)."""
+    """Raise :class:`StoryNotFound` unless ``actor`` may read story ``slug`` (drafts: staff)."""
     async with services.database.read() as connection:
         header = await story_view.read_header(connection, slug)
     if header is None or not _readable(header["status"], actor):
@@ -92,7 +92,7 @@ async def ensure_readable(services: Services, slug: str, actor: Actor | None) ->
 
 async def public_since(services: Services, slug: str, actor: Actor | None) -> int:
     """The first version ``actor`` may see of story ``slug``: its publication for readers
-    (what was prepared as a draft stays with the newsroom), 0 for editors."""
+    (what was prepared as a draft stays with the newsroom), 0 for staff."""
     if sees_drafts(actor):
         return 0
     async with services.database.read() as connection:

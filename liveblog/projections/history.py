@@ -178,6 +178,16 @@ def for_reader(document: dict[str, Any]) -> dict[str, Any]:
     return public
 
 
+def for_editor(document: dict[str, Any]) -> dict[str, Any]:
+    """A revision as editors see it: every note and internal reason (the newsroom needs to
+    know why a text was changed before it changes it again), and who acted by name and role,
+    but not the acting token's id, which is for auditors and admins."""
+    actor = document.get("actor")
+    if not actor:
+        return document
+    return {**document, "actor": {name: value for name, value in actor.items() if name != "id"}}
+
+
 async def apply(connection: AsyncConnection, rows: Iterable[dict[str, Any]]) -> None:
     rows = list(rows)
     if rows:
@@ -197,6 +207,51 @@ async def read(connection: AsyncConnection, story: str, target: str) -> list[dic
         .order_by(revisions.c.revision)
     )
     return [json.loads(document) for document in rows.scalars()]
+
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def encode_cursor(revision: int) -> str:
+    """An opaque cursor meaning "the revisions after revision ``revision``"."""
+    return f"r{revision}"
+
+
+def decode_cursor(cursor: str) -> int | None:
+    """The revision inside a cursor, or ``None`` if it is not one of ours."""
+    digits = cursor[1:]
+    if not cursor.startswith("r") or not 1 <= len(digits) <= 9 or not (digits.isascii() and digits.isdigit()):
+        return None
+    return int(digits)
+
+
+async def read_page(
+    connection: AsyncConnection, story: str, target: str, *, after: int, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to ``limit`` revisions of ``target`` after revision ``after``, oldest first, and
+    the cursor of the next page (``None``: this is the last page, for now)."""
+    rows = (
+        await connection.execute(
+            select(revisions.c.revision, revisions.c.document)
+            .where(revisions.c.stream == story, revisions.c.target == target, revisions.c.revision > after)
+            .order_by(revisions.c.revision)
+            .limit(limit + 1)
+        )
+    ).all()
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].revision) if len(rows) > limit else None
+    return [json.loads(row.document) for row in page], next_cursor
+
+
+async def exists(connection: AsyncConnection, story: str, target: str) -> bool:
+    """Whether ``target`` has any revision in ``story``."""
+    found = await connection.execute(
+        select(revisions.c.revision)
+        .where(revisions.c.stream == story, revisions.c.target == target)
+        .limit(1)
+    )
+    return found.first() is not None
 
 
 async def read_story_timeline(connection: AsyncConnection, story: str) -> list[tuple[str, dict[str, Any]]]:

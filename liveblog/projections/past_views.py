@@ -107,6 +107,30 @@ async def read_updates(connection: AsyncConnection, slug: str, version: int) -> 
     return [view for _, view in await _views_at(connection, slug, version)]
 
 
+async def read_updates_page(
+    connection: AsyncConnection, slug: str, version: int, *, before: int | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to ``limit`` updates of ``slug`` as they stood at ``version``, posted before story
+    version ``before``, newest first, and the cursor of the next page (as ``read_updates``
+    of the present: :func:`liveblog.projections.views.encode_cursor`)."""
+    conditions = [] if before is None else [update_versions.c.seq < before]
+    page = await _views_at(connection, slug, version, *conditions, limit=limit + 1)
+    next_cursor = views.encode_cursor(page[limit - 1][0]) if len(page) > limit else None
+    return [view for _, view in page[:limit]], next_cursor
+
+
+async def revision_at(connection: AsyncConnection, slug: str, target: str, version: int) -> int:
+    """The revision ``target`` (``"story"``: the header; else an update id) of ``slug`` had
+    at ``version`` (0: it did not exist yet)."""
+    if version < 1:
+        return 0
+    if target == "story":
+        header = await read_header(connection, slug, version)
+        return 0 if header is None else int(header["revision"])
+    found = await _views_at(connection, slug, version, update_versions.c.id == target, limit=1)
+    return int(found[0][1]["revision"]) if found else 0
+
+
 async def _views_at(
     connection: AsyncConnection, slug: str, version: int, *conditions: Any, limit: int | None = None
 ) -> list[tuple[int, dict[str, Any]]]:

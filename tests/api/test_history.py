@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import httpx
 
 from liveblog.audit.signing import verify_signature
-from tests.api.helpers import open_story, post_update
+from tests.api.helpers import assert_problem, open_story, post_update
 
 BASE = "/api/v1/stories/border-raid"
 
@@ -120,3 +121,197 @@ async def test_checkpoints_are_signed_on_publish_and_close_with_a_listed_key(
     assert not verify_signature(base64.b64decode(key["public_key"]), {**closed, "version": 3})
     events = (await client.get(f"{BASE}/events", headers=auditor)).json()["items"]
     assert events[-1]["hash"] == closed["head_hash"] and events[1]["hash"] == published["head_hash"]
+
+
+async def test_editors_get_reasons_and_names_but_token_ids_are_for_auditors(
+    client: httpx.AsyncClient, editor: dict[str, str], auditor: dict[str, str], admin: dict[str, str]
+) -> None:
+    """Issue "Hardening" item 8: API.md reserves actor identities and internal reasons for
+    auditors. Editors keep the reasons (and who acted, by name and role), not token ids."""
+    await open_story(client, editor)
+    update = await post_update(client, editor)
+    await client.patch(BASE, json={"title": "Raid repelled", "reason": "REASON-HEAD"}, headers=editor)
+    await client.post(
+        f"{BASE}/updates/{update['id']}/corrections",
+        json={"changes": {"body": "Fixed."}, "kind": "correction", "reason": "REASON-FIX", "note": "N."},
+        headers=editor,
+    )
+    for path in (f"{BASE}/revisions", f"{BASE}/updates/{update['id']}/history"):
+        staff = (await client.get(path, headers=editor)).json()["items"]
+        assert {r["reason"] for r in staff} & {"REASON-HEAD", "REASON-FIX"}, path
+        assert all(r["actor"] == {"name": "Olena Editor", "role": "editor"} for r in staff), staff
+        for headers in (auditor, admin):
+            audited = (await client.get(path, headers=headers)).json()["items"]
+            assert all(r["actor"]["id"] and r["actor"]["name"] == "Olena Editor" for r in audited)
+            assert [r["reason"] for r in audited] == [r["reason"] for r in staff]
+
+
+async def _chain(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], **params: object
+) -> list[list[dict[str, object]]]:
+    """Every page of ``path``, following ``next`` (as ``after``) to the end."""
+    pages: list[list[dict[str, object]]] = []
+    cursor = None
+    while True:
+        query = {**params, **({"after": cursor} if cursor else {})}
+        response = await client.get(path, params=query, headers=headers)
+        assert response.status_code == 200, response.text
+        document = response.json()
+        pages.append(document["items"])
+        cursor = document["next"]
+        if cursor is None:
+            return pages
+        assert len(pages) < 500
+
+
+async def test_histories_of_many_changes_come_a_page_at_a_time_and_chain_to_the_whole(
+    client: httpx.AsyncClient, editor: dict[str, str], auditor: dict[str, str]
+) -> None:
+    """Issue "Hardening" item 4: histories are paginated ({items, next}, oldest first)."""
+    await open_story(client, editor, publish=False)
+    update = await post_update(client, editor)  # posted in the draft: readers never see rev 1
+    path = f"{BASE}/updates/{update['id']}"
+    for n in range(2):
+        await client.put(f"{path}/flags", json={"pinned": n % 2 == 0}, headers=editor)
+    await client.post(f"{BASE}/publish", headers=editor)
+    for n in range(120):
+        await client.put(f"{path}/flags", json={"pinned": n % 2 == 0}, headers=editor)
+    for n in range(60):
+        await client.patch(BASE, json={"summary": f"Summary {n}"}, headers=editor)
+
+    for target, total, public in ((f"{path}/history", 123, 120), (f"{BASE}/revisions", 62, 61)):
+        audited = (await client.get(target, headers=auditor)).json()
+        assert len(audited["items"]) == 50 and audited["next"]  # the default page
+        for headers, expected in ((auditor, total), (editor, total), ({}, public)):
+            for limit in (None, 1, 7, 50, 200):
+                pages = await _chain(client, target, headers, **({"limit": limit} if limit else {}))
+                items = [item for page in pages for item in page]
+                revisions = [item["revision"] for item in items]
+                assert revisions == sorted(revisions) and len(set(revisions)) == expected, (target, limit)
+                assert revisions[-1] == total and revisions[0] == total - expected + 1
+                size = limit or 50
+                assert all(len(page) == size for page in pages[:-1]) and 0 < len(pages[-1]) <= size
+        assert len((await client.get(target, params={"limit": 200}, headers=auditor)).json()["items"]) == min(
+            total, 200
+        )
+
+
+async def test_history_limits_and_cursors_are_checked(client: httpx.AsyncClient, editor: dict[str, str]) -> None:
+    await open_story(client, editor)
+    update = await post_update(client, editor)
+    for target in (f"{BASE}/updates/{update['id']}/history", f"{BASE}/revisions"):
+        for params in (
+            {"limit": 0},
+            {"limit": 201},
+            {"limit": "many"},
+            {"after": "3"},
+            {"after": "u3"},
+            {"after": "r"},
+            {"after": "r-1"},
+            {"after": "r1234567890"},
+            {"after": "r٣"},
+            {"after": "x" * 40},
+        ):
+            assert_problem(await client.get(target, params=params), 422)
+        assert_problem(await client.get(f"{BASE}/updates/u-nothing/history"), 404)
+        assert_problem(await client.get("/api/v1/stories/nothing/revisions", params={"after": "r1"}), 404)
+        beyond = (await client.get(target, params={"after": "r999"})).json()
+        assert beyond == {"items": [], "next": None}
+
+
+async def test_complete_history_pages_are_cacheable_for_good_and_the_last_one_revalidates(
+    client: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    await open_story(client, editor)
+    for n in range(3):
+        await client.patch(BASE, json={"summary": f"Summary {n}"}, headers=editor)
+    target = f"{BASE}/revisions"
+    complete = await client.get(target, params={"limit": 2})
+    assert complete.json()["next"]
+    assert complete.headers["cache-control"] == "public, max-age=31536000, immutable"
+    tag = complete.headers["etag"]
+    assert tag.startswith('"') and not tag.startswith("W/")
+    again = await client.get(target, params={"limit": 2}, headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.headers["etag"] == tag and not again.content
+    last = await client.get(target, params={"after": complete.json()["next"], "limit": 2})
+    assert last.json()["next"] is None and last.headers["cache-control"] == "public, no-cache"
+    await client.patch(BASE, json={"summary": "Later"}, headers=editor)
+    grown = await client.get(
+        target, params={"after": complete.json()["next"], "limit": 2}, headers={"If-None-Match": last.headers["etag"]}
+    )
+    assert grown.status_code == 200 and grown.headers["etag"] != last.headers["etag"]
+    staff = await client.get(target, params={"limit": 2}, headers=editor)
+    assert staff.headers["cache-control"].startswith("private") and staff.headers["etag"] != tag
+    assert "authorization" in staff.headers["vary"].lower()
+
+
+async def test_the_history_page_shows_a_page_of_changes_with_older_and_newer_links(
+    client: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    """The history page of a story of 131 changes: 50 at a time, newest first; "Older
+    changes" links chain to the first change exactly once, "Newer changes" back again; the
+    picker is a number input bounded by the first and the last change; the story as it stood
+    lists its updates a page at a time."""
+    await open_story(client, editor, publish=False)
+    for n in range(45):
+        await post_update(client, editor, body=f"Update number {n}.")
+    await client.post(f"{BASE}/publish", headers=editor)  # version 47
+    for n in range(85):
+        await client.patch(BASE, json={"summary": f"Summary {n}"}, headers=editor)  # to version 132
+    page = await client.get("/stories/border-raid/history")
+    assert page.status_code == 200
+    assert "86 changes" in page.text  # readers: from publication (version 47) on
+    seen: list[int] = []
+    url: str | None = "/stories/border-raid/history"
+    pages = 0
+    while url is not None:
+        html = (await client.get(url)).text
+        versions = [int(v) for v in re.findall(r'<li class="change[^"]*" id="change-\d+" data-version="(\d+)"', html)]
+        assert versions == sorted(versions, reverse=True) and 0 < len(versions) <= 50
+        seen += versions
+        found = re.search(r'id="older-changes" rel="next" href="([^"]+)"', html)
+        url = found.group(1).replace("&amp;", "&") if found else None
+        pages += 1
+    assert seen == list(range(132, 46, -1)) and pages == 2
+    oldest = (await client.get("/stories/border-raid/history", params={"before": "c97"})).text
+    assert "older-changes" not in oldest and 'id="newer-changes"' in oldest
+    newer = re.search(r'id="newer-changes" rel="prev" href="([^"]+)"', oldest)
+    assert newer is not None
+    back = (await client.get(newer.group(1).replace("&amp;", "&"))).text
+    assert re.findall(r'data-version="(\d+)"', back)[0] == "132" and "newer-changes" not in back
+
+    picker = re.search(r'<input id="version" name="version" type="number"[^>]*>', page.text)
+    assert picker is not None
+    assert 'min="47"' in picker.group(0) and 'max="132"' in picker.group(0)
+    assert "<option" not in page.text
+
+    as_of = (await client.get("/stories/border-raid/history", params={"version": 60})).text
+    assert "version 60" in as_of
+    shown = re.findall(r'<article class="update[^"]*" id="update-([^"]+)"', as_of)
+    assert len(shown) == 20  # a page of updates, then a link to the older ones
+    older = re.search(r'id="as-of-older" href="([^"]+)"', as_of)
+    assert older is not None
+    every = list(shown)
+    while older is not None:
+        html = (await client.get(older.group(1).replace("&amp;", "&"))).text
+        assert "version 60" in html
+        every += re.findall(r'<article class="update[^"]*" id="update-([^"]+)"', html)
+        older = re.search(r'id="as-of-older" href="([^"]+)"', html)
+    assert len(every) == len(set(every)) == 45
+
+
+async def test_the_history_page_refuses_cursors_it_did_not_issue(
+    client: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    await open_story(client, editor)
+    for params in (
+        {"before": "97"},
+        {"after": "u3"},
+        {"before": "c"},
+        {"before": "c1", "after": "c2"},
+        {"before": "c" + "9" * 12},
+        {"version": 2, "updates": "c3"},
+        {"updates": "nonsense"},
+        {"version": 0},
+    ):
+        assert_problem(await client.get("/stories/border-raid/history", params=params), 422)

@@ -10,11 +10,14 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from liveblog.cli import proxy_options
+
 
 @pytest.fixture
 async def server_url(app: FastAPI) -> AsyncIterator[str]:
     """``http://127.0.0.1:<port>`` of a uvicorn server running ``app`` (sans-I/O websockets,
-    no per-message deflate, as ``liveblog serve`` runs it)."""
+    no per-message deflate, X-Forwarded-For as the settings trust it: as ``liveblog serve``
+    runs it)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -26,6 +29,7 @@ async def server_url(app: FastAPI) -> AsyncIterator[str]:
         log_level="warning",
         ws="websockets-sansio",
         ws_per_message_deflate=False,
+        **proxy_options(app.state.services.settings),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

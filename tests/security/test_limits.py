@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from liveblog import demo
 from liveblog.api import live
+from liveblog.api.limits import client_address
 from liveblog.config import Settings
 from liveblog.store.database import Database
 from liveblog.store.tokens import Role
@@ -329,3 +330,93 @@ async def test_the_event_stream_over_the_per_address_cap_is_429(
             break
         await asyncio.sleep(0.1)
     assert response.status_code == 200 and blocks
+
+
+# ------------------------------------------------- live: who the client is (item 8)
+
+
+@pytest.fixture
+async def sockets(server_url: str) -> AsyncIterator[Callable[[str], Awaitable[bool]]]:
+    """``admitted(forwarded)``: whether a WebSocket to story ``crowded`` saying
+    ``X-Forwarded-For: forwarded`` is admitted (``hello``) rather than closed over the
+    per-address cap. Admitted ones stay open until the test ends."""
+    opened: list[ClientConnection] = []
+
+    async def admitted(forwarded: str) -> bool:
+        connection = await connect(
+            ws_url(server_url, "crowded", after=3), additional_headers={"X-Forwarded-For": forwarded}
+        )
+        opened.append(connection)
+        try:
+            return (await receive(connection))["type"] == "hello"
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None and closed.rcvd.code == 4429
+            return False
+
+    yield admitted
+    for connection in opened:
+        await connection.close()
+
+
+@pytest.mark.limits(live_connections_per_address=2)
+async def test_a_forwarded_for_header_is_not_believed_by_default(
+    client: httpx.AsyncClient, editor: dict[str, str], sockets: Callable[[str], Awaitable[bool]]
+) -> None:
+    """Every connection here comes from 127.0.0.1, whatever X-Forwarded-For says: a client
+    may not mint itself new addresses to get round the cap (uvicorn believed it from
+    127.0.0.1 until LIVEBLOG_TRUSTED_PROXIES replaced that)."""
+    await published_story(client, editor, "crowded")
+    outcomes = [await sockets(f"203.0.113.{n}") for n in (1, 2, 3)]
+    assert outcomes == [True, True, False]
+
+
+@pytest.mark.limits(live_connections_per_address=2, trusted_proxies=["127.0.0.0/8"])
+async def test_behind_a_trusted_proxy_the_cap_counts_the_forwarded_client(
+    server_url: str,
+    client: httpx.AsyncClient,
+    editor: dict[str, str],
+    sockets: Callable[[str], Awaitable[bool]],
+) -> None:
+    await published_story(client, editor, "crowded")
+    assert await sockets("203.0.113.1")
+    assert await sockets("203.0.113.2")
+    assert await sockets("203.0.113.3")  # other clients, other counts
+    # The proxy appends the address it saw; what the client wrote further left is not believed.
+    assert await sockets("198.51.100.7, 203.0.113.1")
+    assert not await sockets("198.51.100.8, 203.0.113.1")
+    # SSE counts the same client the same way.
+    response, _ = await sse_blocks(server_url, "crowded", {"X-Forwarded-For": "203.0.113.1"})
+    assert response.status_code == 429
+    response, blocks = await sse_blocks(server_url, "crowded", {"X-Forwarded-For": "203.0.113.4"})
+    assert response.status_code == 200 and blocks
+
+
+def _scope(peer: str, *forwarded: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "client": (peer, 50000),
+        "headers": [(b"x-forwarded-for", value.encode()) for value in forwarded],
+    }
+
+
+def test_client_address_reads_x_forwarded_for_only_from_trusted_proxies() -> None:
+    proxies = ["10.0.0.0/8", "2001:db8::/32", "192.0.2.1"]
+    assert client_address(_scope("203.0.113.5", "1.1.1.1"), proxies) == "203.0.113.5"
+    assert client_address(_scope("127.0.0.1", "1.1.1.1"), []) == "127.0.0.1"  # no proxies: none
+    assert client_address(_scope("10.1.2.3", "1.1.1.1"), proxies) == "1.1.1.1"
+    assert client_address(_scope("10.1.2.3", "6.6.6.6, 1.1.1.1, 10.9.9.9"), proxies) == "1.1.1.1"
+    assert client_address(_scope("10.1.2.3", "6.6.6.6", "1.1.1.1"), proxies) == "1.1.1.1"  # two headers
+    assert client_address(_scope("2001:db8::1", "2001:0db8:0::2, 1.1.1.1"), proxies) == "1.1.1.1"
+    assert client_address(_scope("192.0.2.1", "10.0.0.1, 10.0.0.2"), proxies) == "10.0.0.1"  # all proxies
+    assert client_address(_scope("10.1.2.3", "1.1.1.1, not-an-address"), proxies) == "10.1.2.3"
+    assert client_address(_scope("10.1.2.3"), proxies) == "10.1.2.3"  # no header: the proxy itself
+    assert client_address({"type": "http", "headers": []}, proxies) == "unknown"
+
+
+def test_trusted_proxies_are_a_setting_of_addresses_and_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().trusted_proxies == []
+    monkeypatch.setenv("LIVEBLOG_TRUSTED_PROXIES", '["10.0.0.0/8", "::1"]')
+    assert Settings().trusted_proxies == ["10.0.0.0/8", "::1"]
+    monkeypatch.setenv("LIVEBLOG_TRUSTED_PROXIES", '["a proxy"]')
+    with pytest.raises(ValueError, match="does not appear to be an IPv4 or IPv6"):
+        Settings()

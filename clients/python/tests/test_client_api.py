@@ -275,3 +275,31 @@ def test_retries_give_up_with_a_typed_error(lb_server: Server, lb_slug: str) -> 
     assert busy.value.status == 503 and len(always_busy.keys) == FAST.attempts
     with Client("http://127.0.0.1:9", retry=FAST) as nowhere, pytest.raises(ConnectionFailed):
         nowhere.stories()
+
+
+async def test_histories_longer_than_a_page_are_followed_to_the_end(lb_server: Server, lb_slug: str) -> None:
+    """The server hands histories out a page at a time (at most 200 revisions): ``history``
+    and ``revisions`` still return every one, and the ``_page`` calls give one page."""
+    async with (
+        AsyncClient(lb_server.url, lb_server.token("editor")) as editor,
+        AsyncClient(lb_server.url) as reader,
+    ):
+        await editor.open_story(NewStory(title="A long night", slug=lb_slug, publish=True))
+        update = await editor.post_update(lb_slug, NewUpdate(body="Counting continues."))
+        for n in range(230):
+            await editor.set_flags(lb_slug, update.id, Flags(pinned=n % 2 == 0))
+        for n in range(205):
+            await editor.revise_story(lb_slug, StoryPatch(summary=f"Count {n}"))
+        history = await reader.history(lb_slug, update.id)
+        assert [r.revision for r in history.items] == list(range(1, 232)) and history.next is None
+        revisions = await reader.revisions(lb_slug)
+        assert [r.revision for r in revisions.items] == list(range(2, 208))  # opened as a draft
+        first = await reader.history_page(lb_slug, update.id, limit=100)
+        assert len(first.items) == 100 and first.next is not None
+        second = await reader.history_page(lb_slug, update.id, after=first.next, limit=100)
+        assert second.items[0].revision == 101
+        assert len((await reader.revisions_page(lb_slug)).items) == 50  # the server's default page
+    with Client(lb_server.url) as sync_reader:
+        assert len(sync_reader.history(lb_slug, update.id).items) == 231
+        assert len(sync_reader.revisions(lb_slug).items) == 206
+        assert len(sync_reader.revisions_page(lb_slug, limit=3).items) == 3

@@ -189,12 +189,46 @@ def export(slug: str) -> Call[None]:
     return Call("GET", f"{story_path(slug)}/events", lambda _response: None, headers={"Accept": NDJSON})
 
 
-def update_history(slug: str, update_id: str) -> Call[models.RevisionList]:
-    return Call("GET", f"{update_path(slug, update_id)}/history", reader(models.RevisionList))
+HISTORY_PAGE = 200  # the most the server gives at once: the fewest requests for "all"
 
 
-def story_revisions(slug: str) -> Call[models.RevisionList]:
-    return Call("GET", f"{story_path(slug)}/revisions", reader(models.RevisionList))
+def _page_params(after: str | None, limit: int | None) -> dict[str, str]:
+    params = {} if after is None else {"after": after}
+    if limit is not None:
+        params["limit"] = str(limit)
+    return params
+
+
+def update_history(
+    slug: str, update_id: str, *, after: str | None = None, limit: int | None = None
+) -> Call[models.RevisionList]:
+    """A page of an update's revisions, oldest first; pass its ``next`` as ``after``."""
+    return Call(
+        "GET",
+        f"{update_path(slug, update_id)}/history",
+        reader(models.RevisionList),
+        params=_page_params(after, limit),
+    )
+
+
+def story_revisions(
+    slug: str, *, after: str | None = None, limit: int | None = None
+) -> Call[models.RevisionList]:
+    """A page of the story header's revisions, oldest first; pass its ``next`` as ``after``."""
+    return Call(
+        "GET", f"{story_path(slug)}/revisions", reader(models.RevisionList), params=_page_params(after, limit)
+    )
+
+
+def next_history_cursor(page: models.RevisionList, seen: set[str]) -> str | None:
+    """The cursor of the page after ``page`` (``None``: it was the last), for following a
+    history to its end; a cursor given twice would loop for ever, so it is an error."""
+    if page.next is None:
+        return None
+    if page.next in seen:
+        raise UnexpectedResponse(f"the server gave the history cursor {page.next!r} twice")
+    seen.add(page.next)
+    return page.next
 
 
 def checkpoint(slug: str) -> Call[models.Checkpoint]:

@@ -17,7 +17,7 @@ changed since then raises :class:`~liveblog_client.errors.RevisionConflict`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
 from types import TracebackType
 from typing import BinaryIO, Self, TypeVar
@@ -251,12 +251,41 @@ class AsyncClient:
         return written
 
     async def history(self, slug: str, update_id: str) -> models.RevisionList:
-        """Every revision of an update, oldest first, with diffs."""
-        return await self.send(calls.update_history(slug, update_id))
+        """Every revision of an update, oldest first, with diffs (every page, followed)."""
+        return await self._every_page(
+            lambda after: calls.update_history(slug, update_id, after=after, limit=calls.HISTORY_PAGE)
+        )
+
+    async def history_page(
+        self, slug: str, update_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> models.RevisionList:
+        """One page of an update's revisions; pass its ``next`` as ``after`` for the next."""
+        return await self.send(calls.update_history(slug, update_id, after=after, limit=limit))
 
     async def revisions(self, slug: str) -> models.RevisionList:
-        """Every revision of the story's header, oldest first."""
-        return await self.send(calls.story_revisions(slug))
+        """Every revision of the story's header, oldest first (every page, followed)."""
+        return await self._every_page(
+            lambda after: calls.story_revisions(slug, after=after, limit=calls.HISTORY_PAGE)
+        )
+
+    async def revisions_page(
+        self, slug: str, *, after: str | None = None, limit: int | None = None
+    ) -> models.RevisionList:
+        """One page of the story header's revisions; pass its ``next`` as ``after``."""
+        return await self.send(calls.story_revisions(slug, after=after, limit=limit))
+
+    async def _every_page(
+        self, page: Callable[[str | None], calls.Call[models.RevisionList]]
+    ) -> models.RevisionList:
+        items: list[models.Revision] = []
+        seen: set[str] = set()
+        after: str | None = None
+        while True:
+            answer = await self.send(page(after))
+            items += answer.items
+            after = calls.next_history_cursor(answer, seen)
+            if after is None:
+                return models.RevisionList(items=items, next=None)
 
     async def checkpoint(self, slug: str) -> models.Checkpoint:
         return await self.send(calls.checkpoint(slug))

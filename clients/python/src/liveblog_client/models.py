@@ -146,7 +146,9 @@ class UpdatePage(Resource):
 
 
 class Actor(Resource):
-    id: str
+    """Who acted. ``id`` (the acting token's) is for auditors: editors' histories leave it out."""
+
+    id: str | None = None
     name: str
     role: str
 
@@ -202,7 +204,11 @@ class Revision(Resource):
 
 
 class RevisionList(Resource):
+    """A page of revisions, oldest first; ``next`` is the cursor of the following page
+    (``None``: the last). The clients' ``history``/``revisions`` return every page as one."""
+
     items: list[Revision]
+    next: str | None = None
 
 
 class Checkpoint(Resource):

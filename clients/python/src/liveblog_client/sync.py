@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import BinaryIO, Self, TypeVar
@@ -230,10 +230,41 @@ class Client:
         return written
 
     def history(self, slug: str, update_id: str) -> models.RevisionList:
-        return self.send(calls.update_history(slug, update_id))
+        """Every revision of an update, oldest first, with diffs (every page, followed)."""
+        return self._every_page(
+            lambda after: calls.update_history(slug, update_id, after=after, limit=calls.HISTORY_PAGE)
+        )
+
+    def history_page(
+        self, slug: str, update_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> models.RevisionList:
+        """One page of an update's revisions; pass its ``next`` as ``after`` for the next."""
+        return self.send(calls.update_history(slug, update_id, after=after, limit=limit))
 
     def revisions(self, slug: str) -> models.RevisionList:
-        return self.send(calls.story_revisions(slug))
+        """Every revision of the story's header, oldest first (every page, followed)."""
+        return self._every_page(
+            lambda after: calls.story_revisions(slug, after=after, limit=calls.HISTORY_PAGE)
+        )
+
+    def revisions_page(
+        self, slug: str, *, after: str | None = None, limit: int | None = None
+    ) -> models.RevisionList:
+        """One page of the story header's revisions; pass its ``next`` as ``after``."""
+        return self.send(calls.story_revisions(slug, after=after, limit=limit))
+
+    def _every_page(
+        self, page: Callable[[str | None], calls.Call[models.RevisionList]]
+    ) -> models.RevisionList:
+        items: list[models.Revision] = []
+        seen: set[str] = set()
+        after: str | None = None
+        while True:
+            answer = self.send(page(after))
+            items += answer.items
+            after = calls.next_history_cursor(answer, seen)
+            if after is None:
+                return models.RevisionList(items=items, next=None)
 
     def checkpoint(self, slug: str) -> models.Checkpoint:
         return self.send(calls.checkpoint(slug))
