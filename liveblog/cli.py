@@ -322,6 +322,9 @@ def audit_verify(
 
     Exit status 0 when everything holds, 1 naming the first bad version, 2 for unusable
     arguments or files. Never trusts the file's own keys silently: without --key it says so.
+    With --db it also checks what only the database shows: rows stored out of order or
+    missing (re-inserted by INSERT OR REPLACE, say), snapshots that disagree with the log,
+    and the triggers that keep the log append-only.
     """
     from rich.markup import escape
 
@@ -363,9 +366,10 @@ def audit_verify(
         except OSError as exc:
             raise click.BadParameter(f"cannot read {name}: {exc.strerror}", param_hint="'FILE'") from exc
 
-    async def verify_stored(database: Database) -> list[verifier.Result]:
+    async def verify_stored(database: Database) -> tuple[list[str], list[verifier.Result]]:
         try:
             slugs = await verifier.stories(database)
+            problems = await verifier.storage_problems(database)
             if story is not None and story not in slugs:
                 raise click.BadParameter(
                     f"there is no story {story!r} in the database", param_hint="'--story'"
@@ -384,11 +388,17 @@ def audit_verify(
                             progress=lambda done, total: progress.update(task, completed=done, total=total),
                         )
                     )
-            return results
+            return problems, results
         except StoreError as exc:  # exit 1 would say that a log is bad
             raise click.BadParameter(exc.detail, param_hint="'--db'") from exc
 
-    results = _run(verify_stored) if in_database else [verify_file(file or "-")]
+    problems: list[str] = []
+    if in_database:
+        problems, results = _run(verify_stored)
+    else:
+        results = [verify_file(file or "-")]
+    for problem in problems:
+        err.print(f"[bold red]FAILED[/] {escape(f'database: {problem}')}", soft_wrap=True)
     if not results:
         err.print("the database holds no story")
     for result in results:
@@ -401,7 +411,7 @@ def audit_verify(
             err.print(f"[bold red]FAILED[/] {escape(f'{where}: {result.message}')}", soft_wrap=True)
     if any(result.unusable for result in results):
         sys.exit(2)
-    if not all(result.ok for result in results):
+    if problems or not all(result.ok for result in results):
         sys.exit(1)
 
 
