@@ -84,7 +84,17 @@ def migrate() -> None:
 )
 def serve(host: str | None, port: int | None, with_demo: bool, workers: int) -> None:
     """Serve the API and the readers' pages (a fresh SQLite database is migrated automatically)."""
+    import functools
+    from typing import Any
+
     import uvicorn
+
+    from liveblog.api.server import (
+        HttpLimits,
+        TimedH11Protocol,
+        effective_max_connections,
+        raise_descriptor_limit,
+    )
 
     settings = Settings()
     settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
@@ -95,6 +105,15 @@ def serve(host: str | None, port: int | None, with_demo: bool, workers: int) -> 
         _play_demo(settings)
     else:
         _run(schema.ensure_migrated, settings)
+    soft, _hard = raise_descriptor_limit()  # inherited by every worker
+    limits = HttpLimits(
+        header_timeout=settings.http_header_timeout,
+        body_timeout=settings.http_body_timeout,
+        keepalive_timeout=settings.http_keepalive_timeout,
+        max_connections=effective_max_connections(settings.http_max_connections, soft),
+    )
+    # A partial of a module-level class: it pickles, so `--workers N` processes get the same.
+    protocol: Any = functools.partial(TimedH11Protocol, limits=limits)
     uvicorn.run(
         # An import string and a factory, so that every worker builds its own app and services.
         "liveblog.api.app:create_app",
@@ -106,6 +125,8 @@ def serve(host: str | None, port: int | None, with_demo: bool, workers: int) -> 
         ws="websockets-sansio",
         ws_max_size=settings.live_inbound_bytes,  # readers have nothing to say: larger frames close
         ws_per_message_deflate=False,  # fan-out sends one prepared frame to many readers
+        http=protocol,  # header and body timeouts, the connection cap (liveblog.api.server)
+        timeout_keep_alive=max(1, round(settings.http_keepalive_timeout)),  # the protocol uses the exact value
     )
 
 
