@@ -181,10 +181,13 @@ class TimedH11Protocol(H11Protocol):
             self._arm("body")  # the application, not the client, is behind: wait for it
             return
         seconds = self.limits.header_timeout if what == "head" else self.limits.body_timeout
-        answered = self.cycle is not None and self.cycle.response_started
-        if self.cycle is not None and not self.cycle.response_complete:
-            self.cycle.disconnected = True  # the application gets http.disconnect
-        if not answered and (what == "body" or self._received_any):
+        if what == "head":  # no application saw this request (any cycle is an earlier one)
+            answer = self._received_any
+        else:
+            answer = not self.cycle.response_started
+            if not self.cycle.response_complete:
+                self.cycle.disconnected = True  # its application gets http.disconnect
+        if answer:
             part = "request head" if what == "head" else "request body"
             self.transport.write(
                 _problem_bytes(

@@ -330,3 +330,12 @@ def test_every_worker_gets_the_same_timeouts(postgres_url: str, tmp_path: Path) 
             assert soft == hard
     finally:
         stop_server(running)
+
+
+def test_a_slow_head_after_an_answered_request_is_cut_off_with_408(server: Server) -> None:
+    with server.connect() as connection:
+        connection.sendall(b"GET /api/v1/keys HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        head = b"GET /api/v1/keys HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"a" * 400 + b"\r\n\r\n"
+        received, _took = trickle(connection, head, within=10 * HEADER_TIMEOUT)
+    first, _, second = received.partition(b"HTTP/1.1 408 ")
+    assert first.startswith(b"HTTP/1.1 200 ") and second, received
