@@ -27,6 +27,7 @@ their own cap per address, see :mod:`liveblog.api.limits`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import resource
@@ -69,6 +70,7 @@ def _problem_bytes(status: int, reason: str, kind: str, detail: str, extra_heade
     return head.encode("ascii") + body
 
 
+@functools.lru_cache(maxsize=8)
 def _over_capacity_app(limits: HttpLimits) -> Any:
     body = json.dumps(
         {
@@ -90,6 +92,16 @@ def _over_capacity_app(limits: HttpLimits) -> Any:
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     return over_capacity
+
+
+_last_warning = [float("-inf")]
+
+
+def _warn_over_capacity(now: float, limit: int) -> None:
+    """Log refusals at most once a minute: a flood of connections must not flood the log."""
+    if now - _last_warning[0] >= 60:
+        _last_warning[0] = now
+        log.warning("at the limit of %d HTTP connections: refusing new ones with 503", limit)
 
 
 class TimedH11Protocol(H11Protocol):
@@ -119,7 +131,7 @@ class TimedH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if len(self.connections) > self.limits.max_connections:
-            log.warning("refusing a connection: %d open, the limit is %d", len(self.connections) - 1, self.limits.max_connections)
+            _warn_over_capacity(self.loop.time(), self.limits.max_connections)
             self.app = _over_capacity_app(self.limits)
         self._arm("head")
 
