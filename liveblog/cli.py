@@ -86,7 +86,17 @@ def migrate() -> None:
 )
 def serve(host: str | None, port: int | None, with_demo: bool, workers: int) -> None:
     """Serve the API and the readers' pages (a fresh SQLite database is migrated automatically)."""
+    import functools
+    from typing import Any
+
     import uvicorn
+
+    from liveblog.api.server import (
+        HttpLimits,
+        TimedH11Protocol,
+        effective_max_connections,
+        raise_descriptor_limit,
+    )
 
     settings = Settings()
     settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
@@ -97,6 +107,15 @@ def serve(host: str | None, port: int | None, with_demo: bool, workers: int) -> 
         _play_demo(settings)
     else:
         _run(schema.ensure_migrated, settings)
+    soft, _hard = raise_descriptor_limit()  # inherited by every worker
+    limits = HttpLimits(
+        header_timeout=settings.http_header_timeout,
+        body_timeout=settings.http_body_timeout,
+        keepalive_timeout=settings.http_keepalive_timeout,
+        max_connections=effective_max_connections(settings.http_max_connections, soft),
+    )
+    # A partial of a module-level class: it pickles, so `--workers N` processes get the same.
+    protocol: Any = functools.partial(TimedH11Protocol, limits=limits)
     uvicorn.run(
         # An import string and a factory, so that every worker builds its own app and services.
         "liveblog.api.app:create_app",
@@ -109,6 +128,8 @@ def serve(host: str | None, port: int | None, with_demo: bool, workers: int) -> 
         ws_max_size=settings.live_inbound_bytes,  # readers have nothing to say: larger frames close
         ws_per_message_deflate=False,  # fan-out sends one prepared frame to many readers
         **proxy_options(settings),
+        http=protocol,  # header and body timeouts, the connection cap (liveblog.api.server)
+        timeout_keep_alive=max(1, round(settings.http_keepalive_timeout)),  # the protocol uses the exact value
     )
 
 
@@ -403,6 +424,9 @@ def audit_verify(
 
     Exit status 0 when everything holds, 1 naming the first bad version, 2 for unusable
     arguments or files. Never trusts the file's own keys silently: without --key it says so.
+    With --db it also checks what only the database shows: rows stored out of order or
+    missing (re-inserted by INSERT OR REPLACE, say), snapshots that disagree with the log,
+    and the triggers that keep the log append-only.
     """
     from rich.markup import escape
 
@@ -444,9 +468,10 @@ def audit_verify(
         except OSError as exc:
             raise click.BadParameter(f"cannot read {name}: {exc.strerror}", param_hint="'FILE'") from exc
 
-    async def verify_stored(database: Database) -> list[verifier.Result]:
+    async def verify_stored(database: Database) -> tuple[list[str], list[verifier.Result]]:
         try:
             slugs = await verifier.stories(database)
+            problems = await verifier.storage_problems(database)
             if story is not None and story not in slugs:
                 raise click.BadParameter(
                     f"there is no story {story!r} in the database", param_hint="'--story'"
@@ -465,11 +490,17 @@ def audit_verify(
                             progress=lambda done, total: progress.update(task, completed=done, total=total),
                         )
                     )
-            return results
+            return problems, results
         except StoreError as exc:  # exit 1 would say that a log is bad
             raise click.BadParameter(exc.detail, param_hint="'--db'") from exc
 
-    results = _run(verify_stored) if in_database else [verify_file(file or "-")]
+    problems: list[str] = []
+    if in_database:
+        problems, results = _run(verify_stored)
+    else:
+        results = [verify_file(file or "-")]
+    for problem in problems:
+        err.print(f"[bold red]FAILED[/] {escape(f'database: {problem}')}", soft_wrap=True)
     if not results:
         err.print("the database holds no story")
     for result in results:
@@ -482,7 +513,7 @@ def audit_verify(
             err.print(f"[bold red]FAILED[/] {escape(f'{where}: {result.message}')}", soft_wrap=True)
     if any(result.unusable for result in results):
         sys.exit(2)
-    if not all(result.ok for result in results):
+    if problems or not all(result.ok for result in results):
         sys.exit(1)
 
 

@@ -44,6 +44,20 @@ class Settings(BaseSettings):
         description="addresses or CIDR networks of the reverse proxies whose X-Forwarded-For is "
         'believed, as JSON: ["10.0.0.0/8", "::1"]; none by default (the peer is the client)',
     )
+    http_header_timeout: float = Field(
+        default=10.0, gt=0, description="seconds a client has to send a request's head (408 after)"
+    )
+    http_body_timeout: float = Field(
+        default=30.0, gt=0, description="seconds a client has to send a request's body once its head is in"
+    )
+    http_keepalive_timeout: float = Field(
+        default=5.0, gt=0, description="seconds an idle connection is kept open between requests"
+    )
+    http_max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="HTTP connections served at once per process (503 beyond); WebSockets count apart",
+    )
     log_level: str = "info"
 
     @field_validator("trusted_proxies")

@@ -18,22 +18,25 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any, NoReturn
 
 import rfc8785
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from liveblog.audit.export import FORMAT, export_lines
 from liveblog.audit.keys import UnusableKey, keys_from_objects
 from liveblog.audit.signing import ALGORITHM, verify_signature
+from liveblog.domain import StoryState, evolve
 from liveblog.domain.events import Event, event_data, event_from_data
 from liveblog.domain.replay import IllegalEvent, replay
 from liveblog.domain.upcasting import UPCASTERS, UnknownSchema
 from liveblog.domain.values import SLUG_PATTERN, rfc3339
 from liveblog.store.chain import GENESIS, event_hash
 from liveblog.store.database import Database
-from liveblog.store.tables import events
+from liveblog.store.protection import missing_protection
+from liveblog.store.tables import events, snapshots
 
 Progress = Callable[[int, int], None]
 Kinds = Mapping[str, type | tuple[type, ...]]
@@ -478,12 +481,97 @@ async def verify_database(
 
     Without ``trusted_keys``, the keys of the database's ``signing_keys`` table (which that
     export lists) are trusted. The export is spooled (to a temporary file once it is large),
-    then verified synchronously.
+    then verified synchronously. When it verifies, what only the database shows is checked
+    too (:func:`_stored_problem`).
     """
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         async for line in export_lines(database, story, now=datetime.now(UTC)):
             spool.write(line.encode())
         spool.seek(0)
-        return verify(
+        result = verify(
             parse_lines(spool), trusted_keys=trusted_keys, kept_checkpoint=kept_checkpoint, progress=progress
         )
+    if not result.ok:
+        return result
+    problem = await _stored_problem(database, story)
+    if problem is None:
+        return result
+    version, message = problem
+    return Result(
+        ok=False,
+        message=f"version {version}: {message}",
+        story=story,
+        first_bad_version=version,
+        warnings=result.warnings,
+        events=result.events,
+        checkpoints=result.checkpoints,
+    )
+
+
+async def _stored_problem(database: Database, story: str) -> tuple[int, str] | None:
+    """What the rows of ``story`` tell beyond its export, as (version, message), if anything
+    is wrong; the export (hashes, chain, checkpoints, rules) has verified.
+
+    * ``position`` grows with ``version``: a row written again after the log moved on (by
+      ``INSERT OR REPLACE`` behind the triggers' back, say) lands after its successors.
+    * Every snapshot holds the hash of the log's event at its version and the state the log
+      folds to there: a rewrite of the log under it, or a forged snapshot, shows.
+    """
+    async with database.read() as connection:
+        rows = (
+            await connection.execute(
+                select(events.c.version, events.c.position, events.c.type, events.c.data, events.c.hash)
+                .where(events.c.stream == story)
+                .order_by(events.c.version)
+            )
+        ).all()
+        stored = (
+            await connection.execute(
+                select(snapshots.c.version, snapshots.c.head_hash, snapshots.c.state)
+                .where(snapshots.c.stream == story)
+                .order_by(snapshots.c.version)
+            )
+        ).all()
+    for row, following in pairwise(rows):
+        if row.position >= following.position:
+            return row.version, (
+                f"stored at position {row.position}, after version {following.version} "
+                f"(position {following.position}): the row was written again after the log moved on"
+            )
+    taken = {snapshot.version: snapshot for snapshot in stored}
+    state: StoryState | None = None
+    for row in rows:
+        state = evolve(state, event_from_data(row.type, row.data))
+        snapshot = taken.pop(row.version, None)
+        if snapshot is None:
+            continue
+        if snapshot.head_hash != row.hash:
+            return row.version, "the snapshot at this version holds another hash: the log changed under it"
+        if state is None or StoryState.model_validate_json(snapshot.state) != state:
+            return row.version, "the snapshot at this version is not the state the log folds to"
+    for version in taken:
+        return version, "there is a snapshot at this version, beyond the end of the log"
+    return None
+
+
+async def storage_problems(database: Database) -> list[str]:
+    """What is wrong with the database as a whole, one line each: protecting triggers that
+    are missing (or disabled), and, on SQLite, positions missing from the log.
+
+    SQLite gives a new row the position after the largest one and a rolled-back append
+    leaves none behind, so with DELETE refused the positions run 1, 2, 3, ... without holes:
+    a hole is a row deleted, or re-inserted elsewhere by ``INSERT OR REPLACE``. (PostgreSQL's
+    sequence leaves holes on rollback, so it cannot tell.)
+    """
+    problems = await missing_protection(database)
+    if database.is_sqlite:
+        async with database.read() as connection:
+            count, highest = (
+                await connection.execute(select(func.count(), func.coalesce(func.max(events.c.position), 0)))
+            ).one()
+        if count != highest:
+            problems.append(
+                f"the log holds {count} events but its positions run to {highest}: "
+                f"{highest - count} rows were deleted or re-inserted (INSERT OR REPLACE)"
+            )
+    return problems

@@ -88,6 +88,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # REPLACE's implicit delete then fires DELETE triggers too; the append-only tables do
+        # not rely on it (migration 0003 refuses REPLACE on any connection), it is belt and braces.
+        cursor.execute("PRAGMA recursive_triggers=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -1,6 +1,8 @@
 """Snapshots of a story's folded state, so loading a long story does not replay it all.
 
-A snapshot is a cache of ``fold(events[:version])``: deleting every snapshot loses nothing.
+A snapshot is a cache of ``fold(events[:version])``: it could be rebuilt from the log, but once
+written it is never changed (migration 0003: the server decides on it; ``audit verify --db``
+checks it against the log).
 """
 
 from __future__ import annotations

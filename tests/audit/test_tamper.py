@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import copy
 import json
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from liveblog.application import Application
 from liveblog.store.database import Database
-from liveblog.store.tables import events
+from liveblog.store.tables import events, snapshots
 from tests.audit import SLUG, Demo, attacker, events_of, forge, play_demo, public_key_file
 
 
@@ -277,3 +279,181 @@ async def test_an_illegal_sequence_that_hashes_and_is_signed_correctly_is_found_
         sequence = illegal(lines)
         forged = forge(lines, sequence, forger, at=[len(sequence)])
         assert_detected(await story.verify("illegal.ndjson", forged, "--key", str(key)), message)
+
+
+# --- Rewrites through the database's own statements (migration 0003) --------------------
+
+
+async def _raw(database: Database, *statements: tuple[str, tuple[Any, ...]]) -> None:
+    """Run ``statements`` (SQL with ``?`` or ``$n`` parameters) on a plain driver
+    connection of the attacker's own, in autocommit, in order; the first refused raises."""
+    if database.is_sqlite:
+        connection = sqlite3.connect(database.url.removeprefix("sqlite+aiosqlite:///"), isolation_level=None)
+        try:
+            for sql, parameters in statements:
+                connection.execute(sql, parameters)
+        finally:
+            connection.close()
+        return
+    pg = await asyncpg.connect(database.url.replace("postgresql+asyncpg://", "postgresql://", 1), timeout=10)
+    try:
+        for sql, parameters in statements:
+            await pg.execute(sql, *parameters)
+    finally:
+        await pg.close()
+
+
+async def _rows(database: Database) -> list[Any]:
+    async with database.read() as connection:
+        return list((await connection.execute(select(events).order_by(events.c.position))).all())
+
+
+def _rewrite(database: Database, stored: list[Any], forged: list[dict[str, Any]]) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements that put ``forged``'s events in place of the stored ones that differ,
+    at their positions: INSERT OR REPLACE on SQLite, its PostgreSQL form (an UPSERT)."""
+    statements: list[tuple[str, tuple[Any, ...]]] = []
+    by_version = {row.version: row for row in stored}
+    for event in events_of(forged):
+        row = by_version[event["version"]]
+        if row.hash == event["hash"]:
+            continue
+        values = (
+            row.position, SLUG, event["version"], event["type"], event["schema"], json.dumps(event["data"]),
+            json.dumps(row.meta), row.recorded_at if not database.is_sqlite else str(row.recorded_at.replace(tzinfo=None)),
+            event["hash"], event["prev_hash"],
+        )
+        columns = "position, stream, version, type, schema, data, metadata, recorded_at, hash, prev_hash"
+        if database.is_sqlite:
+            statements.append((f"INSERT OR REPLACE INTO events ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values))
+        else:
+            upsert = (
+                f"INSERT INTO events ({columns}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10) "
+                "ON CONFLICT (position) DO UPDATE SET data = excluded.data, hash = excluded.hash, "
+                "prev_hash = excluded.prev_hash"
+            )
+            statements.append((upsert, values))
+    return statements
+
+
+async def test_the_insert_or_replace_rewrite_that_used_to_verify_is_refused(story: Demo, database: Database) -> None:
+    """Before 0003, on SQLite: the log rewritten from version 5 with INSERT OR REPLACE (each
+    row kept at its position, the chain re-linked) and the checkpoints deleted verified "ok"."""
+    lines = story.lines()
+    correction_of_the_deadline(lines)["data"]["note"] = "A quieter note."
+    forged = forge(lines, events_of(lines), attacker())
+    before = await _rows(database)
+    rewrite = _rewrite(database, before, forged)
+    assert len(rewrite) == 22  # versions 5 to 26
+    refused = sqlite3.IntegrityError if database.is_sqlite else asyncpg.RestrictViolationError
+    with pytest.raises(refused, match="append-only"):
+        await _raw(database, rewrite[0])
+    with pytest.raises(refused, match="append-only"):
+        await _raw(database, ("DELETE FROM checkpoints", ()))
+    assert await _rows(database) == before
+    result = await story.cli("audit", "verify", "--db", "--key", str(story.keys_file))
+    assert result.exit_code == 0, result.output
+    assert "covered by no signed checkpoint" not in result.output
+
+
+async def _without_protection(database: Database, *statements: tuple[str, tuple[Any, ...]]) -> None:
+    """``statements`` run with the events table's triggers out of the way, then put back."""
+    if database.is_sqlite:
+        async with database.engine.connect() as connection:
+            saved = [
+                sql
+                for (sql,) in await connection.execute(
+                    text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'")
+                )
+            ]
+        drop = [(f"DROP TRIGGER events_append_only_{name}", ()) for name in ("update", "delete", "replace")]
+        await _raw(database, *drop, *statements, *[(sql, ()) for sql in saved])
+    else:
+        await _raw(
+            database,
+            ("ALTER TABLE events DISABLE TRIGGER USER", ()),
+            *statements,
+            ("ALTER TABLE events ENABLE TRIGGER USER", ()),
+        )
+
+
+async def test_an_event_re_inserted_behind_the_triggers_back_is_found_in_the_database(
+    story: Demo, database: Database
+) -> None:
+    """Version 10 deleted and inserted again unchanged: the export verifies, but the row now
+    stands after its successors (and on SQLite its old position is a hole)."""
+    [row] = [row for row in await _rows(database) if row.version == 10]
+    columns = "stream, version, type, schema, data, metadata, recorded_at, hash, prev_hash"
+    recorded_at = str(row.recorded_at.replace(tzinfo=None)) if database.is_sqlite else row.recorded_at
+    values = (SLUG, 10, row.type, row.schema, json.dumps(row.data), json.dumps(row.meta), recorded_at, row.hash, row.prev_hash)
+    if database.is_sqlite:
+        await _without_protection(database, (f"REPLACE INTO events ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values))
+    else:
+        await _without_protection(
+            database,
+            ("DELETE FROM events WHERE stream = $1 AND version = 10", (SLUG,)),
+            (f"INSERT INTO events ({columns}) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9)", values),
+        )
+    exported = await story.cli("audit", "export", SLUG)
+    assert (await story.verify("same.ndjson", [line for line in exported.stdout_bytes.splitlines(keepends=True)])).exit_code == 0
+
+    result = await story.cli("audit", "verify", "--db", "--key", str(story.keys_file))
+    assert_detected(result, f"{SLUG}: version 10: stored at position")
+    assert "the row was written again after the log moved on" in result.output
+    if database.is_sqlite:
+        assert "database: the log holds 26 events but its positions run to 27" in result.output
+
+
+async def test_a_snapshot_that_disagrees_with_the_log_is_found_in_the_database(
+    story: Demo, database: Database, application: Application
+) -> None:
+    """Snapshots may be inserted (never changed): a forged one is the state the server would
+    decide on. A true one verifies; one with another hash or another state does not."""
+    async with database.read() as connection:
+        state = await application.load_at(connection, SLUG, 10)
+        [row] = [row for row in await _rows(database) if row.version == 10]
+    assert state is not None
+    true_state = state.model_dump_json()
+    forged_state = state.model_copy(update={"title": "A calmer title"}).model_dump_json()
+    for version, head_hash, document, message in [
+        (10, row.hash, true_state, None),
+        (10, "ab" * 32, true_state, "version 10: the snapshot at this version holds another hash"),
+        (10, row.hash, forged_state, "version 10: the snapshot at this version is not the state the log folds to"),
+    ]:
+        await _without_protection_of_snapshots(database, version, head_hash, document)
+        result = await story.cli("audit", "verify", "--db", "--key", str(story.keys_file))
+        if message is None:
+            assert result.exit_code == 0, result.output
+        else:
+            assert_detected(result, f"{SLUG}: {message}")
+
+
+async def _without_protection_of_snapshots(database: Database, version: int, head_hash: str, state: str) -> None:
+    """The snapshot of ``version`` set to these values (deleting any, triggers set aside)."""
+    async with database.engine.begin() as connection:
+        if database.is_sqlite:
+            saved = (
+                await connection.execute(
+                    text("SELECT sql FROM sqlite_master WHERE name = 'snapshots_append_only_delete'")
+                )
+            ).scalar_one()
+            await connection.execute(text("DROP TRIGGER snapshots_append_only_delete"))
+            await connection.execute(text("DELETE FROM snapshots"))
+            await connection.execute(text(saved))
+        else:
+            await connection.execute(text("ALTER TABLE snapshots DISABLE TRIGGER USER"))
+            await connection.execute(text("DELETE FROM snapshots"))
+            await connection.execute(text("ALTER TABLE snapshots ENABLE TRIGGER USER"))
+        await connection.execute(
+            insert(snapshots).values(stream=SLUG, version=version, head_hash=head_hash, state=state)
+        )
+
+
+async def test_a_dropped_protecting_trigger_fails_the_database_verification(story: Demo, database: Database) -> None:
+    if database.is_sqlite:
+        await _raw(database, ("DROP TRIGGER checkpoints_append_only_delete", ()))
+    else:
+        await _raw(database, ("ALTER TABLE checkpoints DISABLE TRIGGER checkpoints_append_only_rows", ()))
+    result = await story.cli("audit", "verify", "--db", "--key", str(story.keys_file))
+    assert result.exit_code == 1, result.output
+    assert "database: the checkpoints table is not protected: trigger checkpoints_append_only_" in result.output
+    assert f"ok {SLUG}" in result.output  # the log itself still verifies
