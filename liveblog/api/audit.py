@@ -106,7 +106,7 @@ async def _revisions(
             connection, slug, target, after=after, limit=limit
         )
     # Readers get public notes; editors the reasons but not token ids
-    # (docs/decisions-hardening.md); auditors and admins everything.
+    # (docs/api.md, "Hardening decisions"); auditors and admins everything.
     if actor is None:
         documents = [history.for_reader(d) for d in documents]
     elif actor.role not in AUDITING:
