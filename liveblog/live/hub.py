@@ -95,6 +95,16 @@ class Subscriber:
         return frame
 
 
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A reader just registered: its queue, the story's version then, and what it is owed
+    before the queue (the messages after its ``after``, in order, or a single ``reset``)."""
+
+    subscriber: Subscriber
+    current: int
+    backlog: list[Frame]
+
+
 class Channel:
     """One story in one process: its state, its recent messages, its readers."""
 
@@ -170,9 +180,9 @@ class Hub:
             if channel.subscribers:
                 asyncio.get_running_loop().create_task(self.catch_up(channel))
 
-    async def subscribe(self, story: str, after: int) -> tuple[Subscriber, int, list[Frame]]:
-        """Register a reader who has seen up to ``after``: returns its queue, the story's
-        current version, and the messages owed to it (or a single ``reset``) in order."""
+    async def subscribe(self, story: str, after: int) -> Subscription:
+        """Register a reader who has seen up to ``after``: its queue, the story's current
+        version, and the messages owed to it (or a single ``reset``) in order."""
         channel = self._channels.setdefault(story, Channel(story))
         async with channel.lock:
             # A channel with readers is kept current by wake-ups and the sweep; the store is
@@ -188,7 +198,7 @@ class Hub:
             else:
                 backlog = [frame for frame in channel.recent if frame.version > after]
             channel.subscribers.add(subscriber)
-        return subscriber, current, backlog
+        return Subscription(subscriber, current, backlog)
 
     def unsubscribe(self, story: str, subscriber: Subscriber) -> None:
         channel = self._channels.get(story)
