@@ -29,6 +29,7 @@ from liveblog.domain.values import SLUG_PATTERN
 from liveblog.errors import BadRequest, LiveblogError, NotFound, RateLimited, Unauthenticated
 from liveblog.live import session as live_session
 from liveblog.live.session import Close, Event, Heartbeat, Hello, LiveFrame, LiveSession, Recheck, Reset
+from liveblog.store.tokens import Actor
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 
@@ -58,6 +59,12 @@ def sse(frame: LiveFrame) -> str | None:
             return None
         case _:
             assert_never(frame)
+
+
+def _newsroom(actor: Actor | None) -> bool:
+    """Whether the subscriber may be served the story's draft period: any token holder is
+    newsroom staff (as for revision histories); readers start at the publication."""
+    return actor is not None
 
 
 def _recheck(services: Services, authorization: str | None) -> Recheck | None:
@@ -100,7 +107,7 @@ async def _serve(websocket: WebSocket, services: Services, slug: str, after: str
     actor = await authenticate_header(services, authorization)
     await ensure_readable(services, slug, actor)
     session = await LiveSession.open(
-        services.hub, slug, after=version, recheck=_recheck(services, authorization)
+        services.hub, slug, after=version, drafts=_newsroom(actor), recheck=_recheck(services, authorization)
     )
     try:
         close = await _first(
@@ -204,7 +211,7 @@ async def live_events(
     services.connections.acquire(address)
     try:
         session = await LiveSession.open(
-            services.hub, slug, after=version, recheck=_recheck(services, authorization)
+            services.hub, slug, after=version, drafts=_newsroom(actor), recheck=_recheck(services, authorization)
         )
     except BaseException:
         services.connections.release(address)

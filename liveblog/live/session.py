@@ -83,6 +83,11 @@ LiveFrame = Hello | Event | Reset | Heartbeat | Close
 class LiveSession:
     """One reader's subscription to ``story``, from the version ``after`` it already has.
 
+    Readers (``drafts`` false) are never shown the story's draft period: one whose ``after``
+    is below the publication version gets a :class:`Reset` to the current version instead of
+    a backlog, so no message at or before the publication reaches it (docs/live-drafts.md).
+    The newsroom (``drafts`` true) is served the whole log.
+
     It owns its hub subscription from :meth:`open` on; :meth:`close` gives it back (and must
     be called, whatever happened). ``recheck``, if given, is called every
     :data:`RECHECK_SECONDS` while the session lasts; once it names a reason, the session
@@ -96,6 +101,7 @@ class LiveSession:
         subscription: Subscription,
         *,
         after: int,
+        drafts: bool = False,
         recheck: Recheck | None = None,
         recheck_every: float = RECHECK_SECONDS,
     ) -> None:
@@ -103,14 +109,18 @@ class LiveSession:
         self.story = story
         self.subscription = subscription
         self.after = after
+        self.drafts = drafts
         self._recheck = recheck
         self._recheck_every = recheck_every
         self._watcher: asyncio.Task[Close] | None = None
 
     @classmethod
-    async def open(cls, hub: Hub, story: str, *, after: int, recheck: Recheck | None = None) -> LiveSession:
+    async def open(
+        cls, hub: Hub, story: str, *, after: int, drafts: bool = False, recheck: Recheck | None = None
+    ) -> LiveSession:
         """Subscribe to ``story`` on ``hub`` for a reader who has every version up to ``after``."""
-        return cls(hub, story, await hub.subscribe(story, after), after=after, recheck=recheck)
+        subscription = await hub.subscribe(story, after)
+        return cls(hub, story, subscription, after=after, drafts=drafts, recheck=recheck)
 
     def close(self) -> None:
         """Give back the subscription and stop watching (idempotent)."""
@@ -126,6 +136,13 @@ class LiveSession:
         subscription = self.subscription
         current = subscription.current
         yield Hello(current, messages.hello(self.story, current))
+        if not self.drafts and (subscription.public_from is None or self.after < subscription.public_from):
+            # A reader behind the publication would be owed the draft period (headlines and
+            # text removed before anyone could read them). It cannot hold such a version
+            # anyway: it reloads the published story and follows on from there.
+            yield Reset(current, messages.reset(current))
+            yield Close(CLOSE_NORMAL, RESET)
+            return
         for owed in subscription.backlog:
             if owed.kind == "reset":
                 yield Reset(owed.version, owed.text)
