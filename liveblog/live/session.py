@@ -32,6 +32,10 @@ CLOSE_UNAUTHENTICATED = 4401
 TOO_SLOW = "too slow: reconnect with after=<the last version you received>"
 RESET = "reset: reload the story and reconnect"
 RECHECK_SECONDS = 2.0
+NO_DRAFT_PERIOD = 2
+"""A story published at version 2 had no draft period: its opening (version 1) carries the
+headline and summary it was published with, and nothing came between. Readers may be
+replayed it from 0, as before."""
 
 Recheck = Callable[[], Awaitable[str | None]]
 """Re-checks a reader's authorisation: ``None`` while it holds, else why it lapsed."""
@@ -136,7 +140,10 @@ class LiveSession:
         subscription = self.subscription
         current = subscription.current
         yield Hello(current, messages.hello(self.story, current))
-        if not self.drafts and (subscription.public_from is None or self.after < subscription.public_from):
+        public_from = subscription.public_from
+        if not self.drafts and (
+            public_from is None or (self.after < public_from and public_from > NO_DRAFT_PERIOD)
+        ):
             # A reader behind the publication would be owed the draft period (headlines and
             # text removed before anyone could read them). It cannot hold such a version
             # anyway: it reloads the published story and follows on from there.
