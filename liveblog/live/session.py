@@ -89,7 +89,8 @@ class LiveSession:
 
     Readers (``drafts`` false) are never shown the story's draft period: one whose ``after``
     is below the publication version gets a :class:`Reset` to the current version instead of
-    a backlog, so no message at or before the publication reaches it (docs/live-drafts.md).
+    a backlog, so no message at or before the publication reaches it (docs/live-drafts.md),
+    unless the story had no draft period (:data:`NO_DRAFT_PERIOD`).
     The newsroom (``drafts`` true) is served the whole log.
 
     It owns its hub subscription from :meth:`open` on; :meth:`close` gives it back (and must
