@@ -1,9 +1,11 @@
 """docs/api.md "Live delivery": the same subscription as a WebSocket or as Server-Sent Events.
 
-Every connection has its own sender reading its own bounded queue (see
-:mod:`liveblog.live.hub`), and a receiver beside it, so a reader that goes away is noticed at
-once rather than at the next send. A reader whose queue overflows is closed with 4008 and
-resumes with ``after`` = the last version it saw.
+What a reader gets (hello, backlog or reset, live events, heartbeats, and why it ends) is
+decided once, by :class:`liveblog.live.session.LiveSession`; the two endpoints here only
+encode and write its frames. The WebSocket also has a receiver beside its sender, so a reader
+that goes away is noticed at once rather than at the next send, and readers who talk too
+much are closed. A reader whose queue overflows is closed with 4008 and resumes with
+``after`` = the last version it saw.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, assert_never
 
 from fastapi import APIRouter, Header, Query, Request, WebSocket
 from starlette.responses import Response, StreamingResponse
@@ -27,24 +29,59 @@ from liveblog.api.services import Services, ServicesDep
 from liveblog.api.stories import SlugPath, ensure_readable
 from liveblog.domain.values import SLUG_PATTERN
 from liveblog.errors import BadRequest, LiveblogError, NotFound, RateLimited, Unauthenticated
-from liveblog.live import messages
-from liveblog.live.hub import Frame, Overflow, Subscriber
+from liveblog.live import session as live_session
+from liveblog.live.session import Close, Event, Heartbeat, Hello, LiveFrame, LiveSession, Recheck, Reset
+from liveblog.store.tokens import Actor
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 
-CLOSE_NORMAL = 1000
-CLOSE_TOO_SLOW = 4008
+CLOSE_NORMAL = live_session.CLOSE_NORMAL
+CLOSE_TOO_SLOW = live_session.CLOSE_TOO_SLOW
 CLOSE_TIMEOUT = 30.0  # a stalled reader gets this long to take the close frame, then is dropped
-TOO_SLOW = "too slow: reconnect with after=<the last version you received>"
+TOO_SLOW = live_session.TOO_SLOW
 CLOSE_POLICY = 1008
-CLOSE_UNAUTHENTICATED = 4401
+CLOSE_UNAUTHENTICATED = live_session.CLOSE_UNAUTHENTICATED
 CLOSE_CODES = {Unauthenticated: CLOSE_UNAUTHENTICATED, NotFound: 4404, BadRequest: 4400, RateLimited: 4429}
-TOKEN_RECHECK_SECONDS = 2.0
+TOKEN_RECHECK_SECONDS = live_session.RECHECK_SECONDS
 
 
-def sse(frame: Frame) -> str:
-    identifier = f"id: {frame.version}\n" if frame.kind == "event" else ""
-    return f"{identifier}event: {frame.kind}\ndata: {frame.text}\n\n"
+def sse(frame: LiveFrame) -> str | None:
+    """``frame`` as a Server-Sent Event (``id:`` for events only, so ``Last-Event-ID`` is
+    always a story version); ``None`` for a :class:`Close`, which SSE says by ending."""
+    match frame:
+        case Event():
+            return f"id: {frame.version}\nevent: event\ndata: {frame.text}\n\n"
+        case Hello():
+            return f"event: hello\ndata: {frame.text}\n\n"
+        case Reset():
+            return f"event: reset\ndata: {frame.text}\n\n"
+        case Heartbeat():
+            return f"event: heartbeat\ndata: {frame.text}\n\n"
+        case Close():
+            return None
+        case _:
+            assert_never(frame)
+
+
+def _newsroom(actor: Actor | None) -> bool:
+    """Whether the subscriber may be served the story's draft period: any token holder is
+    newsroom staff (as for revision histories); readers start at the publication."""
+    return actor is not None
+
+
+def _recheck(services: Services, authorization: str | None) -> Recheck | None:
+    """The session's re-check of the connection's token (none without a token)."""
+    if authorization is None:
+        return None
+
+    async def lapsed() -> str | None:
+        try:
+            await authenticate_header(services, authorization)
+        except Unauthenticated as exc:
+            return exc.detail
+        return None
+
+    return lapsed
 
 
 @router.websocket("/stories/{slug}/live")
@@ -71,35 +108,29 @@ async def _serve(websocket: WebSocket, services: Services, slug: str, after: str
     authorization = websocket.headers.get("authorization")
     actor = await authenticate_header(services, authorization)
     await ensure_readable(services, slug, actor)
-    subscriber, current, backlog = await services.hub.subscribe(slug, version)
+    session = await LiveSession.open(
+        services.hub, slug, after=version, drafts=_newsroom(actor), recheck=_recheck(services, authorization)
+    )
     try:
-        await websocket.send_text(messages.hello(slug, current))
-        for frame in backlog:
-            await websocket.send_text(frame.text)
-        if backlog and backlog[0].kind == "reset":
-            await websocket.close(code=CLOSE_NORMAL, reason="reset: reload the story and reconnect")
-            return
-        watchers = [
-            _send(websocket, subscriber),
-            _receive(websocket, services.settings.live_inbound_per_minute),
-            _overflowed(subscriber),
-        ]
-        if authorization is not None:
-            watchers.append(_token_lapses(services, authorization))
-        close = await _first(watchers)
+        close = await _first(
+            [
+                _send(websocket, session),
+                _receive(websocket, services.settings.live_inbound_per_minute),
+                # The sender may be stuck behind a reader that stopped reading; an overflow
+                # or a lapsed token must end the connection all the same.
+                _interrupted(session),
+            ]
+        )
         if close is not None:
-            # The sender may be stuck behind a reader that stopped reading: it was cancelled,
-            # and the close frame waits its turn behind what is already buffered.
+            # The sender was cancelled, and the close frame waits its turn behind what is
+            # already buffered: a reader who never reads is dropped after CLOSE_TIMEOUT.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(websocket.close(code=close[0], reason=close[1]), CLOSE_TIMEOUT)
+                await asyncio.wait_for(websocket.close(code=close.code, reason=close.reason), CLOSE_TIMEOUT)
     finally:
-        services.hub.unsubscribe(slug, subscriber)
+        session.close()
 
 
-Close = tuple[int, str] | None
-
-
-async def _first(watchers: list[Coroutine[Any, Any, Close]]) -> Close:
+async def _first(watchers: list[Coroutine[Any, Any, Close | None]]) -> Close | None:
     """Run ``watchers`` until one ends; cancel the rest; the close the first one asks for."""
     tasks = [asyncio.create_task(watcher) for watcher in watchers]
     try:
@@ -112,20 +143,25 @@ async def _first(watchers: list[Coroutine[Any, Any, Close]]) -> Close:
     return None if finished.cancelled() or finished.exception() is not None else finished.result()
 
 
-async def _send(websocket: WebSocket, subscriber: Subscriber) -> Close:
-    """Hand the reader its queue (events and the hub's heartbeats), one frame at a time."""
-    while True:
-        try:
-            frame = await subscriber.next()
-        except Overflow:
-            # Also watched by _overflowed, for a sender stuck in a send; whichever ends
-            # first, the reader is told why.
-            return CLOSE_TOO_SLOW, TOO_SLOW
-        assert frame is not None  # no timeout: next() waits for a frame
-        await websocket.send_text(frame.text)
+async def _send(websocket: WebSocket, session: LiveSession) -> Close | None:
+    """Write the session's frames, one text frame each, until it says how to close."""
+    async with contextlib.aclosing(session.frames()) as frames:
+        async for frame in frames:
+            match frame:
+                case Hello() | Event() | Reset() | Heartbeat():
+                    await websocket.send_text(frame.text)
+                case Close():
+                    return frame
+                case _:
+                    assert_never(frame)
+    return None
 
 
-async def _receive(websocket: WebSocket, per_minute: int) -> Close:
+async def _interrupted(session: LiveSession) -> Close | None:
+    return await session.interrupted()
+
+
+async def _receive(websocket: WebSocket, per_minute: int) -> Close | None:
     """Return when the reader goes away. Readers have nothing to say: a few frames are
     ignored, a stream of them closes the connection (oversized frames are refused by the
     server's frame limit before they get here)."""
@@ -139,22 +175,7 @@ async def _receive(websocket: WebSocket, per_minute: int) -> Close:
         while window and window[0] < now - 60:
             window.popleft()
         if len(window) > per_minute:
-            return CLOSE_POLICY, "readers may not send messages"
-
-
-async def _overflowed(subscriber: Subscriber) -> Close:
-    await subscriber.overflow.wait()
-    return CLOSE_TOO_SLOW, TOO_SLOW
-
-
-async def _token_lapses(services: Services, authorization: str) -> Close:
-    """Return once the connection's token is revoked or expires (checked every few seconds)."""
-    while True:
-        await asyncio.sleep(TOKEN_RECHECK_SECONDS)
-        try:
-            await authenticate_header(services, authorization)
-        except Unauthenticated as exc:
-            return CLOSE_UNAUTHENTICATED, exc.detail
+            return Close(CLOSE_POLICY, "readers may not send messages")
 
 
 def _after(raw: str | None) -> int:
@@ -202,37 +223,28 @@ async def live_events(
     address = client_address(request.scope, services.settings.trusted_proxies)
     services.connections.acquire(address)
     try:
-        subscriber, current, backlog = await services.hub.subscribe(slug, version)
+        session = await LiveSession.open(
+            services.hub, slug, after=version, drafts=_newsroom(actor), recheck=_recheck(services, authorization)
+        )
     except BaseException:
         services.connections.release(address)
         raise
 
     async def stream() -> AsyncIterator[str]:
+        # A Close ends the response: EventSource reconnects by itself, with Last-Event-ID.
+        # Heartbeats arrive through the queue; without a token the next frame shows a
+        # departure that the server did not report.
         try:
-            yield f"event: hello\ndata: {messages.hello(slug, current)}\n\n"
-            for owed in backlog:
-                yield sse(owed)
-            if backlog and backlog[0].kind == "reset":
-                return
-            # Heartbeats arrive through the queue. With a token, wake often enough to notice
-            # its revocation as the WebSocket does; without, the next frame shows a departure.
-            wait = TOKEN_RECHECK_SECONDS if authorization else None
-            checked = time.monotonic()
-            while not await request.is_disconnected():
-                try:
-                    frame = await subscriber.next(wait)
-                except Overflow:
-                    return  # EventSource reconnects by itself, with Last-Event-ID
-                if authorization is not None and time.monotonic() - checked >= TOKEN_RECHECK_SECONDS:
-                    checked = time.monotonic()
-                    try:
-                        await authenticate_header(services, authorization)
-                    except Unauthenticated:
+            async with contextlib.aclosing(session.frames()) as frames:
+                async for frame in frames:
+                    text = sse(frame)
+                    if text is None:
                         return
-                if frame is not None:
-                    yield sse(frame)
+                    yield text
+                    if await request.is_disconnected():
+                        return
         finally:
-            services.hub.unsubscribe(slug, subscriber)
+            session.close()
             services.connections.release(address)
 
     return StreamingResponse(

@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.application import Application, decode
 from liveblog.domain import Event, StoryState, evolve
+from liveblog.domain.events import StoryPublished
+from liveblog.domain.values import StoryStatus
 from liveblog.live import messages
 from liveblog.store import event_store
 
@@ -95,6 +97,19 @@ class Subscriber:
         return frame
 
 
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A reader just registered: its queue, the story's version then, and what it is owed
+    before the queue (the messages after its ``after``, in order, or a single ``reset``)."""
+
+    subscriber: Subscriber
+    current: int
+    backlog: list[Frame]
+    public_from: int | None
+    """The story's publication version (``None`` while a draft, as far as the hub knows):
+    the messages at and before it belong to the draft period (see docs/live-drafts.md)."""
+
+
 class Channel:
     """One story in one process: its state, its recent messages, its readers."""
 
@@ -103,6 +118,9 @@ class Channel:
         self.state: StoryState | None = None
         self.recent: deque[Frame] = deque(maxlen=REPLAY)
         self.subscribers: set[Subscriber] = set()
+        self.public_from: int | None = None
+        """The publication version, or (for a channel that starts after it) the version the
+        channel starts from: no reader is served a message at or before it."""
         self.lock = asyncio.Lock()
         self.quiet_since = time.monotonic()
         """When the readers were last offered a message (an event or a heartbeat)."""
@@ -114,6 +132,8 @@ class Channel:
     def publish(self, state: StoryState, event: Event, *, live: bool = True) -> None:
         """Move to ``state`` (after ``event``): encode its message once and offer it to all."""
         self.state = state
+        if self.public_from is None and isinstance(event, StoryPublished):
+            self.public_from = state.version
         frame = Frame(state.version, "event", messages.event(state, event))
         self.recent.append(frame)
         if live:
@@ -170,9 +190,9 @@ class Hub:
             if channel.subscribers:
                 asyncio.get_running_loop().create_task(self.catch_up(channel))
 
-    async def subscribe(self, story: str, after: int) -> tuple[Subscriber, int, list[Frame]]:
-        """Register a reader who has seen up to ``after``: returns its queue, the story's
-        current version, and the messages owed to it (or a single ``reset``) in order."""
+    async def subscribe(self, story: str, after: int) -> Subscription:
+        """Register a reader who has seen up to ``after``: its queue, the story's current
+        version, and the messages owed to it (or a single ``reset``) in order."""
         channel = self._channels.setdefault(story, Channel(story))
         async with channel.lock:
             # A channel with readers is kept current by wake-ups and the sweep; the store is
@@ -188,7 +208,7 @@ class Hub:
             else:
                 backlog = [frame for frame in channel.recent if frame.version > after]
             channel.subscribers.add(subscriber)
-        return subscriber, current, backlog
+        return Subscription(subscriber, current, backlog, channel.public_from)
 
     def unsubscribe(self, story: str, subscriber: Subscriber) -> None:
         channel = self._channels.get(story)
@@ -219,6 +239,9 @@ class Hub:
         current = await event_store.stream_version(connection, channel.slug)
         start = max(current - REPLAY, 0)
         channel.state = await self.application.load_at(connection, channel.slug, start) if start else None
+        if channel.state is not None and channel.state.status is not StoryStatus.DRAFT:
+            # Published before the window: readers behind ``start`` are reset anyway.
+            channel.public_from = start
         for recorded in await event_store.read_stream(connection, channel.slug, after=start, until=current):
             event = decode(recorded)
             state = evolve(channel.state, event)

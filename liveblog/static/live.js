@@ -63,11 +63,13 @@
     return element;
   }
 
-  /** `url` if it is an http(s) URL, else null (never a javascript: or data: link). */
+  /** `url` if it is an http(s) URL, else null (never a javascript: or data: link). The URL
+   *  is kept as written, as the server's template writes it (not normalised, which would
+   *  add a "/" to "https://example.org" and make the two renderings differ). */
   function webUrl(url) {
     try {
       const parsed = new URL(url);
-      return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+      return parsed.protocol === "http:" || parsed.protocol === "https:" ? url : null;
     } catch {
       return null;
     }
