@@ -76,7 +76,12 @@ def migrate() -> None:
 @main.command()
 @click.option("--host", default=None, help="interface to listen on [default: LIVEBLOG_HOST or 127.0.0.1]")
 @click.option("--port", type=int, default=None, help="port [default: LIVEBLOG_PORT or 8000]")
-@click.option("--demo", "with_demo", is_flag=True, help="play the demo stories first; print their pages, tokens and lines to try")
+@click.option(
+    "--demo",
+    "with_demo",
+    is_flag=True,
+    help="play the demo stories first; print their pages, tokens and lines to try",
+)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -87,7 +92,6 @@ def migrate() -> None:
 def serve(host: str | None, port: int | None, with_demo: bool, workers: int) -> None:
     """Serve the API and the readers' pages (a fresh SQLite database is migrated automatically)."""
     import functools
-    from typing import Any
 
     import uvicorn
 
@@ -129,7 +133,9 @@ def serve(host: str | None, port: int | None, with_demo: bool, workers: int) -> 
         ws_per_message_deflate=False,  # fan-out sends one prepared frame to many readers
         **proxy_options(settings),
         http=protocol,  # header and body timeouts, the connection cap (liveblog.api.server)
-        timeout_keep_alive=max(1, round(settings.http_keepalive_timeout)),  # the protocol uses the exact value
+        timeout_keep_alive=max(
+            1, round(settings.http_keepalive_timeout)
+        ),  # the protocol uses the exact value
     )
 
 
@@ -212,9 +218,8 @@ def demo_instructions(base: str, editor: str, auditor: str) -> str:
         f"curl -sS -w '\\n' -X POST {base}/api/v1/stories/{demo_story.TRY_SLUG}/updates "
         f"-H 'Authorization: Bearer {editor}' -H 'Content-Type: application/json' -d {body}"
     )
-    client = (
-        f"{_client_command()} --url {base} post {demo_story.TRY_SLUG} "
-        + shlex.quote("Hello from **liveblog-client**")
+    client = f"{_client_command()} --url {base} post {demo_story.TRY_SLUG} " + shlex.quote(
+        "Hello from **liveblog-client**"
     )
     return "\n".join(
         [

@@ -343,31 +343,40 @@ TRY_TITLE = "Try liveblog: post to this story"
 
 def try_commands(at: datetime) -> Iterator[tuple[str, c.Command]]:
     """The open story's steps, by name: opened live, with two updates to start from."""
-    yield "open", c.OpenStory(
-        story=TRY_SLUG,
-        at=at,
-        publish=True,
-        title=TRY_TITLE,
-        summary="A live story to try liveblog on: post an update with the editor token that "
-        "make run printed, and watch this page change by itself.",
+    yield (
+        "open",
+        c.OpenStory(
+            story=TRY_SLUG,
+            at=at,
+            publish=True,
+            title=TRY_TITLE,
+            summary="A live story to try liveblog on: post an update with the editor token that "
+            "make run printed, and watch this page change by itself.",
+        ),
     )
-    yield "welcome", c.PostUpdate(
-        story=TRY_SLUG,
-        update_id=new_update_id(),
-        author=DESK.name,
-        at=at,
-        body="**Welcome.** This story is open. Post to it with the `curl` or the `liveblog-client` "
-        "line that `make run` printed: your update appears on this page the moment it is "
-        "recorded, without a reload.",
+    yield (
+        "welcome",
+        c.PostUpdate(
+            story=TRY_SLUG,
+            update_id=new_update_id(),
+            author=DESK.name,
+            at=at,
+            body="**Welcome.** This story is open. Post to it with the `curl` or the `liveblog-client` "
+            "line that `make run` printed: your update appears on this page the moment it is "
+            "recorded, without a reload.",
+        ),
     )
-    yield "how-it-works", c.PostUpdate(
-        story=TRY_SLUG,
-        update_id=new_update_id(),
-        author=DESK.name,
-        at=at,
-        body="Every action (a post, a correction, a retraction, a pin) is an event in the story's "
-        "log: *Every change to this story*, above, shows them all with their diffs. The reference "
-        "story, `/stories/belgorod-captive-soldiers`, shows a whole day of coverage.",
+    yield (
+        "how-it-works",
+        c.PostUpdate(
+            story=TRY_SLUG,
+            update_id=new_update_id(),
+            author=DESK.name,
+            at=at,
+            body="Every action (a post, a correction, a retraction, a pin) is an event in the story's "
+            "log: *Every change to this story*, above, shows them all with their diffs. The reference "
+            "story, `/stories/belgorod-captive-soldiers`, shows a whole day of coverage.",
+        ),
     )
 
 

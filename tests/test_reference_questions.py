@@ -26,7 +26,9 @@ async def all_events(client: httpx.AsyncClient, auditor: dict[str, str]) -> list
     items: list[dict[str, Any]] = []
     after = 0
     while True:
-        page = (await client.get(f"{BASE}/events", params={"after": after, "limit": 10}, headers=auditor)).json()
+        page = (
+            await client.get(f"{BASE}/events", params={"after": after, "limit": 10}, headers=auditor)
+        ).json()
         items += page["items"]
         if page["next"] is None:
             return items
@@ -72,7 +74,9 @@ async def test_who_changed_the_deadline_when_from_what_to_what_and_what_readers_
 async def test_which_updates_were_ever_retracted_and_what_they_said_before(
     client: httpx.AsyncClient, auditor: dict[str, str], ids: dict[str, str]
 ) -> None:
-    retracted = [e["data"]["update_id"] for e in await all_events(client, auditor) if e["type"] == "UpdateRetracted"]
+    retracted = [
+        e["data"]["update_id"] for e in await all_events(client, auditor) if e["type"] == "UpdateRetracted"
+    ]
     assert retracted == [ids["duplicate"]]
     revisions = (await client.get(f"{BASE}/updates/{ids['duplicate']}/history")).json()["items"]
     assert revisions[0]["kind"] == "posted" and revisions[0]["body"].startswith("Ukraine denies")
@@ -84,7 +88,9 @@ async def test_nobody_rewrote_the_log_since_the_end_of_day_checkpoint(
 ) -> None:
     checkpoint = (await client.get(f"{BASE}/checkpoint")).json()
     assert checkpoint["signed_at"] == "2023-06-04T20:30:00Z"  # taken as the story closed
-    keys = {k["id"]: base64.b64decode(k["public_key"]) for k in (await client.get("/api/v1/keys")).json()["items"]}
+    keys = {
+        k["id"]: base64.b64decode(k["public_key"]) for k in (await client.get("/api/v1/keys")).json()["items"]
+    }
     assert verify_signature(keys[checkpoint["key_id"]], checkpoint)
 
     events = await all_events(client, auditor)

@@ -86,7 +86,19 @@ def _build_wheel(name: str, root: Path, sources: list[str], into: Path) -> Path:
             shutil.copy2(root / source, copy / source)
     # Without the backend here, pip fetches it into an isolated build environment (slower).
     isolation = ["--no-build-isolation"] if _has_build_backend() else []
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q", "-w", into, copy, env=_clean_env())
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        *isolation,
+        "-q",
+        "-w",
+        into,
+        copy,
+        env=_clean_env(),
+    )
     (wheel,) = into.glob(f"{name.replace('-', '_')}-*.whl")
     return wheel
 
@@ -236,7 +248,9 @@ def test_the_wheel_holds_the_templates_the_static_files_and_the_migrations(wheel
 
 
 def test_the_environments_import_only_the_wheels(server_venv: Venv, client_venv: Venv) -> None:
-    where = "import importlib.util as u; print(json.dumps([getattr(u.find_spec(n), 'origin', None) for n in N]))"
+    where = (
+        "import importlib.util as u; print(json.dumps([getattr(u.find_spec(n), 'origin', None) for n in N]))"
+    )
     names = "N = ['liveblog', 'liveblog_client']"
     server, client = (
         json.loads(_run(venv.python, "-c", f"import json; {names}; {where}", cwd=venv.root, env=_clean_env()))

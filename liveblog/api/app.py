@@ -14,10 +14,10 @@ from liveblog.api import audit, docs, live, pages, problems, stories, updates
 from liveblog.api.cors import CrossOrigin
 from liveblog.api.head import HeadAsGet
 from liveblog.api.limits import BodySizeLimit
-from liveblog.api.openapi import DocumentedAPI
-from liveblog.api.security_headers import SecurityHeaders
 from liveblog.api.logs import install_redaction
 from liveblog.api.nosniff import NoSniff
+from liveblog.api.openapi import DocumentedAPI
+from liveblog.api.security_headers import SecurityHeaders
 from liveblog.api.services import Services, running_services
 from liveblog.config import Settings
 

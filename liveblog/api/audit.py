@@ -102,9 +102,7 @@ async def _revisions(
             # with the newsroom.
             since = await public_since(services, slug, actor)
             after = max(after, await past_views.revision_at(connection, slug, target, since - 1))
-        documents, next_cursor = await history.read_page(
-            connection, slug, target, after=after, limit=limit
-        )
+        documents, next_cursor = await history.read_page(connection, slug, target, after=after, limit=limit)
     # Readers get public notes; editors the reasons but not token ids
     # (docs/api.md, "Hardening decisions"); auditors and admins everything.
     if actor is None:

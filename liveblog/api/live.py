@@ -224,7 +224,11 @@ async def live_events(
     services.connections.acquire(address)
     try:
         session = await LiveSession.open(
-            services.hub, slug, after=version, drafts=_newsroom(actor), recheck=_recheck(services, authorization)
+            services.hub,
+            slug,
+            after=version,
+            drafts=_newsroom(actor),
+            recheck=_recheck(services, authorization),
         )
     except BaseException:
         services.connections.release(address)

@@ -203,7 +203,10 @@ class TimedH11Protocol(H11Protocol):
             part = "request head" if what == "head" else "request body"
             self.transport.write(
                 _problem_bytes(
-                    408, "Request Timeout", "RequestTimeout", f"the {part} was not received within {seconds:g} s"
+                    408,
+                    "Request Timeout",
+                    "RequestTimeout",
+                    f"the {part} was not received within {seconds:g} s",
                 )
             )
         self.transport.close()

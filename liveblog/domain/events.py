@@ -17,6 +17,7 @@ from typing import Annotated, ClassVar, Literal, TypeAlias, assert_never
 from pydantic import Field, TypeAdapter
 
 from liveblog.domain.values import (
+    STORED,
     Body,
     Claim,
     ClaimStatus,
@@ -26,7 +27,6 @@ from liveblog.domain.values import (
     MediaList,
     Moment,
     NoteText,
-    STORED,
     OptionalLine,
     Slug,
     Sources,

@@ -247,9 +247,7 @@ async def read_page(
 async def exists(connection: AsyncConnection, story: str, target: str) -> bool:
     """Whether ``target`` has any revision in ``story``."""
     found = await connection.execute(
-        select(revisions.c.revision)
-        .where(revisions.c.stream == story, revisions.c.target == target)
-        .limit(1)
+        select(revisions.c.revision).where(revisions.c.stream == story, revisions.c.target == target).limit(1)
     )
     return found.first() is not None
 

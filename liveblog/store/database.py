@@ -106,7 +106,7 @@ async def translate_errors() -> AsyncIterator[None]:
         yield
     except (OperationalError, ProgrammingError) as exc:
         message = str(exc.orig) if exc.orig is not None else str(exc)
-        if "no such table" in message or "does not exist" in message and "relation" in message:
+        if "no such table" in message or ("does not exist" in message and "relation" in message):
             raise SchemaNotMigrated("the database has no liveblog schema; run `liveblog migrate`") from exc
         raise StoreError(f"database error: {message.splitlines()[0]}") from exc
     except (OSError, ConnectionError) as exc:

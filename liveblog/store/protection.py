@@ -25,7 +25,9 @@ async def missing_protection(database: Database) -> list[str]:
     expected = expected_triggers(database.dialect)
     async with database.read() as connection:
         if database.is_sqlite:
-            rows = await connection.execute(text("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'"))
+            rows = await connection.execute(
+                text("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'")
+            )
             present = {(row[0], row[1]) for row in rows}
         else:
             rows = await connection.execute(

@@ -196,7 +196,9 @@ async def test_histories_of_many_changes_come_a_page_at_a_time_and_chain_to_the_
         )
 
 
-async def test_history_limits_and_cursors_are_checked(client: httpx.AsyncClient, editor: dict[str, str]) -> None:
+async def test_history_limits_and_cursors_are_checked(
+    client: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
     await open_story(client, editor)
     update = await post_update(client, editor)
     for target in (f"{BASE}/updates/{update['id']}/history", f"{BASE}/revisions"):
@@ -237,7 +239,9 @@ async def test_complete_history_pages_are_cacheable_for_good_and_the_last_one_re
     assert last.json()["next"] is None and last.headers["cache-control"] == "public, no-cache"
     await client.patch(BASE, json={"summary": "Later"}, headers=editor)
     grown = await client.get(
-        target, params={"after": complete.json()["next"], "limit": 2}, headers={"If-None-Match": last.headers["etag"]}
+        target,
+        params={"after": complete.json()["next"], "limit": 2},
+        headers={"If-None-Match": last.headers["etag"]},
     )
     assert grown.status_code == 200 and grown.headers["etag"] != last.headers["etag"]
     staff = await client.get(target, params={"limit": 2}, headers=editor)
@@ -266,7 +270,9 @@ async def test_the_history_page_shows_a_page_of_changes_with_older_and_newer_lin
     pages = 0
     while url is not None:
         html = (await client.get(url)).text
-        versions = [int(v) for v in re.findall(r'<li class="change[^"]*" id="change-\d+" data-version="(\d+)"', html)]
+        versions = [
+            int(v) for v in re.findall(r'<li class="change[^"]*" id="change-\d+" data-version="(\d+)"', html)
+        ]
         assert versions == sorted(versions, reverse=True) and 0 < len(versions) <= 50
         seen += versions
         found = re.search(r'id="older-changes" rel="next" href="([^"]+)"', html)

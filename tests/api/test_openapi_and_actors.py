@@ -41,7 +41,9 @@ async def test_every_event_records_the_token_that_caused_it(
     await open_story(client, editor)
     await post_update(client, admin, byline="Agency staff")
     async with database.read() as connection:
-        rows = (await connection.execute(select(events.c.type, events.c.meta).order_by(events.c.position))).all()
+        rows = (
+            await connection.execute(select(events.c.type, events.c.meta).order_by(events.c.position))
+        ).all()
     actors = [(row.type, row.meta["actor"]["name"], row.meta["actor"]["role"]) for row in rows]
     assert actors == [
         ("StoryOpened", "Olena Editor", "editor"),

@@ -308,7 +308,9 @@ async def _rows(database: Database) -> list[Any]:
         return list((await connection.execute(select(events).order_by(events.c.position))).all())
 
 
-def _rewrite(database: Database, stored: list[Any], forged: list[dict[str, Any]]) -> list[tuple[str, tuple[Any, ...]]]:
+def _rewrite(
+    database: Database, stored: list[Any], forged: list[dict[str, Any]]
+) -> list[tuple[str, tuple[Any, ...]]]:
     """The statements that put ``forged``'s events in place of the stored ones that differ,
     at their positions: INSERT OR REPLACE on SQLite, its PostgreSQL form (an UPSERT)."""
     statements: list[tuple[str, tuple[Any, ...]]] = []
@@ -318,13 +320,22 @@ def _rewrite(database: Database, stored: list[Any], forged: list[dict[str, Any]]
         if row.hash == event["hash"]:
             continue
         values = (
-            row.position, SLUG, event["version"], event["type"], event["schema"], json.dumps(event["data"]),
-            json.dumps(row.meta), row.recorded_at if not database.is_sqlite else str(row.recorded_at.replace(tzinfo=None)),
-            event["hash"], event["prev_hash"],
+            row.position,
+            SLUG,
+            event["version"],
+            event["type"],
+            event["schema"],
+            json.dumps(event["data"]),
+            json.dumps(row.meta),
+            row.recorded_at if not database.is_sqlite else str(row.recorded_at.replace(tzinfo=None)),
+            event["hash"],
+            event["prev_hash"],
         )
         columns = "position, stream, version, type, schema, data, metadata, recorded_at, hash, prev_hash"
         if database.is_sqlite:
-            statements.append((f"INSERT OR REPLACE INTO events ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values))
+            statements.append(
+                (f"INSERT OR REPLACE INTO events ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+            )
         else:
             upsert = (
                 f"INSERT INTO events ({columns}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10) "
@@ -335,7 +346,9 @@ def _rewrite(database: Database, stored: list[Any], forged: list[dict[str, Any]]
     return statements
 
 
-async def test_the_insert_or_replace_rewrite_that_used_to_verify_is_refused(story: Demo, database: Database) -> None:
+async def test_the_insert_or_replace_rewrite_that_used_to_verify_is_refused(
+    story: Demo, database: Database
+) -> None:
     """Before 0003, on SQLite: the log rewritten from version 5 with INSERT OR REPLACE (each
     row kept at its position, the chain re-linked) and the checkpoints deleted verified "ok"."""
     lines = story.lines()
@@ -384,17 +397,34 @@ async def test_an_event_re_inserted_behind_the_triggers_back_is_found_in_the_dat
     [row] = [row for row in await _rows(database) if row.version == 10]
     columns = "stream, version, type, schema, data, metadata, recorded_at, hash, prev_hash"
     recorded_at = str(row.recorded_at.replace(tzinfo=None)) if database.is_sqlite else row.recorded_at
-    values = (SLUG, 10, row.type, row.schema, json.dumps(row.data), json.dumps(row.meta), recorded_at, row.hash, row.prev_hash)
+    values = (
+        SLUG,
+        10,
+        row.type,
+        row.schema,
+        json.dumps(row.data),
+        json.dumps(row.meta),
+        recorded_at,
+        row.hash,
+        row.prev_hash,
+    )
     if database.is_sqlite:
-        await _without_protection(database, (f"REPLACE INTO events ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values))
+        await _without_protection(
+            database, (f"REPLACE INTO events ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+        )
     else:
         await _without_protection(
             database,
             ("DELETE FROM events WHERE stream = $1 AND version = 10", (SLUG,)),
-            (f"INSERT INTO events ({columns}) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9)", values),
+            (
+                f"INSERT INTO events ({columns}) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9)",
+                values,
+            ),
         )
     exported = await story.cli("audit", "export", SLUG)
-    assert (await story.verify("same.ndjson", [line for line in exported.stdout_bytes.splitlines(keepends=True)])).exit_code == 0
+    assert (
+        await story.verify("same.ndjson", list(exported.stdout_bytes.splitlines(keepends=True)))
+    ).exit_code == 0
 
     result = await story.cli("audit", "verify", "--db", "--key", str(story.keys_file))
     assert_detected(result, f"{SLUG}: version 10: stored at position")
@@ -417,7 +447,12 @@ async def test_a_snapshot_that_disagrees_with_the_log_is_found_in_the_database(
     for version, head_hash, document, message in [
         (10, row.hash, true_state, None),
         (10, "ab" * 32, true_state, "version 10: the snapshot at this version holds another hash"),
-        (10, row.hash, forged_state, "version 10: the snapshot at this version is not the state the log folds to"),
+        (
+            10,
+            row.hash,
+            forged_state,
+            "version 10: the snapshot at this version is not the state the log folds to",
+        ),
     ]:
         await _without_protection_of_snapshots(database, version, head_hash, document)
         result = await story.cli("audit", "verify", "--db", "--key", str(story.keys_file))
@@ -427,7 +462,9 @@ async def test_a_snapshot_that_disagrees_with_the_log_is_found_in_the_database(
             assert_detected(result, f"{SLUG}: {message}")
 
 
-async def _without_protection_of_snapshots(database: Database, version: int, head_hash: str, state: str) -> None:
+async def _without_protection_of_snapshots(
+    database: Database, version: int, head_hash: str, state: str
+) -> None:
     """The snapshot of ``version`` set to these values (deleting any, triggers set aside)."""
     async with database.engine.begin() as connection:
         if database.is_sqlite:
@@ -448,12 +485,16 @@ async def _without_protection_of_snapshots(database: Database, version: int, hea
         )
 
 
-async def test_a_dropped_protecting_trigger_fails_the_database_verification(story: Demo, database: Database) -> None:
+async def test_a_dropped_protecting_trigger_fails_the_database_verification(
+    story: Demo, database: Database
+) -> None:
     if database.is_sqlite:
         await _raw(database, ("DROP TRIGGER checkpoints_append_only_delete", ()))
     else:
         await _raw(database, ("ALTER TABLE checkpoints DISABLE TRIGGER checkpoints_append_only_rows", ()))
     result = await story.cli("audit", "verify", "--db", "--key", str(story.keys_file))
     assert result.exit_code == 1, result.output
-    assert "database: the checkpoints table is not protected: trigger checkpoints_append_only_" in result.output
+    assert (
+        "database: the checkpoints table is not protected: trigger checkpoints_append_only_" in result.output
+    )
     assert f"ok {SLUG}" in result.output  # the log itself still verifies

@@ -46,7 +46,9 @@ async def test_the_history_page_shows_every_change_and_the_story_as_it_stood(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_a_long_history_pages_through_older_and_newer_changes(live_server: LiveServer, page: Page) -> None:
+async def test_a_long_history_pages_through_older_and_newer_changes(
+    live_server: LiveServer, page: Page
+) -> None:
     """Issue "Hardening" item 4: 50 changes a page, links to older and newer ones, and the
     number picker bounded by the first and the last change."""
     live_server.cli("migrate")

@@ -66,7 +66,9 @@ def differences(served: Any, built: Any, where: str = "article") -> list[str]:
         found.append(f"{where}: served {served['attributes']}, live.js {built['attributes']}")
     for index in range(max(len(served["children"]), len(built["children"]))):
         if index >= len(served["children"]) or index >= len(built["children"]):
-            found.append(f"{where}: served {len(served['children'])} children, live.js {len(built['children'])}")
+            found.append(
+                f"{where}: served {len(served['children'])} children, live.js {len(built['children'])}"
+            )
             break
         child = served["children"][index]
         name = child["tag"] if isinstance(child, dict) else "text"
@@ -101,17 +103,25 @@ async def test_live_js_builds_an_update_exactly_as_the_server_renders_it(
         sources=[{"name": "Social media", "url": "https://social.example.org/post/1"}],
         verification={"status": "unverified"},
     )
-    await desk.correct(withdrawn, "A ferry is said to have run aground near the pier.", "Where it was said to be.")
+    await desk.correct(
+        withdrawn, "A ferry is said to have run aground near the pier.", "Where it was said to be."
+    )
     await follow(page, live_server)
     await page.evaluate("window.__sameDocument = true")
 
     # The last event of each update reaches the open page, which rebuilds its element.
-    await desk.correct(full, full["body"].replace("pier;", "outer pier;"), "The measuring point is the outer pier.")
+    await desk.correct(
+        full, full["body"].replace("pier;", "outer pier;"), "The measuring point is the outer pier."
+    )
     await desk.call(
         "POST",
         f"/stories/{withdrawn['story']}/updates/{withdrawn['id']}/corrections",
-        {"changes": {"body": "A ferry is said to have run aground by the pier."}, "kind": "clarification",
-         "reason": "desk", "note": "Reports differ on where."},
+        {
+            "changes": {"body": "A ferry is said to have run aground by the pier."},
+            "kind": "clarification",
+            "reason": "desk",
+            "note": "Reports differ on where.",
+        },
     )
     await desk.retract(withdrawn, "No ferry ran aground; the report was false.")
     await caught_up(page, desk)
@@ -130,8 +140,8 @@ async def test_live_js_builds_an_update_exactly_as_the_server_renders_it(
     assert not wrong, "\n".join(wrong)
     # Both really are the final state: its notes, the retraction, the badges.
     story = await desk.story(withdrawn["story"])
-    assert f'"data-revision", "{story["pinned"][0]["revision"]}"' in str(await normalised(page, full)).replace(
-        "'", '"'
-    )
+    assert f'"data-revision", "{story["pinned"][0]["revision"]}"' in str(
+        await normalised(page, full)
+    ).replace("'", '"')
     assert "retraction-notice" in str(await normalised(page, withdrawn))
     assert not console_errors(page)

@@ -22,11 +22,6 @@ from liveblog.domain.events import (
     event_from_data,
 )
 from liveblog.domain.values import Claim, ClaimStatus, CorrectionKind
-
-EVENT_TYPES: dict[str, type[BaseEvent]] = {
-    cls.model_fields["type"].default: cls for cls in get_args(get_args(Event)[0])
-}
-
 from tests.domain.samples import (
     COASTGUARD,
     PIER_PHOTO,
@@ -36,6 +31,10 @@ from tests.domain.samples import (
     posted,
     retracted,
 )
+
+EVENT_TYPES: dict[str, type[BaseEvent]] = {
+    cls.model_fields["type"].default: cls for cls in get_args(get_args(Event)[0])
+}
 
 ONE_OF_EACH: list[Event] = [
     opened(),

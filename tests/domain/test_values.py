@@ -295,8 +295,13 @@ def test_a_link_with_a_control_character_or_a_space_is_refused(url: str) -> None
 
 def test_what_was_stored_before_a_rule_existed_still_reads_back() -> None:
     # An event recorded under older, laxer rules must stay readable: the log is the truth.
-    stored = {"at": "2026-01-01T00:00:00Z", "slug": SLUG, "title": "Ferry \u202e strike", "summary": "",
-              "language": "en"}
+    stored = {
+        "at": "2026-01-01T00:00:00Z",
+        "slug": SLUG,
+        "title": "Ferry \u202e strike",
+        "summary": "",
+        "language": "en",
+    }
     event = event_from_data("StoryOpened", stored)
     assert isinstance(event, StoryOpened) and event.title == "Ferry \u202e strike"
     assert Source.model_validate({"name": "A", "url": "https://x.org/a b"}, context=STORED).url == (

@@ -144,7 +144,9 @@ def read_until_closed(connection: socket.socket, within: float) -> tuple[bytes, 
     return received, time.monotonic() - started
 
 
-def trickle(connection: socket.socket, data: bytes, within: float, every: float = 0.25) -> tuple[bytes, float]:
+def trickle(
+    connection: socket.socket, data: bytes, within: float, every: float = 0.25
+) -> tuple[bytes, float]:
     """Send ``data`` one byte every ``every`` seconds until the server closes (or it is all
     sent); then read what it answered. Fails if the connection outlives ``within``."""
     started = time.monotonic()

@@ -47,8 +47,20 @@ TABLES = [
         "events",
         ("position",),
         (
-            {"position": "1", **EVENT, "version": "1", "data": _quoted('{"n": 0}'), "hash": _quoted("a" * 64)},
-            {"position": "2", **EVENT, "version": "2", "data": _quoted('{"n": 1}'), "hash": _quoted("b" * 64)},
+            {
+                "position": "1",
+                **EVENT,
+                "version": "1",
+                "data": _quoted('{"n": 0}'),
+                "hash": _quoted("a" * 64),
+            },
+            {
+                "position": "2",
+                **EVENT,
+                "version": "2",
+                "data": _quoted('{"n": 1}'),
+                "hash": _quoted("b" * 64),
+            },
         ),
         "data",
         _quoted('{"n": 99}'),
@@ -122,7 +134,7 @@ TABLES = [
 
 
 def _insert(spec: Protected, row: dict[str, str], verb: str = "INSERT") -> str:
-    return f'{verb} INTO {spec.table} ({", ".join(row)}) VALUES ({", ".join(row.values())})'
+    return f"{verb} INTO {spec.table} ({', '.join(row)}) VALUES ({', '.join(row.values())})"
 
 
 def _where(spec: Protected, row: dict[str, str]) -> str:
@@ -143,7 +155,8 @@ def common_statements(spec: Protected) -> list[str]:
         f"UPDATE {spec.table} SET {assignments} WHERE {_where(spec, first)}",
         f"DELETE FROM {spec.table} WHERE {_where(spec, first)}",
         f"DELETE FROM {spec.table}",
-        _insert(spec, _changed(spec)) + f" ON CONFLICT ({key}) DO UPDATE SET {spec.column} = excluded.{spec.column}",
+        _insert(spec, _changed(spec))
+        + f" ON CONFLICT ({key}) DO UPDATE SET {spec.column} = excluded.{spec.column}",
     ]
     if spec.table == "events":  # its other unique key
         statements.append(

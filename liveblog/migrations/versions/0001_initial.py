@@ -42,7 +42,12 @@ POSTGRESQL_TRIGGERS = [
 def upgrade() -> None:
     op.create_table(
         "events",
-        sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column(
+            "position",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
         sa.Column("stream", sa.String(80), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("type", sa.String(64), nullable=False),
@@ -144,5 +149,15 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS events_append_only_truncate ON events")
         op.execute("DROP TRIGGER IF EXISTS events_append_only_rows ON events")
         op.execute("DROP FUNCTION IF EXISTS events_append_only()")
-    for table in ("signing_keys", "checkpoints", "revisions", "update_views", "story_headers", "tokens", "snapshots", "idempotency_records", "events"):
+    for table in (
+        "signing_keys",
+        "checkpoints",
+        "revisions",
+        "update_views",
+        "story_headers",
+        "tokens",
+        "snapshots",
+        "idempotency_records",
+        "events",
+    ):
         op.drop_table(table)

@@ -102,7 +102,7 @@ class Newsroom:
         title, summary = data.get("title"), data.get("summary")
         if title in (None, self.title) and summary in (None, self.summary):
             return "a revision that changes neither headline nor summary"
-        if title is not None and title == self.title or summary is not None and summary == self.summary:
+        if (title is not None and title == self.title) or (summary is not None and summary == self.summary):
             return "a revision that restates an unchanged headline or summary"
         self.title = self.title if title is None else title
         self.summary = self.summary if summary is None else summary
@@ -175,11 +175,8 @@ class Newsroom:
         pinned, key_event = data.get("pinned"), data.get("key_event")
         if pinned is None and key_event is None:
             return "a flag change that changes nothing"
-        if (
-            pinned is not None
-            and pinned == update.pinned
-            or key_event is not None
-            and key_event == update.key_event
+        if (pinned is not None and pinned == update.pinned) or (
+            key_event is not None and key_event == update.key_event
         ):
             return "a flag change that restates a flag"
         update.pinned = update.pinned if pinned is None else bool(pinned)

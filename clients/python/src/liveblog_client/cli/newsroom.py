@@ -263,7 +263,7 @@ def correct(
 ) -> None:
     """Correct, clarify or amend update UPDATE_ID of story SLUG (If-Match on its revision:
     a change made meanwhile by someone else is refused, not overwritten)."""
-    if sources and no_sources or media_items and no_media:
+    if (sources and no_sources) or (media_items and no_media):
         raise click.UsageError(
             "--source with --no-sources, or --media with --no-media, contradict each other"
         )
