@@ -263,7 +263,7 @@ def test_the_environments_import_only_the_wheels(server_venv: Venv, client_venv:
 
 
 def test_the_server_wheel_migrates_plays_the_demo_and_serves_from_an_empty_folder(served: Served) -> None:
-    assert f"/api/v1/stories/{DEMO_SLUG}" in served.demo_output
+    assert f"/stories/{DEMO_SLUG}" in served.demo_output
     with httpx.Client(base_url=served.url, timeout=10) as http:
         page = http.get(f"/stories/{DEMO_SLUG}")
         assert page.status_code == 200, page.text

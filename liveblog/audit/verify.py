@@ -31,7 +31,7 @@ from liveblog.audit.signing import ALGORITHM, verify_signature
 from liveblog.domain import StoryState, evolve
 from liveblog.domain.events import Event, event_data, event_from_data
 from liveblog.domain.replay import IllegalEvent, replay
-from liveblog.domain.upcasting import UPCASTERS, UnknownSchema
+from liveblog.domain.upcasting import UPCASTERS, UnknownSchema, event_from_stored
 from liveblog.domain.values import SLUG_PATTERN, rfc3339
 from liveblog.store.chain import GENESIS, event_hash
 from liveblog.store.database import Database
@@ -520,7 +520,14 @@ async def _stored_problem(database: Database, story: str) -> tuple[int, str] | N
     async with database.read() as connection:
         rows = (
             await connection.execute(
-                select(events.c.version, events.c.position, events.c.type, events.c.data, events.c.hash)
+                select(
+                    events.c.version,
+                    events.c.position,
+                    events.c.type,
+                    events.c.schema,
+                    events.c.data,
+                    events.c.hash,
+                )
                 .where(events.c.stream == story)
                 .order_by(events.c.version)
             )
@@ -541,7 +548,7 @@ async def _stored_problem(database: Database, story: str) -> tuple[int, str] | N
     taken = {snapshot.version: snapshot for snapshot in stored}
     state: StoryState | None = None
     for row in rows:
-        state = evolve(state, event_from_data(row.type, row.data))
+        state = evolve(state, event_from_stored(row.type, row.schema, row.data))
         snapshot = taken.pop(row.version, None)
         if snapshot is None:
             continue

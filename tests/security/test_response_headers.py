@@ -82,7 +82,7 @@ async def test_head_answers_every_get_route_like_get_without_a_body(
         got = await world.client.get(call.url, params=call.params, headers=headers)
         head = await world.client.head(call.url, params=call.params, headers=headers)
         label = f"{key[0]} {key[1]} ({call.url})"
-        if not 200 <= got.status_code < 300:
+        if not 200 <= got.status_code < 400:  # /redoc redirects to /docs
             wrong.append(f"{label}: GET -> {got.status_code}")
         if head.status_code != got.status_code:
             wrong.append(f"{label}: HEAD -> {head.status_code}, GET -> {got.status_code}")
