@@ -205,7 +205,9 @@ async def test_arbitrary_unicode_in_any_text_field_is_stored_clean_or_refused_wi
         if response.json()["type"].endswith("validation-failed"):
             assert_validation(response)
         else:
-            assert response.json()["type"].rsplit(":", 1)[1] in {"nothing-to-change", "invalid-input"}, response.text
+            assert response.json()["type"].rsplit(":", 1)[1] in {"nothing-to-change", "invalid-input"}, (
+                response.text
+            )
         assert await event_count(database) == before
         return
     if response.status_code == 409:
