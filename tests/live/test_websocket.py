@@ -251,13 +251,16 @@ async def test_a_queue_that_overflows_while_its_sender_waits_closes_with_4008(
 async def test_a_reader_who_never_reads_is_closed_with_4008_and_others_get_everything(
     server_url: str, client: httpx.AsyncClient, editor: dict[str, str], services: Services
 ) -> None:
-    services.hub.queue_bytes = 64 * 1024
+    # Small enough that the stalled reader overflows well within the burst (~10 MB against
+    # ~4 MB of socket buffers), large enough that the healthy reader's queue holds the few
+    # ~35 kB events a busy hub may hand it in one batch.
+    services.hub.queue_bytes = 256 * 1024
     await open_story(client, editor)
     stalled = await connect(ws_url(server_url, "border-raid", after=2), max_queue=1)
     healthy = await connect(ws_url(server_url, "border-raid", after=2))
     reading = asyncio.create_task(events_until(healthy, 302))
     body = "A long update that fills buffers. " * 500  # ~17 kB per message
-    for _ in range(300):  # ~5 MB: more than the socket buffers and the 64 kB queue
+    for _ in range(300):  # ~10 MB: more than the socket buffers and the 256 kB queue
         await post_update(client, editor, body=body)
     versions = [m["version"] for m in await reading]
     assert versions == list(range(3, 303))
