@@ -15,7 +15,6 @@ from liveblog.api.cors import CrossOrigin
 from liveblog.api.head import HeadAsGet
 from liveblog.api.limits import BodySizeLimit
 from liveblog.api.logs import install_redaction
-from liveblog.api.nosniff import NoSniff
 from liveblog.api.openapi import DocumentedAPI
 from liveblog.api.security_headers import SecurityHeaders
 from liveblog.api.services import Services, running_services
@@ -74,10 +73,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(pages.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=resources.folder(resources.STATIC)), name="static")
-    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CrossOrigin, write_origins=settings.cors_write_origins)
-    app.add_middleware(NoSniff)
+    app.add_middleware(SecurityHeaders)  # outside the others: their answers (413, CORS) too
     app.add_middleware(HeadAsGet)  # outermost: everything inside sees the GET it stands for
     if services is not None:
         app.state.services = services

@@ -91,7 +91,7 @@ async def docs_asset(name: str, request: Request) -> Response:
     if name not in ASSETS:
         raise NotFound(f"there is no documentation asset {name!r}")
     content, tag = asset_bytes(name)
-    headers = {"ETag": tag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    headers = {"ETag": tag, "Cache-Control": "no-cache"}
     if request.headers.get("if-none-match") == tag:
         return Response(status_code=304, headers=headers)
     return Response(content, media_type=ASSETS[name].media_type, headers=headers)

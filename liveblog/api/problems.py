@@ -57,7 +57,7 @@ def problem(
     status: int, title: str, detail: str, kind: str, *, headers: dict[str, str] | None = None, **extra: Any
 ) -> Response:
     document = {"type": problem_type(kind), "title": title, "status": status, "detail": detail, **extra}
-    # Also here, not only in the NoSniff middleware: a 500 leaves through Starlette's
+    # Also here, not only in the SecurityHeaders middleware: a 500 leaves through Starlette's
     # outermost error handler, outside every middleware of the app.
     headers = {**(headers or {}), "X-Content-Type-Options": "nosniff"}
     if status == 401:

@@ -1,4 +1,11 @@
-"""Security headers of HTML responses, and which Content-Security-Policy each route gets.
+"""Security headers: ``nosniff`` on every response, and which Content-Security-Policy each
+HTML route gets.
+
+``X-Content-Type-Options: nosniff`` goes on every HTTP response, whatever its type (JSON,
+problem documents, event streams, static files, 304s, 413s): a browser must never guess
+another type than the one sent (a JSON body sniffed as HTML is a script injection). A 500
+answered by Starlette's outermost error handler leaves outside every middleware, so
+:func:`liveblog.api.problems.problem` sets it on problem documents as well.
 
 This is the one place where a Content-Security-Policy is chosen (:func:`policy_for`):
 
@@ -9,8 +16,7 @@ This is the one place where a Content-Security-Policy is chosen (:func:`policy_f
 - every other HTML response (the reader pages) gets :data:`PAGE_POLICY`, which also admits
   ``https:`` images (media that editors link to).
 
-Neither allows an inline script or style. ``X-Content-Type-Options`` and
-``Referrer-Policy`` are the same everywhere.
+Neither allows an inline script or style. ``Referrer-Policy`` is the same on every page.
 """
 
 from __future__ import annotations
@@ -26,10 +32,7 @@ DOCS_POLICY = (
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 DOCS_PREFIX = "/docs"
-COMMON_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-}
+NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
 def policy_for(path: str) -> str:
@@ -40,12 +43,13 @@ def policy_for(path: str) -> str:
 
 
 def headers_for(path: str) -> dict[str, str]:
-    """Every security header an HTML response to ``path`` carries."""
-    return {"Content-Security-Policy": policy_for(path), **COMMON_HEADERS}
+    """The security headers an HTML response to ``path`` carries besides ``nosniff``."""
+    return {"Content-Security-Policy": policy_for(path), "Referrer-Policy": "strict-origin-when-cross-origin"}
 
 
 class SecurityHeaders:
-    """Adds :func:`headers_for` the request's path to every HTML response."""
+    """Adds ``nosniff`` to every HTTP response that lacks it, and :func:`headers_for` the
+    request's path to every HTML response."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -62,9 +66,13 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = dict(message.get("headers", []))
-                if headers.get(b"content-type", b"").startswith(b"text/html"):
-                    message["headers"] = [*message.get("headers", []), *extra]
+                headers = list(message.get("headers", []))
+                names = {name.lower(): value for name, value in headers}
+                if names.get(b"content-type", b"").startswith(b"text/html"):
+                    headers += extra
+                if NOSNIFF[0] not in names:
+                    headers.append(NOSNIFF)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
