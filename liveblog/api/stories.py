@@ -166,8 +166,14 @@ async def _story_as_of(
     if not _readable(story["status"], actor):
         raise StoryNotFound(f"story {slug!r} was not published at version {version}")
     tag = http.etag(version)
-    # The past does not change: caches may keep it for good.
-    headers = {"ETag": tag, "Cache-Control": "public, max-age=31536000, immutable"}
+    # The past does not change: caches may keep it for good. Staff see more of it (drafts,
+    # updates retracted in a draft), so theirs is private and the answer varies by token.
+    scope = "public" if actor is None else "private"
+    headers = {
+        "ETag": tag,
+        "Cache-Control": f"{scope}, max-age=31536000, immutable",
+        "Vary": "Authorization",
+    }
     if http.not_modified(request, tag):
         return Response(status_code=304, headers=headers)
     return http.json_response(story, headers=headers)

@@ -233,6 +233,13 @@ async def test_readers_get_nothing_of_the_draft_period_on_any_surface(
     for params in ({}, {"at_version": versions["current"]}, {"as_of": "2100-01-01T00:00:00Z"}):
         story = await client.get(f"{API}/stories/{SLUG}", params=params, headers=editor)
         assert withdrawn in {item["id"] for item in story.json()["updates"]}
+        if params:
+            # No shared cache may hand a reader what staff were given.
+            assert story.headers["cache-control"].startswith("private")
+            assert story.headers["vary"] == "Authorization"
+            reader = await client.get(f"{API}/stories/{SLUG}", params=params)
+            assert reader.headers["cache-control"].startswith("public")
+            assert reader.headers["vary"] == "Authorization"
     page = await client.get(f"/stories/{SLUG}/updates/{withdrawn}", headers=editor)
     assert page.status_code == 200 and SECRETS["retracted"] in page.text
     history = await client.get(f"{API}/stories/{SLUG}/updates/{withdrawn}/history", headers=editor)
