@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from liveblog.api import http
-from liveblog.api.auth import MaybeActor, require
+from liveblog.api.auth import MaybeActor, require, sees_drafts
 from liveblog.api.schemas import Checkpoint, EventList, KeyList, RevisionList
 from liveblog.api.services import ServicesDep
 from liveblog.api.stories import SlugPath, ensure_readable, public_since
@@ -18,7 +18,7 @@ from liveblog.audit import checkpoints
 from liveblog.audit.export import event_document, export_lines
 from liveblog.domain.values import MAX_VERSION
 from liveblog.errors import InvalidInput, NotFound, UpdateNotFound
-from liveblog.projections import history, past_views
+from liveblog.projections import history, past_views, story_view
 from liveblog.projections.story_view import dumps
 from liveblog.store import event_store
 from liveblog.store.tokens import Actor, Role
@@ -138,7 +138,11 @@ async def update_history(
     _after(after)
     await ensure_readable(services, slug, actor)
     async with services.database.read() as connection:
-        if not await history.exists(connection, slug, update_id):
+        # An update retracted while the story was a draft is not for readers, its history neither.
+        hidden = not sees_drafts(actor) and (
+            await story_view.read_update(connection, slug, update_id, include_draft_only=False) is None
+        )
+        if hidden or not await history.exists(connection, slug, update_id):
             raise UpdateNotFound(f"story {slug!r} has no update {update_id!r}")
     return await _revisions(request, services, slug, update_id, actor, after, limit)
 

@@ -189,12 +189,16 @@ async def live_page(
             raise StoryNotFound(f"there is no story {slug!r}")
         if before_seq is not None:
             older, next_cursor = await story_view.read_updates(
-                connection, slug, before=before_seq, limit=views.PAGE_SIZE
+                connection,
+                slug,
+                before=before_seq,
+                limit=views.PAGE_SIZE,
+                include_draft_only=sees_drafts(actor),
             )
             return render(
                 "older.html", story=header, updates=older, next=next_cursor, language=header["language"]
             )
-        story = await story_view.read_story(connection, header)
+        story = await story_view.read_story(connection, header, include_draft_only=sees_drafts(actor))
     pinned_ids = {update["id"] for update in story["pinned"]}
     # A pinned update is shown once, in the pinned section; it returns to the list if unpinned.
     listed = [update for update in story["updates"] if update["id"] not in pinned_ids]
@@ -225,7 +229,9 @@ async def update_page(
     await ensure_readable(services, slug, actor)
     async with services.database.read() as connection:
         header = await story_view.read_header(connection, slug)
-        update = await story_view.read_update(connection, slug, update_id)
+        update = await story_view.read_update(
+            connection, slug, update_id, include_draft_only=sees_drafts(actor)
+        )
     if header is None:
         raise StoryNotFound(f"there is no story {slug!r}")
     if update is None:
@@ -289,7 +295,12 @@ async def history_page(
             header = await past_views.read_header(connection, slug, version)
             if header is not None:
                 shown, next_updates = await past_views.read_updates_page(
-                    connection, slug, version, before=updates_before, limit=views.PAGE_SIZE
+                    connection,
+                    slug,
+                    version,
+                    before=updates_before,
+                    limit=views.PAGE_SIZE,
+                    include_draft_only=sees_drafts(actor),
                 )
                 as_of = {
                     **header,

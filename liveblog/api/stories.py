@@ -138,7 +138,7 @@ async def get_story(
         tag = http.etag(header["version"])
         if http.not_modified(request, tag):
             return Response(status_code=304, headers={"ETag": tag})
-        story = await story_view.read_story(connection, header)
+        story = await story_view.read_story(connection, header, include_draft_only=sees_drafts(actor))
     return http.json_response(story, headers={"ETag": tag})
 
 
@@ -160,14 +160,20 @@ async def _story_as_of(
             version = await event_store.version_at(connection, slug, as_of)
             if version == 0:
                 raise StoryNotFound(f"story {slug!r} did not exist yet at {as_of.isoformat()}")
-        story = await past_views.read_story(connection, slug, version)
+        story = await past_views.read_story(connection, slug, version, include_draft_only=sees_drafts(actor))
     if story is None:
         raise StoryNotFound(f"story {slug!r} has no version {version}")
     if not _readable(story["status"], actor):
         raise StoryNotFound(f"story {slug!r} was not published at version {version}")
     tag = http.etag(version)
-    # The past does not change: caches may keep it for good.
-    headers = {"ETag": tag, "Cache-Control": "public, max-age=31536000, immutable"}
+    # The past does not change: caches may keep it for good. Staff see more of it (drafts,
+    # updates retracted in a draft), so theirs is private and the answer varies by token.
+    scope = "public" if actor is None else "private"
+    headers = {
+        "ETag": tag,
+        "Cache-Control": f"{scope}, max-age=31536000, immutable",
+        "Vary": "Authorization",
+    }
     if http.not_modified(request, tag):
         return Response(status_code=304, headers=headers)
     return http.json_response(story, headers=headers)

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from liveblog.api import http
-from liveblog.api.auth import Editor, MaybeActor
+from liveblog.api.auth import Editor, MaybeActor, sees_drafts
 from liveblog.api.openapi import IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, headers
 from liveblog.api.schemas import (
     Correction,
@@ -97,7 +97,9 @@ async def list_updates(
             raise InvalidInput("`before` is not a cursor this server issued")
     await ensure_readable(services, slug, actor)
     async with services.database.read() as connection:
-        items, next_cursor = await story_view.read_updates(connection, slug, before=before_seq, limit=limit)
+        items, next_cursor = await story_view.read_updates(
+            connection, slug, before=before_seq, limit=limit, include_draft_only=sees_drafts(actor)
+        )
     return http.json_response({"items": items, "next": next_cursor})
 
 
@@ -110,7 +112,9 @@ async def get_update(
     """One update as it stands now."""
     await ensure_readable(services, slug, actor)
     async with services.database.read() as connection:
-        view = await story_view.read_update(connection, slug, update_id)
+        view = await story_view.read_update(
+            connection, slug, update_id, include_draft_only=sees_drafts(actor)
+        )
     if view is None:
         raise UpdateNotFound(f"story {slug!r} has no update {update_id!r}")
     tag = http.etag(view["revision"])

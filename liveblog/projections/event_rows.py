@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.domain.events import Event
 from liveblog.domain.state import StoryState
-from liveblog.projections import history, past_views
+from liveblog.projections import history, past_views, views
 
 
 @dataclass
@@ -20,6 +20,8 @@ class EventRows:
     revisions: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    draft_only: set[tuple[str, str]] = field(default_factory=set)
+    """``(story, update)``: retracted while the story was a draft, marked at publication."""
 
     def add(
         self, before: StoryState | None, after: StoryState, event: Event, actor: dict[str, Any] | None
@@ -28,13 +30,20 @@ class EventRows:
         self.revisions += history.revision_rows(before, after, event, actor)
         self.headers.append(past_views.header_row(after))
         self.updates += past_views.update_rows(after, event)
+        self.draft_only |= {(after.slug, u) for u in views.draft_only_at_publication(before, after)}
+
+    def past_update_rows(self) -> list[dict[str, Any]]:
+        """The past update rows, each with its ``draft_only`` mark (for a rebuild)."""
+        return [{**row, "draft_only": (row["story"], row["id"]) in self.draft_only} for row in self.updates]
 
     async def apply(self, connection: AsyncConnection) -> None:
-        """Insert the collected rows next to those already stored."""
+        """Insert the collected rows next to those already stored (and mark, at a
+        publication, the rows of the updates retracted while the story was a draft)."""
         await history.apply(connection, self.revisions)
         await past_views.apply(connection, self.headers, self.updates)
+        await past_views.mark_draft_only(connection, sorted(self.draft_only))
 
     async def replace(self, connection: AsyncConnection) -> None:
         """Store the collected rows instead of every row stored (a rebuild)."""
         await history.replace(connection, self.revisions)
-        await past_views.replace(connection, self.headers, self.updates)
+        await past_views.replace(connection, self.headers, self.past_update_rows())

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import delete, exists, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.domain.events import Event, update_id_of
@@ -45,6 +45,18 @@ async def apply(
     for table, rows in ((header_versions, list(headers)), (update_versions, list(updates))):
         if rows:
             await connection.execute(insert(table), rows)
+
+
+async def mark_draft_only(connection: AsyncConnection, draft_only: Iterable[tuple[str, str]]) -> None:
+    """Leave every row of these ``(story, update)`` pairs to staff: each was retracted while
+    its story was a draft (:func:`liveblog.projections.views.draft_only_at_publication`)."""
+    pairs = list(draft_only)
+    if pairs:
+        await connection.execute(
+            update(update_versions)
+            .where(tuple_(update_versions.c.story, update_versions.c.id).in_(pairs))
+            .values(draft_only=True)
+        )
 
 
 async def replace(
@@ -83,14 +95,23 @@ async def read_header(connection: AsyncConnection, slug: str, version: int) -> d
     return None if header is None else dict(json.loads(header))
 
 
-async def read_story(connection: AsyncConnection, slug: str, version: int) -> dict[str, Any] | None:
-    """The Story resource as served at ``version`` of ``slug`` (``None``: no such version)."""
+def _for_readers(include_draft_only: bool) -> list[Any]:
+    """The condition that leaves out what readers never get (none for staff)."""
+    return [] if include_draft_only else [update_versions.c.draft_only.is_(False)]
+
+
+async def read_story(
+    connection: AsyncConnection, slug: str, version: int, *, include_draft_only: bool = False
+) -> dict[str, Any] | None:
+    """The Story resource as served at ``version`` of ``slug`` (``None``: no such version);
+    updates retracted while the story was a draft only with ``include_draft_only`` (staff)."""
     header = await read_header(connection, slug, version)
     if header is None:
         return None
-    pinned = await _views_at(connection, slug, version, update_versions.c.pinned.is_(True))
-    key_events = await _views_at(connection, slug, version, update_versions.c.key_event.is_(True))
-    page = await _views_at(connection, slug, version, limit=views.PAGE_SIZE + 1)
+    hidden = _for_readers(include_draft_only)
+    pinned = await _views_at(connection, slug, version, update_versions.c.pinned.is_(True), *hidden)
+    key_events = await _views_at(connection, slug, version, update_versions.c.key_event.is_(True), *hidden)
+    page = await _views_at(connection, slug, version, *hidden, limit=views.PAGE_SIZE + 1)
     return views.assemble_story(
         header,
         pinned=[view for _, view in pinned],
@@ -102,18 +123,28 @@ async def read_story(connection: AsyncConnection, slug: str, version: int) -> di
     )
 
 
-async def read_updates(connection: AsyncConnection, slug: str, version: int) -> list[dict[str, Any]]:
+async def read_updates(
+    connection: AsyncConnection, slug: str, version: int, *, include_draft_only: bool = False
+) -> list[dict[str, Any]]:
     """Every update of ``slug`` as it stood at ``version``, newest first."""
-    return [view for _, view in await _views_at(connection, slug, version)]
+    hidden = _for_readers(include_draft_only)
+    return [view for _, view in await _views_at(connection, slug, version, *hidden)]
 
 
 async def read_updates_page(
-    connection: AsyncConnection, slug: str, version: int, *, before: int | None, limit: int
+    connection: AsyncConnection,
+    slug: str,
+    version: int,
+    *,
+    before: int | None,
+    limit: int,
+    include_draft_only: bool = False,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Up to ``limit`` updates of ``slug`` as they stood at ``version``, posted before story
     version ``before``, newest first, and the cursor of the next page (as ``read_updates``
     of the present: :func:`liveblog.projections.views.encode_cursor`)."""
     conditions = [] if before is None else [update_versions.c.seq < before]
+    conditions += _for_readers(include_draft_only)
     page = await _views_at(connection, slug, version, *conditions, limit=limit + 1)
     next_cursor = views.encode_cursor(page[limit - 1][0]) if len(page) > limit else None
     return [view for _, view in page[:limit]], next_cursor

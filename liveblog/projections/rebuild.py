@@ -49,7 +49,7 @@ async def rebuild(database: Database, progress: Progress = lambda _done, _total:
     """Replace the stored read models with ones derived from the log, in one transaction."""
     derived = await replay(database, progress)
     async with database.write() as connection:
-        await story_view.replace(connection, derived.stories.values())
+        await story_view.replace(connection, derived.stories.values(), derived.rows.draft_only)
         await derived.rows.replace(connection)
 
 
@@ -58,15 +58,18 @@ async def check(database: Database, progress: Progress = lambda _done, _total: N
     derived = await replay(database, progress)
     stories = derived.stories
     expected_headers = {slug: story_view.header_row(story) for slug, story in stories.items()}
+    rows = derived.rows
     expected_updates = {
-        (slug, update_id): story_view.update_row(story, update_id)
+        (slug, update_id): {
+            **story_view.update_row(story, update_id),
+            "draft_only": (slug, update_id) in rows.draft_only,
+        }
         for slug, story in stories.items()
         for update_id in story.updates
     }
-    rows = derived.rows
     expected_revisions = {(row["stream"], row["target"], row["revision"]): row for row in rows.revisions}
     expected_past_headers = {(row["story"], row["version"]): row for row in rows.headers}
-    expected_past_updates = {(row["story"], row["id"], row["since"]): row for row in rows.updates}
+    expected_past_updates = {(row["story"], row["id"], row["since"]): row for row in rows.past_update_rows()}
     async with database.read() as connection:
         stored_headers, stored_updates = await story_view.stored_rows(connection)
         stored_revisions = await history.stored_rows(connection)

@@ -7,7 +7,7 @@ was committed with. The stored JSON is produced by :mod:`liveblog.projections.vi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -54,6 +54,11 @@ _UPDATE_UPDATE = update(update_views).where(
 )
 
 
+def _for_readers(include_draft_only: bool) -> list[Any]:
+    """The condition that leaves out what readers never get (none for staff)."""
+    return [] if include_draft_only else [update_views.c.draft_only.is_(False)]
+
+
 async def apply(
     connection: AsyncConnection, before: StoryState | None, after: StoryState, touched: Iterable[str]
 ) -> None:
@@ -69,15 +74,28 @@ async def apply(
             await connection.execute(_INSERT_UPDATE, row)
         else:
             await connection.execute(_UPDATE_UPDATE, {**row, "key_story": after.slug, "key_id": update_id})
+    draft_only = views.draft_only_at_publication(before, after)
+    if draft_only:
+        await connection.execute(
+            update(update_views)
+            .where(update_views.c.story == after.slug, update_views.c.id.in_(draft_only))
+            .values(draft_only=True)
+        )
 
 
-async def replace(connection: AsyncConnection, stories: Iterable[StoryState]) -> None:
-    """Drop the whole read model and store ``stories`` instead (a rebuild)."""
+async def replace(
+    connection: AsyncConnection, stories: Iterable[StoryState], draft_only: Collection[tuple[str, str]]
+) -> None:
+    """Drop the whole read model and store ``stories`` instead (a rebuild); ``draft_only``
+    are the ``(story, update)`` pairs retracted while the story was a draft."""
     await connection.execute(delete(update_views))
     await connection.execute(delete(story_headers))
     for story in stories:
         await connection.execute(insert(story_headers).values(header_row(story)))
-        rows = [update_row(story, update_id) for update_id in story.updates]
+        rows = [
+            {**update_row(story, update_id), "draft_only": (story.slug, update_id) in draft_only}
+            for update_id in story.updates
+        ]
         if rows:
             await connection.execute(insert(update_views), rows)
 
@@ -103,22 +121,36 @@ async def read_header(connection: AsyncConnection, slug: str) -> dict[str, Any] 
     return None if header is None else dict(json.loads(header))
 
 
-async def read_story(connection: AsyncConnection, header: dict[str, Any]) -> dict[str, Any]:
-    """The Story resource for a header already read (see :func:`read_header`)."""
+async def read_story(
+    connection: AsyncConnection, header: dict[str, Any], *, include_draft_only: bool = False
+) -> dict[str, Any]:
+    """The Story resource for a header already read (see :func:`read_header`); updates
+    retracted while the story was a draft only with ``include_draft_only`` (staff)."""
     slug = header["slug"]
-    pinned = await _views(connection, update_views.c.story == slug, update_views.c.pinned.is_(True))
-    key_events = await _views(connection, update_views.c.story == slug, update_views.c.key_event.is_(True))
-    updates, next_cursor = await read_updates(connection, slug, before=None, limit=views.PAGE_SIZE)
+    hidden = _for_readers(include_draft_only)
+    pinned = await _views(connection, update_views.c.story == slug, update_views.c.pinned.is_(True), *hidden)
+    key_events = await _views(
+        connection, update_views.c.story == slug, update_views.c.key_event.is_(True), *hidden
+    )
+    updates, next_cursor = await read_updates(
+        connection, slug, before=None, limit=views.PAGE_SIZE, include_draft_only=include_draft_only
+    )
     return views.assemble_story(
         header, pinned=pinned, key_events=key_events, updates=updates, next_cursor=next_cursor
     )
 
 
 async def read_updates(
-    connection: AsyncConnection, slug: str, *, before: int | None, limit: int
+    connection: AsyncConnection,
+    slug: str,
+    *,
+    before: int | None,
+    limit: int,
+    include_draft_only: bool = False,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Up to ``limit`` updates posted before story version ``before``, newest first."""
-    conditions = [update_views.c.story == slug]
+    """Up to ``limit`` updates posted before story version ``before``, newest first (those
+    retracted while the story was a draft only with ``include_draft_only``)."""
+    conditions = [update_views.c.story == slug, *_for_readers(include_draft_only)]
     if before is not None:
         conditions.append(update_views.c.seq < before)
     rows = (
@@ -134,10 +166,18 @@ async def read_updates(
     return [json.loads(row.view) for row in page], next_cursor
 
 
-async def read_update(connection: AsyncConnection, slug: str, update_id: str) -> dict[str, Any] | None:
+async def read_update(
+    connection: AsyncConnection, slug: str, update_id: str, *, include_draft_only: bool = False
+) -> dict[str, Any] | None:
+    """The update as it stands (``None``: no such update, or one retracted while the story
+    was a draft and not ``include_draft_only``)."""
     view = (
         await connection.execute(
-            select(update_views.c.view).where(update_views.c.story == slug, update_views.c.id == update_id)
+            select(update_views.c.view).where(
+                update_views.c.story == slug,
+                update_views.c.id == update_id,
+                *_for_readers(include_draft_only),
+            )
         )
     ).scalar_one_or_none()
     return None if view is None else dict(json.loads(view))

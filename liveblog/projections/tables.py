@@ -3,11 +3,15 @@
 ``story_headers`` and ``update_views`` hold the present; ``header_versions`` and
 ``update_versions`` hold the same renderings for every past version (see
 :mod:`liveblog.projections.past_views`).
+
+``draft_only`` marks the rows of an update retracted while its story was a draft: its text
+never reached a reader, so readers never get it (docs/live-drafts.md). It is set when the
+story is published (:func:`liveblog.projections.views.draft_only_at_publication`).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text, false
 
 from liveblog.store.tables import UtcDateTime, metadata
 
@@ -30,6 +34,7 @@ update_views = Table(
     Column("pinned", Boolean, nullable=False),
     Column("key_event", Boolean, nullable=False),
     Column("view", Text, nullable=False),
+    Column("draft_only", Boolean, nullable=False, server_default=false()),
     Index("ix_update_views_story_seq", "story", "seq"),
 )
 
@@ -52,6 +57,7 @@ update_versions = Table(
     Column("pinned", Boolean, nullable=False),
     Column("key_event", Boolean, nullable=False),
     Column("view", Text, nullable=False),
+    Column("draft_only", Boolean, nullable=False, server_default=false()),
     Index("ix_update_versions_story_seq", "story", "seq"),
     Index("ix_update_versions_story_pinned", "story", "pinned", "seq"),
     Index("ix_update_versions_story_key_event", "story", "key_event", "seq"),

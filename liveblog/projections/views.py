@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from liveblog.domain.state import StoryState, UpdateState
-from liveblog.domain.values import UpdateStatus, rfc3339
+from liveblog.domain.values import StoryStatus, UpdateStatus, rfc3339
 from liveblog.projections.rendering import markdown_to_html
 
 PAGE_SIZE = 20
@@ -69,6 +69,16 @@ def is_pinned(update: UpdateState) -> bool:
 
 def is_key_event(update: UpdateState) -> bool:
     return update.key_event and update.status is UpdateStatus.PUBLISHED
+
+
+def draft_only_at_publication(before: StoryState | None, after: StoryState) -> list[str]:
+    """The updates that the event taking ``before`` to ``after`` leaves to staff alone: if it
+    publishes the story, those retracted while it was a draft (their text never reached a
+    reader, so it is draft content); otherwise none. A retracted update never changes again,
+    so this is decided once, at publication."""
+    if before is None or before.status is not StoryStatus.DRAFT or after.status is StoryStatus.DRAFT:
+        return []
+    return [u.id for u in before.updates.values() if u.status is UpdateStatus.RETRACTED]
 
 
 def story_view(story: StoryState, *, page_size: int = PAGE_SIZE) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 once it is published, on any surface (docs/live-drafts.md).
 
 The draft is written with secrets that are then removed before publication: a headline and
-summary that are revised, an update corrected with a minor edit, another with a correction.
+summary that are revised, an update corrected with a minor edit, another with a correction,
+and one retracted (its body, byline, sources, media, internal reason and public notice:
+an update retracted while the story was a draft is draft content, left out for readers).
 Everything an anonymous reader can fetch afterwards (the API, the pages, the WebSocket and
 Server-Sent Events from every ``after`` that matters, ``Last-Event-ID`` too, from the hub's
 store read and from its memory) must be free of every secret. Editors, and the auditors' log,
@@ -20,6 +22,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from liveblog.live import hub
+from tests.api.fixtures_extra import assert_problem_of
 from tests.security.conftest import API, receive, sse_blocks, ws_backlog, ws_url
 
 SLUG = "early-report"
@@ -28,6 +31,12 @@ SECRETS = {
     "summary": "SUMMARY-SECRET-9e07",
     "minor": "MINOR-SECRET-3a44",
     "corrected": "CORRECTED-SECRET-d1f8",
+    "retracted": "RETRACTED-SECRET-77b0",
+    "retracted byline": "BYLINE-SECRET-0c5e",
+    "retracted source": "SOURCE-SECRET-e3a9",
+    "retracted media": "MEDIA-SECRET-4f12",
+    "retraction reason": "REASON-SECRET-b86d",
+    "retraction note": "NOTICE-SECRET-2d71",
 }
 
 
@@ -70,11 +79,28 @@ async def _story_with_a_draft_past(client: httpx.AsyncClient, editor: dict[str, 
             "note": "The source of the statement was misstated.",
         },
     )
-    withdrawn = await call("POST", updates, {"body": "An early, unconfirmed report."}, 201)
+    withdrawn = await call(
+        "POST",
+        updates,
+        {
+            "body": f"An early, unconfirmed report by {SECRETS['retracted']}.",
+            "byline": f"Desk {SECRETS['retracted byline']}",
+            "sources": [{"name": SECRETS["retracted source"], "url": "https://example.org/rumour"}],
+            "media": [
+                {"kind": "image", "url": "https://example.org/a.jpg", "caption": SECRETS["retracted media"]}
+            ],
+            "pinned": True,
+            "key_event": True,
+        },
+        201,
+    )
     await call(
         "POST",
         f"{updates}/{withdrawn['id']}/retraction",
-        {"reason": "not confirmed", "note": "Withdrawn before publication."},
+        {
+            "reason": f"not confirmed {SECRETS['retraction reason']}",
+            "note": f"Withdrawn {SECRETS['retraction note']}.",
+        },
     )
     await call("PATCH", f"/{SLUG}", {"title": "Early report", "summary": "What we know", "reason": "embargo"})
     published = await call("POST", f"/{SLUG}/publish", {})
@@ -90,8 +116,17 @@ def _afters(versions: dict[str, int]) -> list[int]:
     return sorted({0, 1, published - 1, published, published + 1, current})
 
 
-async def _http_surfaces(client: httpx.AsyncClient, versions: dict[str, int]) -> dict[str, str]:
-    """Every HTTP answer an anonymous reader can get about the story (by path)."""
+async def _staff_ids(client: httpx.AsyncClient, editor: dict[str, str]) -> dict[str, str]:
+    """Every update of the story, as staff see it: ``{id: status}``."""
+    response = await client.get(f"{API}/stories/{SLUG}/updates", params={"limit": 100}, headers=editor)
+    return {item["id"]: item["status"] for item in response.json()["items"]}
+
+
+async def _http_surfaces(
+    client: httpx.AsyncClient, versions: dict[str, int], every_id: dict[str, str]
+) -> dict[str, str]:
+    """Every HTTP answer an anonymous reader can get about the story (by path), asking for
+    every update staff know of (``every_id``); those retracted in the draft are 404."""
     fetched: dict[str, str] = {}
 
     async def get(path: str, **params: Any) -> httpx.Response:
@@ -103,11 +138,34 @@ async def _http_surfaces(client: httpx.AsyncClient, versions: dict[str, int]) ->
     await get(story)
     await get(f"{API}/stories")
     items = (await get(f"{story}/updates", limit=100)).json()["items"]
-    assert len(items) == 5
-    for item in items:
-        await get(f"{story}/updates/{item['id']}")
-        await get(f"{story}/updates/{item['id']}/history")
-        await get(f"/stories/{SLUG}/updates/{item['id']}")
+    # Five were posted; the one retracted in the draft is not for readers.
+    assert len(every_id) == 5 and len(items) == 4
+    assert {item["id"] for item in items} == {i for i, status in every_id.items() if status != "retracted"}
+    for limit in (1, 2):
+        paged: list[str] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = (
+                {"limit": limit} if cursor is None else {"limit": limit, "before": cursor}
+            )
+            page = (await get(f"{story}/updates", **params)).json()
+            assert len(page["items"]) == limit or page["next"] is None
+            paged += [item["id"] for item in page["items"]]
+            if (cursor := page["next"]) is None:
+                break
+        assert paged == [item["id"] for item in items]
+    for update_id, status in every_id.items():
+        responses = [
+            await get(f"{story}/updates/{update_id}"),
+            await get(f"{story}/updates/{update_id}/history"),
+            await get(f"/stories/{SLUG}/updates/{update_id}"),
+        ]
+        if status == "retracted":
+            for response in responses[:2]:
+                assert_problem_of(response, 404, "update-not-found")
+            assert responses[2].status_code == 404
+        else:
+            assert all(response.status_code == 200 for response in responses)
     await get(f"{story}/revisions")
     await get(f"{story}/checkpoint")
     await get(f"{story}/events")
@@ -160,13 +218,37 @@ async def test_readers_get_nothing_of_the_draft_period_on_any_surface(
     publication (the channel then starts from the story as loaded, not from its events)."""
     monkeypatch.setattr(hub, "REPLAY", replay)
     versions = await _story_with_a_draft_past(client, editor)
+    every_id = await _staff_ids(client, editor)
     # The first subscription reads the channel from the store; the later ones from memory.
-    fetched = {**await _live_surfaces(server_url, versions), **await _http_surfaces(client, versions)}
+    fetched = {
+        **await _live_surfaces(server_url, versions),
+        **await _http_surfaces(client, versions, every_id),
+    }
     assert not _leaks(fetched), "\n".join(_leaks(fetched))
+    # Staff still see the update retracted in the draft, as it stands, and in the past.
+    (withdrawn,) = [i for i, status in every_id.items() if status == "retracted"]
+    response = await client.get(f"{API}/stories/{SLUG}/updates/{withdrawn}", headers=editor)
+    assert response.status_code == 200 and response.json()["status"] == "retracted"
+    assert SECRETS["retraction note"] in response.text
+    for params in ({}, {"at_version": versions["current"]}, {"as_of": "2100-01-01T00:00:00Z"}):
+        story = await client.get(f"{API}/stories/{SLUG}", params=params, headers=editor)
+        assert withdrawn in {item["id"] for item in story.json()["updates"]}
+        if params:
+            # No shared cache may hand a reader what staff were given.
+            assert story.headers["cache-control"].startswith("private")
+            assert story.headers["vary"] == "Authorization"
+            reader = await client.get(f"{API}/stories/{SLUG}", params=params)
+            assert reader.headers["cache-control"].startswith("public")
+            assert reader.headers["vary"] == "Authorization"
+    page = await client.get(f"/stories/{SLUG}/updates/{withdrawn}", headers=editor)
+    assert page.status_code == 200 and SECRETS["retracted"] in page.text
+    history = await client.get(f"{API}/stories/{SLUG}/updates/{withdrawn}/history", headers=editor)
+    assert history.status_code == 200 and SECRETS["retraction reason"] in history.text
     # The secrets were there: the newsroom's stream from 0 and the auditors' log have them.
     if replay > versions["current"]:
         staff = "\n".join(await ws_backlog(server_url, SLUG, editor, after=0))
-        assert all(secret in staff for secret in SECRETS.values())
+        # (Internal reasons are not sent live, to anyone: the history and the log have them.)
+        assert all(secret in staff for name, secret in SECRETS.items() if name != "retraction reason")
     log = (await client.get(f"{API}/stories/{SLUG}/events", params={"limit": 1000}, headers=auditor)).text
     assert all(secret in log for secret in SECRETS.values())
 

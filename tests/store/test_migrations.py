@@ -6,19 +6,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 import liveblog.projections.tables  # noqa: F401  (the read-model tables join the metadata)
 from liveblog import demo
 from liveblog.errors import SchemaNotMigrated
-from liveblog.projections import past_views, rebuild
+from liveblog.projections import past_views, rebuild, story_view
 from liveblog.store import schema
 from liveblog.store.database import Database
 from liveblog.store.tables import metadata
+from tests.api.helpers import open_story, post_update
 
 
 @pytest.fixture
@@ -91,6 +94,61 @@ async def test_upgrading_to_0002_fills_the_past_read_model_from_the_log(
     async with empty_database.read() as connection:
         assert await past_views.stored_rows(connection) == kept_inline
     assert await rebuild.check(empty_database) == []
+
+
+async def test_upgrading_to_0004_marks_the_updates_retracted_in_a_draft_from_the_log(
+    database: Database,
+    client: httpx.AsyncClient,
+    editor: dict[str, str],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Two stories: one with an update retracted while a draft, then published (marked), one
+    retracted after publication (not marked); the rows after 0004 are those kept inline."""
+    withdrawn: dict[str, str] = {}
+    for slug, publish_first in (("drafted", False), ("public", True)):
+        await open_story(client, editor, slug=slug, publish=publish_first)
+        update = await post_update(client, editor, slug=slug)
+        kept = await post_update(client, editor, slug=slug, body="Kept.")
+        response = await client.post(
+            f"/api/v1/stories/{slug}/updates/{update['id']}/retraction",
+            json={"reason": "wrong", "note": "Withdrawn."},
+            headers=editor,
+        )
+        assert response.status_code == 200, response.text
+        if not publish_first:
+            assert (await client.post(f"/api/v1/stories/{slug}/publish", headers=editor)).status_code == 200
+        withdrawn[slug] = update["id"]
+        assert kept["id"] != update["id"]
+    async with database.read() as connection:
+        kept_inline = (await story_view.stored_rows(connection), await past_views.stored_rows(connection))
+    marked = {key for key, row in kept_inline[0][1].items() if row["draft_only"]}
+    assert marked == {("drafted", withdrawn["drafted"])}
+    assert {(row["story"], row["id"]) for row in kept_inline[1][1].values() if row["draft_only"]} == marked
+    await _downgrade(database, "0003")
+    async with database.engine.connect() as connection:
+        columns = await connection.run_sync(
+            lambda sync: {c["name"] for c in inspect(sync).get_columns("update_views")}
+        )
+    assert "draft_only" not in columns
+    capfd.readouterr()
+
+    await schema.upgrade(database)
+
+    assert "draft-only updates: 1 marked" in capfd.readouterr().err
+    async with database.read() as connection:
+        assert (
+            await story_view.stored_rows(connection),
+            await past_views.stored_rows(connection),
+        ) == kept_inline
+    assert await rebuild.check(database) == []
+    await rebuild.rebuild(database)
+    async with database.read() as connection:
+        assert (
+            await story_view.stored_rows(connection),
+            await past_views.stored_rows(connection),
+        ) == kept_inline
+    async with database.engine.connect() as connection:
+        assert await connection.run_sync(_drift) == []
 
 
 @pytest.mark.postgres
