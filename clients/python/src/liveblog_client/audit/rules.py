@@ -6,6 +6,12 @@ status; nothing is posted to a closed story; corrections, claim statuses and fla
 known, unretracted updates and must change something (a correction other than ``minor``
 carries a public note); an update is retracted at most once; and the story's clock
 (``data.at``) never runs backwards.
+
+Redaction (``UpdateRedacted``): only of a known update not yet redacted, with a legal basis;
+nothing names a redacted update afterwards. A redacted event (an export line marked
+``redacted``) has lost the text its content rules would read, so those are skipped for it:
+it is held to the structural rules alone (its time, which update it names, the order of
+post, retraction and redaction). Its update's content is unknown from then on.
 """
 
 from __future__ import annotations
@@ -37,6 +43,9 @@ class UpdateState:
     pinned: bool
     key_event: bool
     retracted: bool = False
+    redacted: bool = False
+    # The content is unknown (a redacted event set it): comparisons with it are skipped.
+    opaque: bool = False
 
     def current(self, name: str) -> Any:
         """A correctable field as a correction compares it (no byline is an empty one)."""
@@ -59,8 +68,9 @@ class Newsroom:
     clock: datetime | None = None
     updates: dict[str, UpdateState] = field(default_factory=dict)
 
-    def apply(self, kind: str, data: dict[str, Any]) -> str | None:
+    def apply(self, kind: str, data: dict[str, Any], *, redacted: bool = False) -> str | None:
         """Take event ``kind`` with ``data``; the rule it breaks, or ``None`` when legal.
+        ``redacted``: the event's text is gone (only its structure can be checked).
         After a broken rule the state is unspecified: stop there."""
         at = moment(data.get("at"))
         if at is None:
@@ -70,6 +80,8 @@ class Newsroom:
         self.clock = at
         if kind != "StoryOpened" and self.status is None:
             return f"a {kind} before the story was opened"
+        if redacted and kind in OPAQUE_RULES:
+            return OPAQUE_RULES[kind](self, data)
         handler = RULES.get(kind)
         if handler is None:
             return f"unknown event type {kind!r}"
@@ -131,6 +143,8 @@ class Newsroom:
         update = self.updates.get(key) if isinstance(key, str) else None
         if update is None:
             return f"it names an unknown update {data.get('update_id')!r}"
+        if update.redacted:
+            return f"update {data.get('update_id')!r} was redacted"
         if update.retracted and not retracted_ok:
             return f"update {data.get('update_id')!r} is retracted"
         return update
@@ -151,6 +165,8 @@ class Newsroom:
         for name, value in changes.items():
             if name not in CORRECTABLE:
                 return f"a correction of {name!r}, which cannot be corrected"
+            if update.opaque:
+                continue
             if (moment(value) if name == "occurred_at" else value) == update.current(name):
                 return f"a correction that leaves {name} as it was"
         update.fields.update(changes)
@@ -163,7 +179,7 @@ class Newsroom:
         claim = (data.get("status"), data.get("note"))
         if claim[0] not in CLAIMS:
             return f"unknown claim status {claim[0]!r}"
-        if claim == update.verification:
+        if claim == update.verification and not update.opaque:
             return "a claim status change that changes nothing"
         update.verification = claim
         return None
@@ -175,8 +191,9 @@ class Newsroom:
         pinned, key_event = data.get("pinned"), data.get("key_event")
         if pinned is None and key_event is None:
             return "a flag change that changes nothing"
-        if (pinned is not None and pinned == update.pinned) or (
-            key_event is not None and key_event == update.key_event
+        if not update.opaque and (
+            (pinned is not None and pinned == update.pinned)
+            or (key_event is not None and key_event == update.key_event)
         ):
             return "a flag change that restates a flag"
         update.pinned = update.pinned if pinned is None else bool(pinned)
@@ -194,6 +211,50 @@ class Newsroom:
         update.retracted, update.pinned, update.key_event = True, False, False
         return None
 
+    def _redact(self, data: dict[str, Any]) -> str | None:
+        key = data.get("update_id")
+        update = self.updates.get(key) if isinstance(key, str) else None
+        if update is None:
+            return f"it redacts an unknown update {key!r}"
+        if update.redacted:
+            return f"update {key!r} is redacted a second time"
+        basis = data.get("legal_basis")
+        if not isinstance(basis, str) or not basis.strip():
+            return "a redaction without its legal basis"
+        update.redacted, update.pinned, update.key_event = True, False, False
+        return None
+
+    # The rules of redacted events: their text is gone, their structure is not.
+
+    def _post_redacted(self, data: dict[str, Any]) -> str | None:
+        if self.status == "closed":
+            return "a post to a closed story"
+        update_id = data.get("update_id")
+        if not isinstance(update_id, str) or update_id in self.updates:
+            return f"the update id {update_id!r} is missing or already used"
+        self.updates[update_id] = UpdateState(
+            fields={}, verification=None, pinned=False, key_event=False, opaque=True
+        )
+        return None
+
+    def _touch_redacted(self, data: dict[str, Any]) -> str | None:
+        """A correction, claim status or flag change whose text is gone: on a known update,
+        neither retracted nor redacted; what it changed is unknown from then on."""
+        update = self._target(data)
+        if isinstance(update, str):
+            return update
+        update.opaque = True
+        return None
+
+    def _retract_redacted(self, data: dict[str, Any]) -> str | None:
+        update = self._target(data, retracted_ok=True)
+        if isinstance(update, str):
+            return update
+        if update.retracted:
+            return f"update {data.get('update_id')!r} is retracted a second time"
+        update.retracted, update.pinned, update.key_event, update.opaque = True, False, False, True
+        return None
+
 
 RULES = {
     "StoryOpened": Newsroom._open,
@@ -206,4 +267,14 @@ RULES = {
     "VerificationChanged": Newsroom._verify,
     "UpdateFlagsChanged": Newsroom._flag,
     "UpdateRetracted": Newsroom._retract,
+    "UpdateRedacted": Newsroom._redact,
+}
+# Redacted events of these types keep their structural rules; any other redacted event
+# (a story's event, say: never redacted, its verifier's check 3 fails it) takes the full ones.
+OPAQUE_RULES = {
+    "UpdatePosted": Newsroom._post_redacted,
+    "UpdateCorrected": Newsroom._touch_redacted,
+    "VerificationChanged": Newsroom._touch_redacted,
+    "UpdateFlagsChanged": Newsroom._touch_redacted,
+    "UpdateRetracted": Newsroom._retract_redacted,
 }

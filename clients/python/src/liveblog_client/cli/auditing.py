@@ -104,13 +104,25 @@ def _trusted(key_files: tuple[Path, ...]) -> TrustedKeys | None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="a checkpoint kept earlier, which the log must extend",
 )
+@click.option(
+    "--allow-unsigned-tail",
+    is_flag=True,
+    help="only warn when the last versions are covered by no signed checkpoint in the file",
+)
 @pass_env
 @click.pass_context
 def verify(
-    ctx: click.Context, env: Env, file: str, key_files: tuple[Path, ...], checkpoint_file: Path | None
+    ctx: click.Context,
+    env: Env,
+    file: str,
+    key_files: tuple[Path, ...],
+    checkpoint_file: Path | None,
+    allow_unsigned_tail: bool,
 ) -> None:
     """Verify the export FILE ('-': standard input) without trusting the server: canonical
-    JSON, the hash chain, the signed checkpoints, an older checkpoint, the newsroom's rules."""
+    JSON, the hash chain and its salted commitments, redactions, the signed checkpoints up
+    to the head, an older checkpoint, the newsroom's rules. Each redaction is reported
+    ("version k redacted by version m (legal basis)") and verification goes on."""
     trusted = _trusted(key_files)
     kept = None
     if checkpoint_file is not None:
@@ -120,13 +132,17 @@ def verify(
             raise click.BadParameter(f"{checkpoint_file}: {exc}", param_hint="'--checkpoint'") from exc
     try:
         with click.open_file(file, "rb") as handle:
-            verdict = verify_export(handle, trusted=trusted, kept=kept)
+            verdict = verify_export(
+                handle, trusted=trusted, kept=kept, allow_unsigned_tail=allow_unsigned_tail
+            )
     except OSError as exc:
         raise click.BadParameter(f"cannot read {file}: {exc.strerror}", param_hint="'FILE'") from exc
     for warning in verdict.warnings:
         env.note(f"[yellow]warning:[/] {escape(warning)}")
     if verdict.ok:
         click.echo(f"ok {verdict.summary()}")
+        for redaction in verdict.redactions:
+            click.echo(f"redacted: {redaction}")
         return
     env.note(f"[bold red]FAILED[/] {escape(file)}: {escape(verdict.summary())}")
     ctx.exit(2 if verdict.unusable else 1)
