@@ -12,7 +12,12 @@ both suites run in one pytest session.)
 from __future__ import annotations
 
 import asyncio
+import base64
+import copy
+import hashlib
+import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -22,9 +27,13 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 # The repository's process guard (tests/process_guard.py, standard library only), shared with
 # the server's suite: servers in sessions of their own, killed on teardown, Ctrl-C, SIGTERM.
@@ -234,3 +243,216 @@ def run_client(
         timeout=timeout,
         check=False,
     )
+
+
+# ------------------------------------------------------------- hand-built exports
+#
+# A writer of export files that follows the audit format's text (docs/audit-format.md and
+# the format-2 spec: per-member salted commitments, redaction markers, a checkpoint of the
+# head), with its own hashing on rfc8785 and hashlib: it shares no code with the verifier
+# under test, so each checks the other's reading of the format.
+
+GENESIS_HASH = "0" * 64
+# What a redaction keeps of each event of the update: the rest is removed.
+KEPT_ON_REDACTION = frozenset({"update_id", "at"})
+ExportLine = dict[str, Any]
+
+
+def jcs(value: Any) -> bytes:
+    return bytes(rfc8785.dumps(value))
+
+
+def sha256_hex(value: Any) -> str:
+    return hashlib.sha256(jcs(value)).hexdigest()
+
+
+def commit(salt: str, value: Any) -> str:
+    """The format-2 commitment to one member: SHA-256(JCS({"salt", "value"}))."""
+    return sha256_hex({"salt": salt, "value": value})
+
+
+def line_hash(story: str, line: ExportLine) -> str:
+    """The hash an event line states, recomputed by the format's text: format 1 (no
+    ``salts``) covers ``data``; format 2 the commitments of data (from its salts) united
+    with the redacted marker's commitments."""
+    document: dict[str, Any] = {
+        "story": story,
+        "version": line["version"],
+        "type": line["type"],
+        "schema": line["schema"],
+        "actor": line["actor"],
+        "recorded_at": line["recorded_at"],
+        "prev_hash": line["prev_hash"],
+    }
+    if "salts" not in line:
+        document["data"] = line["data"]
+    else:
+        document["commitments"] = {
+            **{name: commit(line["salts"][name], value) for name, value in line["data"].items()},
+            **line.get("redacted", {}).get("commitments", {}),
+        }
+    return sha256_hex(document)
+
+
+def public_key_object(signer: Ed25519PrivateKey) -> ExportLine:
+    raw = signer.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return {
+        "id": hashlib.sha256(raw).hexdigest()[:16],
+        "algorithm": "Ed25519",
+        "public_key": base64.b64encode(raw).decode(),
+        "created_at": "2026-12-01T09:00:00Z",
+    }
+
+
+def sign_checkpoint(signer: Ed25519PrivateKey, story: str, version: int, head_hash: str) -> ExportLine:
+    document = {
+        "story": story,
+        "version": version,
+        "head_hash": head_hash,
+        "signed_at": "2026-12-01T12:00:00Z",
+    }
+    signature = base64.b64encode(signer.sign(jcs(document))).decode()
+    key = public_key_object(signer)
+    return {**document, "key_id": key["id"], "algorithm": "Ed25519", "signature": signature}
+
+
+@dataclass
+class ExportWriter:
+    """An export built event by event. ``add`` appends an event (format 2 with fresh salts
+    unless ``salted=False``: an event written before format 2); ``redact`` appends an
+    ``UpdateRedacted`` and removes the text of the update's earlier events as the server
+    does; ``checkpoint`` signs the current head. ``lines`` gives the file's lines (header
+    first); ``originals`` keeps each event's data and salts as first written, as a court
+    given the original event would hold them."""
+
+    story: str = "hand-built"
+    export_format: str = "liveblog-export/2"
+    signer: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+    events: list[ExportLine] = field(default_factory=list)
+    checkpoints: list[ExportLine] = field(default_factory=list)
+    originals: dict[int, tuple[dict[str, Any], dict[str, str] | None]] = field(default_factory=dict)
+    actor: ExportLine = field(
+        default_factory=lambda: {"id": "tok_desk", "name": "Live desk", "role": "editor"}
+    )
+
+    @property
+    def head(self) -> int:
+        return len(self.events)
+
+    def at(self, version: int) -> str:
+        """Event ``version``'s time: one minute apart, from 10:00."""
+        return f"2026-12-01T{10 + version // 60:02d}:{version % 60:02d}:00Z"
+
+    def add(self, kind: str, data: dict[str, Any], *, salted: bool = True) -> ExportLine:
+        version = self.head + 1
+        data = {"at": self.at(version), **data}
+        line: ExportLine = {
+            "version": version,
+            "position": 100 + version,
+            "type": kind,
+            "schema": 1,
+            "data": data,
+            "actor": self.actor,
+            "recorded_at": self.at(version),
+            "prev_hash": self.events[-1]["hash"] if self.events else GENESIS_HASH,
+        }
+        if salted:
+            line["salts"] = {name: secrets.token_bytes(32).hex() for name in data}
+        line["hash"] = line_hash(self.story, line)
+        self.originals[version] = (copy.deepcopy(data), dict(line["salts"]) if salted else None)
+        self.events.append(line)
+        return line
+
+    def story_opened(self) -> None:
+        self.add(
+            "StoryOpened", {"slug": self.story, "title": "A hand-built story", "summary": "For the tests."}
+        )
+        self.add("StoryPublished", {})
+
+    def post(self, update_id: str, body: str, *, salted: bool = True) -> ExportLine:
+        data = {
+            "update_id": update_id,
+            "body": body,
+            "author": "Live desk",
+            "byline": None,
+            "sources": [],
+            "media": [],
+            "key_event": False,
+            "pinned": False,
+        }
+        return self.add("UpdatePosted", data, salted=salted)
+
+    def correct(self, update_id: str, body: str, *, salted: bool = True) -> ExportLine:
+        data = {
+            "update_id": update_id,
+            "kind": "correction",
+            "changes": {"body": body},
+            "reason": "Wrong name",
+            "note": "An earlier version named the wrong person.",
+        }
+        return self.add("UpdateCorrected", data, salted=salted)
+
+    def redact(self, update_id: str, legal_basis: str = "court order 2026/123") -> ExportLine:
+        data = {
+            "update_id": update_id,
+            "legal_basis": legal_basis,
+            "note": "Removed on a court's order.",
+            "reason": "Names a protected witness",
+        }
+        redaction = self.add("UpdateRedacted", data)
+        for line in self.events[:-1]:
+            if line["data"].get("update_id") == update_id:
+                self.remove_text(line, by=redaction["version"])
+        return redaction
+
+    @staticmethod
+    def remove_text(line: ExportLine, *, by: int, kept: frozenset[str] = KEPT_ON_REDACTION) -> None:
+        """Mark ``line`` redacted by version ``by``: the members not ``kept`` leave its data
+        and salts, their commitments go into the marker (only ``{"by"}`` for format 1)."""
+        removed = [name for name in line["data"] if name not in kept]
+        marker: dict[str, Any] = {"by": by}
+        if "salts" in line:
+            marker["commitments"] = {
+                name: commit(line["salts"][name], line["data"][name]) for name in removed
+            }
+            for name in removed:
+                del line["salts"][name]
+        for name in removed:
+            del line["data"][name]
+        line["redacted"] = marker
+
+    def checkpoint(self) -> ExportLine:
+        """Sign the current head, as the server does at export time."""
+        signed = sign_checkpoint(self.signer, self.story, self.head, self.events[-1]["hash"])
+        self.checkpoints.append(signed)
+        return signed
+
+    def rechain(self, start: int) -> None:
+        """Recompute every hash from version ``start`` on (a forger's rewrite), and the head."""
+        for line in self.events[start - 1 :]:
+            line["prev_hash"] = (
+                self.events[line["version"] - 2]["hash"] if line["version"] > 1 else GENESIS_HASH
+            )
+            line["hash"] = line_hash(self.story, line)
+
+    def lines(self) -> list[ExportLine]:
+        header = {
+            "format": self.export_format,
+            "story": self.story,
+            "version": self.head,
+            "head_hash": self.events[-1]["hash"] if self.events else None,
+            "exported_at": "2026-12-01T12:00:00Z",
+            "keys": [public_key_object(self.signer)],
+        }
+        return [{"export": header}, *self.events, *({"checkpoint": c} for c in self.checkpoints)]
+
+    def write(self, path: Path, lines: list[ExportLine] | None = None) -> Path:
+        with path.open("wb") as sink:
+            for line in self.lines() if lines is None else lines:
+                sink.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+        return path
+
+    def key_file(self, path: Path) -> Path:
+        """The signer's public key as the JSON of ``GET /api/v1/keys``, for ``--key``."""
+        path.write_text(json.dumps({"items": [public_key_object(self.signer)]}))
+        return path

@@ -215,6 +215,7 @@ class _Run:
     pending: dict[int, list[_Marked]] = field(default_factory=dict)
     of_update: dict[str, list[tuple[int, int | None]]] = field(default_factory=dict)
     redacted: list[tuple[_Marked, str]] = field(default_factory=list)
+    redacted_by: dict[str, int] = field(default_factory=dict)  # update id -> its first redaction
 
     def fail(
         self, check: int, version: int | None, message: str, *, unusable: bool = False, earliest: bool = False
@@ -404,7 +405,10 @@ class _Run:
                 )
             else:
                 self.redacted.append((marked, basis if isinstance(basis, str) else repr(basis)))
-        for earlier, marked_by in self.of_update.get(update_id or "", []):
+        if update_id is None or update_id in self.redacted_by:
+            return  # nothing to redact, or a second redaction: check 7 names it
+        self.redacted_by[update_id] = version
+        for earlier, marked_by in self.of_update.get(update_id, []):
             if marked_by is None:
                 self.fail(
                     3,
@@ -454,7 +458,9 @@ class _Run:
             self.fail(4, claimed, f"version {claimed}: its hash is not the header's head_hash")
         for by, waiting in sorted(self.pending.items()):
             for marked in waiting:
-                self._forged(marked.version, f"it is marked redacted by version {by}, which is not in the log")
+                self._forged(
+                    marked.version, f"it is marked redacted by version {by}, which is not in the log"
+                )
         for marked, _basis in self.redacted:
             if marked.format_1:
                 self.warnings.append(
