@@ -128,7 +128,19 @@ def test_an_editor_plays_the_reference_story_from_the_shell_and_follows_it_live(
     assert run_client("export", lb_slug, "-o", str(export), server=lb_server, token=auditor).returncode == 0
     keys = tmp_path / "keys.json"
     assert run_client("keys", "-o", str(keys), server=lb_server).returncode == 0
-    mine = run_client("verify", str(export), "--key", str(keys))
+    # A liveblog-export/2 export ends with a checkpoint of its head (issue #12). A server of
+    # format 1 signed only on a write five minutes after the last one, so this story, played
+    # in seconds, may end with an unsigned tail: the client fails it unless told to accept it.
+    exported = [json.loads(line) for line in export.read_bytes().splitlines()]
+    signed = max((line["checkpoint"]["version"] for line in exported if "checkpoint" in line), default=0)
+    tail: list[str] = []
+    if exported[0]["export"]["format"] == "liveblog-export/2":
+        assert signed == 26
+    elif signed < 26:
+        strict = run_client("verify", str(export), "--key", str(keys), **WIDE)
+        assert strict.returncode == 1 and "unsigned tail" in strict.stderr, strict.stderr
+        tail = ["--allow-unsigned-tail"]
+    mine = run_client("verify", str(export), "--key", str(keys), *tail)
     theirs = subprocess.run(
         [*liveblog_command(), "audit", "verify", str(export), "--key", str(keys)],
         capture_output=True,
