@@ -395,3 +395,20 @@ def test_an_unknown_format_is_no_export(tmp_path: Path, export_format: str) -> N
     writer = story(export_format=export_format)
     writer.checkpoint()
     assert verdict(writer.write(tmp_path / "e.ndjson"))[0] == 2
+
+
+def test_a_kept_checkpoint_of_the_head_covers_the_tail(tmp_path: Path) -> None:
+    """``--checkpoint OLD`` still works under the signed-tail rule: an older kept checkpoint
+    leaves the tail unsigned; one the auditor kept of the head covers it."""
+    writer = burst()
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(writer.checkpoints[-1]))  # version 3
+    head = copy.deepcopy(writer)
+    (tmp_path / "head.json").write_text(json.dumps(head.checkpoint()))
+    path = writer.write(tmp_path / "e.ndjson")
+    status, says = verdict(path, "--checkpoint", str(old))
+    assert status == 1 and "version 4: unsigned tail: versions 4..5" in says
+    status, says = verdict(path, "--checkpoint", str(old), "--allow-unsigned-tail")
+    assert status == 0 and "the log extends the kept checkpoint at version 3" in says
+    status, says = verdict(path, "--checkpoint", str(tmp_path / "head.json"))
+    assert status == 0, says

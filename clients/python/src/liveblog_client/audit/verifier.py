@@ -1,6 +1,6 @@
-"""The seven checks of docs/audit-format.md, "What a verifier checks, and reports", with
-the additions of format 2 (``liveblog-export/2``): per-member salted commitments, redacted
-events and the signed tail.
+"""The checks of docs/audit-format.md, "What a verifier checks, and reports", with the
+additions of format 2 (``liveblog-export/2``): per-member salted commitments and redacted
+events (both in check 3), and the signed tail (check 8).
 
 :func:`verify` reads an export's lines once, in order, and returns a :class:`Verdict`; it
 prints nothing. A file whose first line is not a usable export header is not an export at
@@ -79,7 +79,7 @@ CHECKPOINT_SHAPE: dict[str, tuple[type, ...]] = {
 
 @dataclass(frozen=True)
 class Finding:
-    """A failed check: its number (1-7), the version concerned when there is one, and a
+    """A failed check: its number (1-8, 8 being the signed tail), the version concerned when there is one, and a
     message for a person that starts with that version."""
 
     check: int
@@ -470,16 +470,19 @@ class _Run:
                 )
         for number, checkpoint in self.checkpoints:
             self._prove(5, checkpoint, f"the checkpoint on line {number}")
-        # The signed tail: an export ends with a checkpoint of the head it claims.
+        if self.kept is not None:
+            self._prove(6, self.kept, "the kept checkpoint")
+        # Check 8, the signed tail: an export ends with a checkpoint of the head it claims
+        # (the auditor's kept checkpoint covers what it vouches for too: check 6 proved it).
         signed = max((checkpoint["version"] for _, checkpoint in self.checkpoints), default=0)
+        if self.kept is not None:
+            signed = max(signed, int(self.kept["version"]))
         if signed < claimed:
             tail = f"unsigned tail: versions {signed + 1}..{claimed} are covered by no signed checkpoint"
             if self.allow_unsigned_tail:
                 self.warnings.append(f"{tail} (accepted with --allow-unsigned-tail)")
             else:
-                self.fail(5, signed + 1, f"version {signed + 1}: {tail} (--allow-unsigned-tail accepts it)")
-        if self.kept is not None:
-            self._prove(6, self.kept, "the kept checkpoint")
+                self.fail(8, signed + 1, f"version {signed + 1}: {tail} (--allow-unsigned-tail accepts that)")
 
     def _prove(self, check: int, checkpoint: Mapping[str, Any], what: str) -> None:
         """Check ``checkpoint`` (called ``what``) against this log, as check number ``check``:
@@ -531,8 +534,8 @@ def verify(
 
     ``trusted``: the keys given with ``--key``; ``None`` trusts the keys the export lists,
     with a warning. ``kept``: an older checkpoint (see :func:`parse_checkpoint`) the log must
-    extend. ``allow_unsigned_tail``: versions past the highest checkpoint in the file only
-    warn instead of failing check 5.
+    extend. ``allow_unsigned_tail``: versions past the highest checkpoint (in the file, or
+    the kept one) only warn instead of failing check 8.
     """
     run = _Run(trusted=trusted, kept=kept, allow_unsigned_tail=allow_unsigned_tail)
     count = 0
