@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class StoryStatus(StrEnum):
@@ -24,6 +24,7 @@ class StoryStatus(StrEnum):
 class UpdateStatus(StrEnum):
     PUBLISHED = "published"
     RETRACTED = "retracted"
+    REDACTED = "redacted"  # its text removed for legal reasons (see Update.redaction)
 
 
 class ClaimStatus(StrEnum):
@@ -91,6 +92,18 @@ class RetractionNotice(Resource):
     at: AwareDatetime
 
 
+class RedactionNotice(Resource):
+    """The public notice where a redacted update was (never the internal reason)."""
+
+    at: AwareDatetime
+    legal_basis: str
+    note: str
+
+
+def _none_as_empty(value: Any) -> Any:
+    return [] if value is None else value
+
+
 class Update(Resource):
     id: str
     story: str
@@ -108,8 +121,10 @@ class Update(Resource):
     occurred_at: AwareDatetime | None
     published_at: AwareDatetime
     revised_at: AwareDatetime | None
-    notes: list[Note]
+    # A redacted update's notes are emptied: null or [] (issue #12's public view).
+    notes: Annotated[list[Note], BeforeValidator(_none_as_empty)]
     retraction: RetractionNotice | None
+    redaction: RedactionNotice | None = None
 
 
 class StoryHeader(Resource):

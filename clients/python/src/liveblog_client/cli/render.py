@@ -56,6 +56,8 @@ def badges(update: Update) -> Text:
     line = Text()
     if update.status is UpdateStatus.RETRACTED:
         line.append("RETRACTED ", style="bold red")
+    if update.status is UpdateStatus.REDACTED:
+        line.append("REDACTED ", style="bold red")
     if update.key_event:
         line.append("★ KEY EVENT ", style="bold cyan")
     if update.pinned:
@@ -70,6 +72,18 @@ def badges(update: Update) -> Text:
 def update_view(update: Update) -> RenderableType:
     """An update as a reader would see it: tags, body, sources and media, notes, byline."""
     parts: list[RenderableType] = [badges(update)]
+    if update.status is UpdateStatus.REDACTED:
+        # A tombstone: the text is gone from the server; what stays is the public notice.
+        notice = update.redaction
+        parts.append(
+            Text(
+                "Removed for legal reasons" + (f" on {notice.at.date().isoformat()}" if notice else ""),
+                style="bold red",
+            )
+        )
+        if notice is not None:
+            parts.append(Text(f"{notice.note} ({notice.legal_basis})", style="red"))
+        return _indent(Group(*parts))
     if update.status is UpdateStatus.RETRACTED:
         parts.append(Text(update.body, style="strike dim"))
         if update.retraction is not None:
@@ -169,6 +183,8 @@ class LiveView:
             return self._flags_label(update), update_view(update)
         if item.event == "UpdateRetracted":
             return "Retracted", update_view(update)
+        if item.event == "UpdateRedacted":
+            return "Removed for legal reasons", update_view(update)
         return item.event, update_view(update)
 
     def _flags_label(self, update: Update) -> str:
