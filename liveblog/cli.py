@@ -360,7 +360,7 @@ def projections_rebuild(check: bool) -> None:
 
 @main.group()
 def audit() -> None:
-    """Export a story's log, and verify exports (docs/audit-format.md)."""
+    """Export a story's log, verify exports (docs/audit-format.md), report its corrections."""
 
 
 @audit.command("export")
@@ -424,6 +424,49 @@ def audit_export(slug: str, output: str) -> None:
             f"{covered + 1}..{total} are covered by no signed checkpoint (verify needs --allow-unsigned-tail)",
             soft_wrap=True,
         )
+
+
+@audit.command("report")
+@click.argument("slug")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["markdown", "json"]),
+    default="markdown",
+    show_default=True,
+    help="Markdown for people, JSON for programs",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    help="write the report to this file [default: standard output]",
+)
+def audit_report(slug: str, output_format: str, output: str) -> None:
+    """Report every correction, retraction and redaction of story SLUG: what, which update
+    and version, when, who (token name, role, id), why (the internal reason), the public
+    note and the legal basis. For an auditor or a lawyer; progress goes to standard error."""
+    from liveblog.audit import report
+
+    async def work(database: Database) -> report.Report:
+        with _progress() as progress:
+            task = progress.add_task(f"reading the log of {slug}", total=None)
+            return await report.build(
+                database,
+                slug,
+                now=utc_now(),
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+
+    built = _run(work)
+    text = report.as_json(built) if output_format == "json" else report.as_markdown(built)
+    try:
+        with click.open_file(output, "w", encoding="utf-8") as sink:
+            sink.write(text)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {output}: {exc.strerror}", param_hint="'-o'") from exc
+    err.print(f"{slug}: {report.summary(built)} in {built.version} events", markup=False, soft_wrap=True)
 
 
 @audit.command("verify")
