@@ -198,6 +198,7 @@ def _sealed_response(sealed: Sealed) -> StoredResponse:
     "/stories/{slug}/checkpoint",
     status_code=201,
     response_model=Checkpoint,
+    response_description="A checkpoint of the head, signed now",
     responses={200: {"model": Checkpoint, "description": "The head was signed already: that checkpoint"}},
     openapi_extra=headers(IDEMPOTENCY_KEY),
 )

@@ -2,9 +2,10 @@
 
 :func:`verify` reads the parsed lines of an export once, in order, and returns a
 :class:`Result`; it prints nothing. It runs the spec's eight checks ("What a verifier
-checks"; the eighth: a signed checkpoint covers the head) and, when several fail, reports the
-failure of the lowest-numbered check, at the first version concerned. The replay through the rules (check 7) runs as the lines are read,
-so memory grows with the number of events (one hash each), not with their size.
+checks"; the eighth: a signed checkpoint covers the head) and, when several fail, reports
+the failure of the lowest-numbered check, at the first version concerned. The replay
+through the rules (check 7) runs as the lines are read, so memory grows with the number of
+events (one hash each), not with their size.
 
 :func:`verify_database` verifies a story's log as the database holds it, through the same
 export the server would send.
@@ -477,9 +478,9 @@ def verify(
     ``trusted_keys`` are raw Ed25519 public keys by key id; ``None`` trusts the keys in the
     export's header and says so in the warnings. ``kept_checkpoint`` is a checkpoint the
     auditor kept (check 6). Versions after the highest checkpoint fail check 8, or with
-    ``allow_unsigned_tail`` are only a warning. ``progress(done, total)`` is called after each event line read,
-    ``total`` being the version the header claims (or ``done``, if more). Never raises for
-    bad input.
+    ``allow_unsigned_tail`` are only a warning. ``progress(done, total)`` is called after
+    each event line read, ``total`` being the version the header claims (or ``done``, if
+    more). Never raises for bad input.
     """
     return _Verification(trusted_keys, kept_checkpoint, progress, allow_unsigned_tail).run(lines)
 
