@@ -23,7 +23,15 @@ class Settings(BaseSettings):
         default=Path("liveblog-signing.key"),
         description="Ed25519 private key that signs checkpoints; created (mode 0600) if missing.",
     )
-    checkpoint_every_seconds: int = Field(default=300, ge=1)
+    checkpoint_every_seconds: int = Field(
+        default=300, ge=1, description="on a write, sign a checkpoint if none was signed for this long"
+    )
+    checkpoint_within_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="every story's head is covered by a signed checkpoint at most this long after it "
+        "changed, even when no further write comes (the server's sealing sweep)",
+    )
     write_rate_per_minute: int = Field(
         default=600, ge=1, description="writes per token per minute, on average"
     )

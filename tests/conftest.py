@@ -129,11 +129,14 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def settings(database: Database, tmp_path: Path) -> Settings:
     # Tests write in bursts far above any newsroom's pace; the rate limit has its own tests.
+    # The sealing sweep waits an hour, so that no test sees a checkpoint it did not cause
+    # (tests/audit/test_sealing.py sets a short bound of its own).
     return Settings(
         database_url=database.url,
         signing_key_path=tmp_path / "signing.key",
         write_rate_per_minute=1_000_000,
         write_burst=1_000_000,
+        checkpoint_within_seconds=3600,
     )
 
 

@@ -10,17 +10,20 @@ from starlette.responses import Response, StreamingResponse
 
 from liveblog.api import http
 from liveblog.api.auth import MaybeActor, require, sees_drafts
+from liveblog.api.openapi import IDEMPOTENCY_KEY, headers
 from liveblog.api.schemas import Checkpoint, EventList, KeyList, RevisionList
 from liveblog.api.services import ServicesDep
 from liveblog.api.stories import SlugPath, ensure_readable, public_since
 from liveblog.api.updates import UpdateIdPath
 from liveblog.audit import checkpoints
 from liveblog.audit.export import event_document, export_lines
+from liveblog.audit.sealing import Sealed, seal_head, seal_head_in
 from liveblog.domain.values import MAX_VERSION
-from liveblog.errors import InvalidInput, NotFound, UpdateNotFound
+from liveblog.errors import InvalidInput, NotFound, StoreError, StoryNotFound, UpdateNotFound
 from liveblog.projections import history, past_views, story_view
 from liveblog.projections.story_view import dumps
-from liveblog.store import event_store
+from liveblog.store import event_store, idempotency
+from liveblog.store.idempotency import StoredResponse
 from liveblog.store.tokens import Actor, Role
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -45,10 +48,13 @@ async def list_events(
     limit: Annotated[int, Query(ge=1, le=1000, description="events per page", examples=[100])] = 100,
 ) -> Response:
     """The story's log (auditors). With `Accept: application/x-ndjson`, the whole log as a
-    self-contained, verifiable export (docs/audit-format.md)."""
+    self-contained, verifiable export (docs/audit-format.md), which ends with a signed
+    checkpoint of its head (signed then, if the head had none)."""
     await ensure_readable(services, slug, actor)
     if NDJSON in request.headers.get("accept", ""):
-        lines = export_lines(services.database, slug, now=services.application.clock())
+        lines = export_lines(
+            services.database, slug, now=services.application.clock(), signer=services.application.signer
+        )
         return StreamingResponse(
             lines,
             media_type=NDJSON,
@@ -172,6 +178,60 @@ async def latest_checkpoint(slug: SlugPath, actor: MaybeActor, services: Service
     if checkpoint is None:
         raise NotFound(f"story {slug!r} has no signed checkpoint yet")
     return http.json_response(checkpoint.document())
+
+
+async def _sealing_auditor(actor: Auditor, services: ServicesDep) -> Actor:
+    """An auditor (or admin) with write budget left (429 with Retry-After otherwise)."""
+    services.write_rate.take(actor.id)
+    return actor
+
+
+def _sealed_response(sealed: Sealed) -> StoredResponse:
+    return StoredResponse(
+        status=201 if sealed.created else 200,
+        headers={},
+        body=dumps(sealed.checkpoint.document()),
+    )
+
+
+@router.post(
+    "/stories/{slug}/checkpoint",
+    status_code=201,
+    response_model=Checkpoint,
+    response_description="A checkpoint of the head, signed now",
+    responses={200: {"model": Checkpoint, "description": "The head was signed already: that checkpoint"}},
+    openapi_extra=headers(IDEMPOTENCY_KEY),
+)
+async def sign_checkpoint(
+    slug: SlugPath,
+    request: Request,
+    actor: Annotated[Actor, Depends(_sealing_auditor)],
+    services: ServicesDep,
+) -> Response:
+    """Sign a checkpoint of the story's head now, if none covers it yet: 201 with the new
+    checkpoint, or 200 with the one already signed at the head. The server signs every
+    head within `LIVEBLOG_CHECKPOINT_WITHIN_SECONDS` of its last change anyway; this is
+    for an auditor who wants one at once (before keeping it, say)."""
+    await ensure_readable(services, slug, actor)
+    signer = services.application.signer
+    if signer is None:  # pragma: no cover - the server always has one
+        raise StoreError("this server signs no checkpoints")
+    now = services.application.clock()
+    key = http.idempotency_key(request, actor)
+    if key is None:
+        sealed = await seal_head(services.database, signer, slug, now=now)
+        if sealed is None:
+            raise StoryNotFound(f"there is no story {slug!r}")
+        return http.replay(_sealed_response(sealed))
+    async with services.database.write() as connection:
+        response = await idempotency.recall(connection, key)
+        if response is None:
+            sealed = await seal_head_in(connection, signer, slug, now=now)
+            if sealed is None:
+                raise StoryNotFound(f"there is no story {slug!r}")
+            response = _sealed_response(sealed)
+            await idempotency.remember(connection, key, response, at=now)
+    return http.replay(response)
 
 
 @router.get("/keys", response_model=KeyList)

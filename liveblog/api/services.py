@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 
 from liveblog.api.limits import ConnectionCount, WriteRate
 from liveblog.application import Application, build_application
+from liveblog.audit.sealing import Sealer
 from liveblog.config import Settings
 from liveblog.live.bus import PostgresListener
 from liveblog.live.hub import Hub
@@ -30,6 +31,8 @@ class Services:
     connections: ConnectionCount
     token_use: dict[str, datetime] = field(default_factory=dict)
     """When each token was last recorded as used, to write that at most once a minute."""
+    sealer: Sealer | None = None
+    """The sweep that signs every story's head within ``checkpoint_within_seconds``."""
 
 
 @asynccontextmanager
@@ -52,6 +55,15 @@ async def running_services(settings: Settings, database: Database | None = None)
                 on_reconnect=hub.wake_all,
             )
             await listener.start()
+        sealer = None
+        if application.signer is not None:
+            sealer = Sealer(
+                database,
+                application.signer,
+                within=settings.checkpoint_within_seconds,
+                clock=application.clock,
+            )
+            await sealer.start()
         try:
             yield Services(
                 settings=settings,
@@ -60,8 +72,11 @@ async def running_services(settings: Settings, database: Database | None = None)
                 hub=hub,
                 write_rate=WriteRate(per_minute=settings.write_rate_per_minute, burst=settings.write_burst),
                 connections=ConnectionCount(per_address=settings.live_connections_per_address),
+                sealer=sealer,
             )
         finally:
+            if sealer is not None:
+                await sealer.stop()
             if listener is not None:
                 await listener.stop()
             await hub.stop()

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.audit.signing import ALGORITHM, Checkpoint, Signer
@@ -24,6 +25,42 @@ async def save(connection: AsyncConnection, checkpoint: Checkpoint) -> None:
             signature=checkpoint.signature,
         )
     )
+
+
+async def save_once(connection: AsyncConnection, checkpoint: Checkpoint) -> bool:
+    """Store ``checkpoint`` unless one is stored at its (story, version) already, which a
+    concurrent signer may have done; whether it was stored.
+
+    On PostgreSQL the insert tolerates a concurrent duplicate (``ON CONFLICT DO NOTHING``:
+    the checkpoints' triggers refuse updates, not that). On SQLite the caller holds the
+    database's one write lock, so looking first is enough (an upsert would be refused there
+    by the table's append-only trigger).
+    """
+    values = {
+        "stream": checkpoint.story,
+        "version": checkpoint.version,
+        "head_hash": checkpoint.head_hash,
+        "signed_at": checkpoint.signed_at,
+        "key_id": checkpoint.key_id,
+        "signature": checkpoint.signature,
+    }
+    if connection.dialect.name == "postgresql":
+        statement = postgresql.insert(checkpoints).values(**values).on_conflict_do_nothing()
+        return bool((await connection.execute(statement)).rowcount)
+    if await at_version(connection, checkpoint.story, checkpoint.version) is not None:
+        return False
+    await connection.execute(insert(checkpoints).values(**values))
+    return True
+
+
+async def at_version(connection: AsyncConnection, story: str, version: int) -> Checkpoint | None:
+    """The checkpoint of ``story`` at ``version``, if one was signed."""
+    row = (
+        await connection.execute(
+            select(checkpoints).where(checkpoints.c.stream == story, checkpoints.c.version == version)
+        )
+    ).one_or_none()
+    return None if row is None else _checkpoint(row)
 
 
 def _checkpoint(row: Any) -> Checkpoint:

@@ -3,6 +3,10 @@
 Line 1 is ``{"export": {...}}``: format, story, the version and head hash the export claims
 to end at, and the public keys. Then one line per event, in version order, then one
 ``{"checkpoint": {...}}`` line per signed checkpoint at or below that version.
+
+Given a signer, the export ends with a checkpoint of its head: the head is signed first if
+no checkpoint covers it yet (:func:`~liveblog.audit.sealing.seal_head`), and the export ends
+at that version, so events appended meanwhile wait for the next export.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from liveblog.audit import checkpoints
+from liveblog.audit.sealing import seal_head
+from liveblog.audit.signing import Signer
 from liveblog.domain.values import rfc3339
 from liveblog.store import event_store
 from liveblog.store.database import Database
@@ -41,10 +47,15 @@ def line(document: dict[str, Any]) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-async def export_lines(database: Database, story: str, *, now: datetime) -> AsyncIterator[str]:
-    """The export of ``story`` as of now, line by line, read in batches."""
+async def export_lines(
+    database: Database, story: str, *, now: datetime, signer: Signer | None = None
+) -> AsyncIterator[str]:
+    """The export of ``story`` as of now, line by line, read in batches; with ``signer``,
+    ending with a checkpoint of its head (signed at ``now`` if there was none)."""
+    sealed = None if signer is None else await seal_head(database, signer, story, now=now)
+    until = None if sealed is None else sealed.checkpoint.version
     async with database.read() as connection:
-        head = await event_store.read_stream(connection, story, newest=1)
+        head = await event_store.read_stream(connection, story, until=until, newest=1)
         version = head[0].version if head else 0
         keys = await checkpoints.public_keys(connection)
         yield line(

@@ -1,10 +1,11 @@
 """The verifier of ``docs/audit-format.md``: does an export prove its story's log?
 
 :func:`verify` reads the parsed lines of an export once, in order, and returns a
-:class:`Result`; it prints nothing. It runs the spec's seven checks ("What a verifier
-checks") and, when several fail, reports the failure of the lowest-numbered check, at the
-first version concerned. The replay through the rules (check 7) runs as the lines are read,
-so memory grows with the number of events (one hash each), not with their size.
+:class:`Result`; it prints nothing. It runs the spec's eight checks ("What a verifier
+checks"; the eighth: a signed checkpoint covers the head) and, when several fail, reports
+the failure of the lowest-numbered check, at the first version concerned. The replay
+through the rules (check 7) runs as the lines are read, so memory grows with the number of
+events (one hash each), not with their size.
 
 :func:`verify_database` verifies a story's log as the database holds it, through the same
 export the server would send.
@@ -192,6 +193,14 @@ def _moment(text: str) -> datetime | None:
         return None
 
 
+def unsigned_tail(first: int, last: int) -> str:
+    """What check 8 says of versions ``first`` to ``last`` (covered by no checkpoint)."""
+    return (
+        f"unsigned tail: versions {first}..{last} are covered by no signed checkpoint "
+        "(--allow-unsigned-tail accepts that)"
+    )
+
+
 def _quiet(done: int, total: int) -> None:
     """A progress callback that reports nothing."""
 
@@ -200,9 +209,14 @@ class _Verification:
     """One pass over one export (see :func:`verify`)."""
 
     def __init__(
-        self, trusted_keys: Mapping[str, bytes] | None, kept: Mapping[str, Any] | None, progress: Progress
+        self,
+        trusted_keys: Mapping[str, bytes] | None,
+        kept: Mapping[str, Any] | None,
+        progress: Progress,
+        allow_unsigned_tail: bool = False,
     ) -> None:
         self.trusted_keys = trusted_keys
+        self.allow_unsigned_tail = allow_unsigned_tail
         self.kept = kept
         self.progress = progress
         self.keys: Mapping[str, bytes] = {}
@@ -234,6 +248,7 @@ class _Verification:
             if self.kept is not None:
                 self._check_checkpoint(6, self.kept, "the kept checkpoint (--checkpoint)")
             self._raise_recorded(7)
+            self._check_signed_tail()
         except UnreadableLine as exc:
             return self._result(_Failure(1, None, str(exc), unusable=exc.line == 1))
         except _Failure as failure:
@@ -405,6 +420,17 @@ class _Verification:
             raise _Failure(check, version, f"its hash is not the head_hash of {what}: the log changed")
         self.covered = max(self.covered, version)
 
+    def _check_signed_tail(self) -> None:
+        """Check 8: a signed checkpoint covers the head (an export ends with one), since
+        events no signature covers can be rewritten, their hashes recomputed, unseen.
+        ``allow_unsigned_tail`` makes an uncovered tail a warning."""
+        if self.covered >= self.events:
+            return
+        message = unsigned_tail(self.covered + 1, self.events)
+        if not self.allow_unsigned_tail:
+            raise _Failure(8, self.covered + 1, message)
+        self.warnings.append(message)
+
     def _record(self, failure: _Failure) -> None:
         self.failures.setdefault(failure.check, failure)
 
@@ -425,10 +451,6 @@ class _Verification:
                 checkpoints=len(self.checkpoints),
                 unusable=failure.unusable,
             )
-        if self.covered < self.events:
-            self.warnings.append(
-                f"versions {self.covered + 1} to {self.events} are covered by no signed checkpoint"
-            )
         head = self.hashes[-1] if self.hashes else None
         return Result(
             ok=True,
@@ -448,17 +470,19 @@ def verify(
     trusted_keys: Mapping[str, bytes] | None = None,
     kept_checkpoint: Mapping[str, Any] | None = None,
     progress: Progress = _quiet,
+    allow_unsigned_tail: bool = False,
 ) -> Result:
     """Verify an export, given as its lines parsed from JSON (see :func:`parse_lines`, whose
     :class:`UnreadableLine` is reported as a failure of check 1).
 
     ``trusted_keys`` are raw Ed25519 public keys by key id; ``None`` trusts the keys in the
     export's header and says so in the warnings. ``kept_checkpoint`` is a checkpoint the
-    auditor kept (check 6). ``progress(done, total)`` is called after each event line read,
-    ``total`` being the version the header claims (or ``done``, if more). Never raises for
-    bad input.
+    auditor kept (check 6). Versions after the highest checkpoint fail check 8, or with
+    ``allow_unsigned_tail`` are only a warning. ``progress(done, total)`` is called after
+    each event line read, ``total`` being the version the header claims (or ``done``, if
+    more). Never raises for bad input.
     """
-    return _Verification(trusted_keys, kept_checkpoint, progress).run(lines)
+    return _Verification(trusted_keys, kept_checkpoint, progress, allow_unsigned_tail).run(lines)
 
 
 async def stories(database: Database) -> list[str]:
@@ -475,13 +499,16 @@ async def verify_database(
     trusted_keys: Mapping[str, bytes] | None = None,
     kept_checkpoint: Mapping[str, Any] | None = None,
     progress: Progress = _quiet,
+    allow_unsigned_tail: bool = False,
 ) -> Result:
     """Verify ``story``'s log as ``database`` holds it now, through the export the server
     would send (:func:`~liveblog.audit.export.export_lines`).
 
     Without ``trusted_keys``, the keys of the database's ``signing_keys`` table (which that
     export lists) are trusted. The export is spooled (to a temporary file once it is large),
-    then verified synchronously. When it verifies, what only the database shows is checked
+    then verified synchronously. Nothing is signed: a tail the server has not sealed yet
+    fails check 8 (unless ``allow_unsigned_tail``), since signing it here would vouch for
+    whatever the rows hold now. When it verifies, what only the database shows is checked
     too (:func:`_stored_problem`).
     """
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
@@ -489,7 +516,11 @@ async def verify_database(
             spool.write(line.encode())
         spool.seek(0)
         result = verify(
-            parse_lines(spool), trusted_keys=trusted_keys, kept_checkpoint=kept_checkpoint, progress=progress
+            parse_lines(spool),
+            trusted_keys=trusted_keys,
+            kept_checkpoint=kept_checkpoint,
+            progress=progress,
+            allow_unsigned_tail=allow_unsigned_tail,
         )
     if not result.ok:
         return result

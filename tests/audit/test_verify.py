@@ -86,11 +86,18 @@ def test_an_empty_log_verifies() -> None:
     assert result.ok and result.events == 0 and result.head_hash is None
 
 
-def test_uncovered_versions_are_a_warning() -> None:
+def test_uncovered_versions_fail_unless_allowed_then_they_are_a_warning() -> None:
     signer = attacker()
     lines = _tiny(_opened_and_published(), signer, [1])
+    message = "unsigned tail: versions 2..2 are covered by no signed checkpoint (--allow-unsigned-tail accepts that)"
     result = verifier.verify(lines, trusted_keys=_trust(signer))
-    assert result.ok and result.warnings == ("versions 2 to 2 are covered by no signed checkpoint",)
+    assert not result.ok and result.first_bad_version == 2
+    assert result.message == f"version 2: {message}"
+    allowed = verifier.verify(lines, trusted_keys=_trust(signer), allow_unsigned_tail=True)
+    assert allowed.ok and allowed.warnings == (message,)
+    # A log without a single checkpoint is all tail.
+    bare = verifier.verify(_tiny(_opened_and_published(), signer, []), trusted_keys=_trust(signer))
+    assert not bare.ok and "versions 1..2 are covered by no signed checkpoint" in bare.message
 
 
 async def test_verify_database_trusts_the_databases_keys(story: Demo, database: Database) -> None:

@@ -136,8 +136,12 @@ class ServerGroup:
     directory: Path
     servers: list[ServerProcess] = field(default_factory=list)
 
-    async def start(self, count: int, *, sweep_seconds: float | None = None) -> list[ServerProcess]:
+    async def start(
+        self, count: int, *, sweep_seconds: float | None = None, settings: dict[str, str] | None = None
+    ) -> list[ServerProcess]:
+        """Start ``count`` servers; ``settings`` are more environment variables for them."""
         environment = server_environment(self.database_url, self.directory, sweep_seconds=sweep_seconds)
+        environment.update(settings or {})
         # The shared key exists before any server starts, so none races another to create it.
         key_id = Signer.from_file(Path(environment["LIVEBLOG_SIGNING_KEY_PATH"])).key_id
         started = []

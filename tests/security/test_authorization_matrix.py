@@ -64,6 +64,7 @@ RULES: dict[RouteKey, str] = {
     ("GET", f"{U}/history"): "public",
     ("GET", f"{S}/revisions"): "public",
     ("GET", f"{S}/checkpoint"): "public",
+    ("POST", f"{S}/checkpoint"): "auditor",
     ("GET", f"{API}/keys"): "public",
     # Live delivery
     ("WEBSOCKET", f"{S}/live"): "public",
@@ -105,7 +106,9 @@ def test_every_route_has_a_rule() -> None:
 def test_the_rules_agree_with_the_api_contract() -> None:
     """Spot checks against docs/api.md, so RULES cannot drift into permissiveness unnoticed."""
     writes = {key for key in RULES if key[0] in ("POST", "PUT", "PATCH", "DELETE")}
-    assert writes and all(RULES[key] == "editor" for key in writes)
+    # Signing a checkpoint on demand writes no event: it is the auditors'.
+    assert RULES[("POST", f"{S}/checkpoint")] == "auditor"
+    assert writes and all(RULES[key] == "editor" for key in writes - {("POST", f"{S}/checkpoint")})
     assert RULES[("GET", f"{S}/events")] == "auditor"
     assert {
         rule for key, rule in RULES.items() if key[0] in ("GET", "WEBSOCKET") and key[1].startswith(API)
@@ -206,6 +209,7 @@ BUILDERS: dict[RouteKey, Builder] = {
     ("GET", f"{U}/history"): _read(f"{U}/history"),
     ("GET", f"{S}/revisions"): _read(f"{S}/revisions"),
     ("GET", f"{S}/checkpoint"): _read(f"{S}/checkpoint"),
+    ("POST", f"{S}/checkpoint"): _write("POST", f"{S}/checkpoint"),
     ("GET", f"{API}/keys"): _read(f"{API}/keys"),
     ("GET", "/stories/{slug}"): _read("/stories/{slug}"),
     ("GET", "/stories/{slug}/updates/{update_id}"): _read("/stories/{slug}/updates/{update_id}"),
