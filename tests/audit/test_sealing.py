@@ -327,6 +327,7 @@ def rehashed(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
             actor=event["actor"],
             recorded_at=datetime.fromisoformat(event["recorded_at"]),
             prev_hash=event["prev_hash"],
+            salts=event.get("salts"),
         )
     lines[0]["export"]["head_hash"] = previous
     return lines
