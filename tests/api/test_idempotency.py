@@ -203,7 +203,7 @@ async def test_one_key_sent_to_two_stories_at_once_records_once(
             )
         )
         assert sorted(r.status_code for r in responses) == [201, 422], [r.text for r in responses]
-        assert_problem_of([r for r in responses if r.status_code == 422][0], 422, "idempotency-key-reused")
+        assert_problem_of(next(r for r in responses if r.status_code == 422), 422, "idempotency-key-reused")
     assert await event_count(database) == before + 5
 
 
