@@ -50,6 +50,9 @@ class RecordedEvent:
     """Format 2: one salt per member of ``data`` (``None``: a format-1 event)."""
     redaction: dict[str, Any] | None = None
     """Set when a redaction removed members: ``{"by": m, "commitments": {...}}``."""
+    xid: int = 0
+    """The writing transaction's id on PostgreSQL (0 on SQLite): with ``position``, the
+    change feed's order (:mod:`liveblog.store.feed`)."""
 
 
 _COLUMNS = (
@@ -65,10 +68,12 @@ _COLUMNS = (
     events.c.prev_hash,
     events.c.salts,
     events.c.redaction,
+    events.c.xid,
 )
 
 
-_INSERT_EVENT = insert(events).returning(events.c.position)
+# xid is left to the column's default: the transaction's id on PostgreSQL, 0 on SQLite.
+_INSERT_EVENT = insert(events).returning(events.c.position, events.c.xid)
 NOTIFY_CHANNEL = "liveblog_events"
 _NOTIFY = text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', :payload)")
 
@@ -134,10 +139,10 @@ async def append(
             "salts": salts,
         }
         try:
-            position = (await connection.execute(_INSERT_EVENT, values)).scalar_one()
+            position, xid = (await connection.execute(_INSERT_EVENT, values)).one()
         except IntegrityError as exc:
             raise ConcurrencyError(stream, expected_version) from exc
-        recorded.append(replace(event, position=position))
+        recorded.append(replace(event, position=position, xid=xid))
         prev_hash = event.hash
     if connection.dialect.name == "postgresql" and recorded:
         # Delivered when (and only if) this transaction commits: a wake-up for every server.
@@ -206,8 +211,9 @@ async def version_at(connection: AsyncConnection, stream: str, moment: datetime)
 async def read_all(connection: AsyncConnection, *, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
     """Up to ``limit`` events of all streams with position > ``after``, in position order.
 
-    Appends are serialised (see :mod:`liveblog.store.database`), so a position becomes
-    visible only after every smaller one: resuming from the last position seen never skips.
+    Not safe to tail while stories are written: on PostgreSQL writes to different stories
+    commit in any order, so a position can become visible after a larger one. Tail with
+    :func:`liveblog.store.feed.read_page`; this is for reading a log no one writes to.
     """
     query = select(*_COLUMNS).where(events.c.position > after).order_by(events.c.position).limit(limit)
     return [_recorded(row) for row in await connection.execute(query)]

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
@@ -78,8 +79,20 @@ events = Table(
     Column("salts", NullableJsonDocument, nullable=True),
     # Set once, by a redaction alone (migration 0005): {"by": m, "commitments": {...}}.
     Column("redaction", NullableJsonDocument, nullable=True),
+    # The writing transaction's id on PostgreSQL (the column's default there is
+    # pg_current_xact_id(), set by migration 0006), 0 on SQLite: the change feed's order
+    # (liveblog.store.feed).
+    Column("xid", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("stream", "version"),
     Index("ix_events_stream_recorded_at", "stream", "recorded_at"),
+    Index("ix_events_xid_position", "xid", "position"),
+    Index(
+        "ix_events_published",
+        "stream",
+        "version",
+        postgresql_where=text("type = 'StoryPublished'"),
+        sqlite_where=text("type = 'StoryPublished'"),
+    ),
 )
 
 idempotency_records = Table(

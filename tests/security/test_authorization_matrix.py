@@ -12,7 +12,7 @@ a fresh story for every write) as each of seven identities:
 * a refused write records nothing.
 
 Rules: ``public`` (anyone; a bad token is still 401), ``editor`` (editor or admin),
-``auditor`` (auditor or admin), ``open`` (static assets and the API's own documentation,
+``auditor`` (auditor or admin), ``feed`` (auditor, consumer or admin: the change feed), ``open`` (static assets and the API's own documentation,
 which never look at tokens and serve no story data).
 """
 
@@ -67,6 +67,8 @@ RULES: dict[RouteKey, str] = {
     ("GET", f"{S}/checkpoint"): "public",
     ("POST", f"{S}/checkpoint"): "auditor",
     ("GET", f"{API}/keys"): "public",
+    # The change feed
+    ("GET", f"{API}/events"): "feed",
     # Live delivery
     ("WEBSOCKET", f"{S}/live"): "public",
     ("GET", f"{S}/live"): "public",  # Server-Sent Events
@@ -79,10 +81,11 @@ RULES: dict[RouteKey, str] = {
 LIVE_ROUTES = {("WEBSOCKET", f"{S}/live"), ("GET", f"{S}/live")}
 PERMITTED = {
     "open": set(IDENTITIES),
-    "public": {"anonymous", "editor", "auditor", "admin"},
+    "public": {"anonymous", "editor", "auditor", "admin", "consumer"},
     "editor": {"editor", "admin"},
     "auditor": {"auditor", "admin"},
     "admin": {"admin"},
+    "feed": {"auditor", "admin", "consumer"},
 }
 BAD_TOKENS = {"malformed", "revoked", "expired"}
 
@@ -114,11 +117,13 @@ def test_the_rules_agree_with_the_api_contract() -> None:
     special = {("POST", f"{S}/checkpoint"), ("POST", f"{U}/redaction")}
     assert writes and all(RULES[key] == "editor" for key in writes - special)
     assert RULES[("GET", f"{S}/events")] == "auditor"
+    assert RULES[("GET", f"{API}/events")] == "feed"
     assert {
         rule for key, rule in RULES.items() if key[0] in ("GET", "WEBSOCKET") and key[1].startswith(API)
     } == {
         "public",
         "auditor",
+        "feed",
     }
 
 
@@ -218,6 +223,7 @@ BUILDERS: dict[RouteKey, Builder] = {
     ("GET", f"{S}/checkpoint"): _read(f"{S}/checkpoint"),
     ("POST", f"{S}/checkpoint"): _write("POST", f"{S}/checkpoint"),
     ("GET", f"{API}/keys"): _read(f"{API}/keys"),
+    ("GET", f"{API}/events"): _read(f"{API}/events"),
     ("GET", "/stories/{slug}"): _read("/stories/{slug}"),
     ("GET", "/stories/{slug}/updates/{update_id}"): _read("/stories/{slug}/updates/{update_id}"),
     ("GET", "/stories/{slug}/history"): _read("/stories/{slug}/history"),
