@@ -11,7 +11,8 @@ plugs in the same way: the cursor is opaque to everything but the source.
 
 Each entry says whether its story was published at that version: deliveries carry only
 published stories' events (a draft, and a published story's draft past, stay with the
-newsroom, as for readers).
+newsroom, as for readers; a story published straight after its opening had no draft
+period, and its opening is delivered too).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy import func, select
 
 from liveblog.audit.export import event_document
 from liveblog.errors import InvalidInput
+from liveblog.live.session import NO_DRAFT_PERIOD
 from liveblog.store import event_store
 from liveblog.store.database import Database
 from liveblog.store.tables import events
@@ -85,11 +87,14 @@ class LogSource:
         return entries
 
     async def _publication(self, connection: Any, story: str) -> int | None:
+        """The first version of ``story`` that is delivered: its publication, or its opening
+        when nothing came between (:data:`NO_DRAFT_PERIOD`, as for live readers)."""
         # Kept once known: a story is published once, and the version never changes.
         if story in self._published:
             return self._published[story]
         found = await event_store.first_version_of(connection, story, "StoryPublished")
         if found is not None:
+            found = 1 if found == NO_DRAFT_PERIOD else found
             self._published[story] = found
         return found
 
