@@ -109,9 +109,12 @@ def address_refusal(address: IPAddress) -> str | None:
     shared, reserved, documentation, unspecified) and multicast, IPv4 and IPv6 alike, and an
     IPv6 address that embeds a refused IPv4 one (IPv4-mapped ``::ffff:a.b.c.d``, 6to4)."""
     if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is not None:
-            inner = address_refusal(embedded)
+        if address.ipv4_mapped is not None:
+            # A connection to ::ffff:a.b.c.d goes to a.b.c.d: that address decides.
+            inner = address_refusal(address.ipv4_mapped)
+            return None if inner is None else f"{address} embeds {inner}"
+        if address.sixtofour is not None:
+            inner = address_refusal(address.sixtofour)
             if inner is not None:
                 return f"{address} embeds {inner}"
     for flag, what in (

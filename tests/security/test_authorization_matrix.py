@@ -168,7 +168,6 @@ class World:
             assert response.status_code == 200, response.text
         return slug, update["id"]
 
-
     async def webhook(self) -> str:
         """A fresh webhook endpoint's id (made in the store: the setup token is an editor's)."""
         async with webhook_store.transaction(self.database) as connection:

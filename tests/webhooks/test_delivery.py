@@ -28,7 +28,9 @@ async def published_events(database: Database, *stories: str) -> list[tuple[str,
             since = await event_store.first_version_of(connection, story, "StoryPublished")
             assert since is not None
             since = 1 if since == 2 else since  # published at once: no draft period
-            found += [(story, e.version) for e in await event_store.read_stream(connection, story, after=since - 1)]
+            found += [
+                (story, e.version) for e in await event_store.read_stream(connection, story, after=since - 1)
+            ]
     return found
 
 
@@ -38,7 +40,11 @@ def delivered(receiver: Receiver, secret: str) -> list[dict[str, Any]]:
 
 
 async def test_every_event_of_the_demo_story_arrives_signed_and_in_order(
-    client: httpx.AsyncClient, admin: dict[str, str], receiver: Receiver, database: Database, application: Application
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    receiver: Receiver,
+    database: Database,
+    application: Application,
 ) -> None:
     hook = await register(client, admin, receiver.url)
     assert hook["secret"].startswith("whsec_")
@@ -89,7 +95,11 @@ async def test_drafts_are_not_delivered_and_filters_apply(
     assert in_order_per_story(payloads)
     # The draft's own events (opened, the update prepared) never went out.
     assert ("draft-first", 1) not in {(p["story"], p["version"]) for p in payloads}
-    assert all(p["event"]["type"] != "UpdatePosted" or p["event"]["version"] > 2 for p in payloads if p["story"] == "draft-first")
+    assert all(
+        p["event"]["type"] != "UpdatePosted" or p["event"]["version"] > 2
+        for p in payloads
+        if p["story"] == "draft-first"
+    )
 
     # A second endpoint, filtered: only UpdatePosted of live-one, from its registration on.
     receiver.requests.clear()
