@@ -19,9 +19,9 @@ which never look at tokens and serve no story data).
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx

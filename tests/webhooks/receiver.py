@@ -9,7 +9,7 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,10 +87,8 @@ class Receiver:
                     f"{[(d.status, d.headers.get('webhook-id')) for d in self.requests][-20:]}"
                 )
             self._changed.clear()
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
-            except TimeoutError:
-                pass
 
 
 @asynccontextmanager
