@@ -187,7 +187,7 @@ class Application:
         key: IdempotencyKey | None,
         request_id: str | None,
     ) -> Outcome:
-        async with self.database.write() as connection:
+        async with self.database.write(command.story) as connection:
             if key is not None:
                 previous = await idempotency.recall(connection, key)
                 if previous is not None:

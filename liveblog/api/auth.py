@@ -2,7 +2,8 @@
 
 Readers need no token. A token that is present must be valid on every route, so a client
 with a revoked or mistyped token learns it at once instead of silently reading as anonymous.
-``admin`` may do everything.
+``admin`` may do everything. A ``consumer`` token reads the change feed and is otherwise a
+reader: routes that take an optional actor (:data:`MaybeActor`) see none.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 BEARER = HTTPBearer(
     scheme_name="bearer",
-    description="A token from `liveblog token create --role editor|auditor|admin`, sent as "
+    description="A token from `liveblog token create --role editor|auditor|admin|consumer`, sent as "
     "`Authorization: Bearer <token>`. Readers need none.",
     auto_error=False,
 )
@@ -86,7 +87,13 @@ async def writer(actor: Annotated[Actor, Depends(require(Role.EDITOR))], service
     return actor
 
 
-MaybeActor = Annotated[Actor | None, Depends(optional_actor)]
+async def reading_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor | None:
+    """The actor of a route that readers may use too: a consumer token reads as a reader
+    (it is valid, so it is checked, but it grants nothing beyond what readers get)."""
+    return None if actor is not None and actor.role is Role.CONSUMER else actor
+
+
+MaybeActor = Annotated[Actor | None, Depends(reading_actor)]
 Editor = Annotated[Actor, Depends(writer)]
 
 

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Header, Query, Request, WebSocket
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocketDisconnect
 
-from liveblog.api.auth import MaybeActor, authenticate_header
+from liveblog.api.auth import MaybeActor, authenticate_header, sees_drafts
 from liveblog.api.limits import client_address
 from liveblog.api.openapi import problem_response
 from liveblog.api.services import Services, ServicesDep
@@ -64,9 +64,9 @@ def sse(frame: LiveFrame) -> str | None:
 
 
 def _newsroom(actor: Actor | None) -> bool:
-    """Whether the subscriber may be served the story's draft period: any token holder is
-    newsroom staff (as for revision histories); readers start at the publication."""
-    return actor is not None
+    """Whether the subscriber may be served the story's draft period: newsroom staff (as
+    for revision histories); readers, and consumer tokens, start at the publication."""
+    return sees_drafts(actor)
 
 
 def _recheck(services: Services, authorization: str | None) -> Recheck | None:

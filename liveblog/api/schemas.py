@@ -304,6 +304,25 @@ class Event(Response):
     prev_hash: str = Field(description="the previous event's hash (zeros for the first)", examples=["0" * 64])
 
 
+class FeedEvent(Event):
+    story: str = Field(
+        description="the slug of the story the event belongs to", examples=["belgorod-captive-soldiers"]
+    )
+    cursor: str = Field(
+        description="opaque: pass as `after` (or `Last-Event-ID`) to resume right after this event",
+        examples=["ZjEuNzQ5LjEwNDI"],
+    )
+
+
+class FeedPage(Response):
+    items: list[FeedEvent] = Field(description="events of every story, in commit order", examples=[[]])
+    next: str = Field(
+        description="opaque cursor: pass as `after` for what follows; equal to `after` when nothing newer "
+        "has committed yet",
+        examples=["ZjEuNzQ5LjEwNDI"],
+    )
+
+
 class EventList(Response):
     items: list[Event] = Field(description="a page of the log, oldest first", examples=[[]])
     next: str | None = Field(description="`after` of the next page, or null at the end", examples=["100"])

@@ -19,7 +19,7 @@ from liveblog.live.hub import Hub
 from liveblog.store.database import Database
 from liveblog.store.schema import ensure_migrated
 from liveblog.webhooks.policy import RetryPolicy
-from liveblog.webhooks.source import FeedSource, LogSource
+from liveblog.webhooks.source import FeedSource, StoreFeedSource
 from liveblog.webhooks.worker import Dispatcher, WorkerConfig
 
 
@@ -49,7 +49,7 @@ async def running_services(settings: Settings, database: Database | None = None)
         await ensure_migrated(database)
         application = await build_application(settings, database)
         hub = Hub(application, sweep_every=settings.live_sweep_seconds)
-        feed = LogSource(database)
+        feed = StoreFeedSource(database)
         dispatcher = webhook_dispatcher(settings, database, feed, application)
 
         def committed(story: str, version: int) -> None:

@@ -168,6 +168,7 @@ class Hub:
         self.queue_bytes = queue_bytes
         self._channels: dict[str, Channel] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._committed = asyncio.Event()
 
     async def start(self) -> None:
         self._sweeper = asyncio.create_task(self._sweep())
@@ -178,14 +179,26 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
 
+    def committed(self) -> asyncio.Event:
+        """An event set at the next wake-up of any story (a commit here or, through the bus,
+        anywhere): followers of the change feed wait on it instead of polling. Take it
+        before reading, so a commit between the read and the wait is not missed."""
+        return self._committed
+
+    def _signal_commit(self) -> None:
+        self._committed.set()
+        self._committed = asyncio.Event()
+
     def wake(self, story: str, version: int) -> None:
         """A story reached ``version`` somewhere: catch up if anyone here is reading it."""
+        self._signal_commit()
         channel = self._channels.get(story)
         if channel is not None and channel.subscribers and version > channel.version:
             asyncio.get_running_loop().create_task(self.catch_up(channel))
 
     def wake_all(self) -> None:
         """Catch up every active story (after a bus outage, when wake-ups may have been lost)."""
+        self._signal_commit()
         for channel in list(self._channels.values()):
             if channel.subscribers:
                 asyncio.get_running_loop().create_task(self.catch_up(channel))

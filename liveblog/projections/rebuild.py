@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from liveblog.domain import StoryState, evolve
 from liveblog.domain.upcasting import event_from_stored
 from liveblog.projections import history, past_views, story_view
@@ -26,29 +28,37 @@ class Derived:
 
 
 async def replay(database: Database, progress: Progress) -> Derived:
-    """Fold the whole log in global order into every story and its per-event rows."""
-    derived = Derived()
+    """Fold the whole log into every story and its per-event rows."""
     async with database.read() as connection:
-        total = await event_store.count(connection)
-        done, after = 0, 0
-        while batch := await event_store.read_all(connection, after=after, limit=BATCH):
-            for recorded in batch:
-                before = derived.stories.get(recorded.stream)
-                event = event_from_stored(recorded.type, recorded.schema, recorded.data)
-                state = evolve(before, event)
-                if state is not None:
-                    derived.stories[recorded.stream] = state
-                    derived.rows.add(before, state, event, recorded.metadata.get("actor"))
-            done += len(batch)
-            after = batch[-1].position
-            progress(done, total)
+        return await _replay(connection, progress)
+
+
+async def _replay(connection: AsyncConnection, progress: Progress) -> Derived:
+    # Position order is each story's version order (a story's writes are serialised), which
+    # is all a fold needs; the order across stories does not matter here.
+    derived = Derived()
+    total = await event_store.count(connection)
+    done, after = 0, 0
+    while batch := await event_store.read_all(connection, after=after, limit=BATCH):
+        for recorded in batch:
+            before = derived.stories.get(recorded.stream)
+            event = event_from_stored(recorded.type, recorded.schema, recorded.data)
+            state = evolve(before, event)
+            if state is not None:
+                derived.stories[recorded.stream] = state
+                derived.rows.add(before, state, event, recorded.metadata.get("actor"))
+        done += len(batch)
+        after = batch[-1].position
+        progress(done, total)
     return derived
 
 
 async def rebuild(database: Database, progress: Progress = lambda _done, _total: None) -> None:
-    """Replace the stored read models with ones derived from the log, in one transaction."""
-    derived = await replay(database, progress)
-    async with database.write() as connection:
+    """Replace the stored read models with ones derived from the log, in one transaction
+    that keeps every story's writes out (so none lands between the replay and the
+    replacement, and :func:`event_store.read_all` reads a log no one writes to)."""
+    async with database.write(exclusive=True) as connection:
+        derived = await _replay(connection, progress)
         await story_view.replace(connection, derived.stories.values(), derived.rows.draft_only)
         await derived.rows.replace(connection)
 

@@ -1,12 +1,23 @@
-"""The database handle: engine creation, the serialised write transaction, error translation.
+"""The database handle: engine creation, the write transaction and its locks, error translation.
 
-Appends are serialised. On PostgreSQL every write transaction first takes one
-transaction-scoped advisory lock, so events commit in ``position`` order and a reader
-tailing ``position > last`` can never skip one that commits late (ARCHITECTURE rule 4;
-FIELD-NOTES measured 0 missed events with this, hundreds without). On SQLite a write
-transaction opens with ``BEGIN IMMEDIATE`` (the database's own single writer lock, taken up
-front so it cannot fail half-way) behind an in-process lock, so waiting happens in asyncio
-rather than in SQLite's busy loop.
+Writes to one story are serialised, writes to different stories run in parallel. On
+PostgreSQL a write transaction about a story first takes a transaction-scoped advisory lock
+of its own for that story (two-key form: liveblog's namespace and ``hashtext(slug)``), and
+a shared lock on liveblog's database-wide key, which only :meth:`Database.write` with
+``exclusive=True`` (a projection rebuild) takes exclusively. Two slugs whose hashes collide
+share a lock: they wait for each other, which is correct, only slower. Within a story the
+unique ``(stream, version)`` keeps versions gapless whatever the locks do; the lock spares
+writers the retry.
+
+Since events of different stories commit in any order, ``position`` is no longer safe to
+tail: the global change feed reads by ``(xid, position)`` below the transaction horizon
+(:mod:`liveblog.store.feed`). Every liveblog connection ends a transaction left idle for
+``IDLE_IN_TRANSACTION`` (a write transaction for ``IDLE_IN_WRITE``), because an open write
+transaction holds the horizon back and stalls every tail of the feed.
+
+On SQLite a write transaction opens with ``BEGIN IMMEDIATE`` (the database's own single
+writer lock, taken up front so it cannot fail half-way) behind an in-process lock, so
+waiting happens in asyncio rather than in SQLite's busy loop: SQLite stays one writer.
 """
 
 from __future__ import annotations
@@ -22,8 +33,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from liveblog.errors import SchemaNotMigrated, StoreError
 
-# An arbitrary constant naming liveblog's append lock among the server's advisory locks.
+# An arbitrary constant naming liveblog's database-wide lock among the server's advisory
+# locks (story writes hold it shared, a rebuild exclusively).
 APPEND_LOCK_KEY = 0x6C697665626C6F67  # "liveblog"
+# The first key of every story's lock (two int4 keys, a space apart from one-bigint keys).
+STORY_LOCK_NAMESPACE = 0x6C627374  # "lbst"
+# How long a session may sit idle inside a transaction before the server ends it. Reads
+# too (an export whose client stopped reading for a minute is cut); writes get less.
+IDLE_IN_TRANSACTION = "60s"
+IDLE_IN_WRITE = "10s"
+_STORY_LOCK = text(
+    "SELECT pg_advisory_xact_lock_shared(:key), pg_advisory_xact_lock(:namespace, hashtext(:story)),"
+    " set_config('idle_in_transaction_session_timeout', :idle, true)"
+)
+_EXCLUSIVE_LOCK = text(
+    "SELECT pg_advisory_xact_lock(:key), set_config('idle_in_transaction_session_timeout', :idle, true)"
+)
+_WRITE_TIMEOUT = text("SELECT set_config('idle_in_transaction_session_timeout', :idle, true)")
 _WRITE = "liveblog_write"
 
 
@@ -49,17 +75,39 @@ class Database:
             yield connection
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A serialised write transaction: committed if the block succeeds, else rolled back."""
+    async def write(
+        self, story: str | None = None, *, exclusive: bool = False
+    ) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: committed if the block succeeds, else rolled back.
+
+        ``story``: the slug of the one story the transaction appends to, whose writes are
+        serialised (every append must name its story). Without it (tokens, keys) no lock is
+        taken on PostgreSQL: such writes rely on their own keys and constraints.
+        ``exclusive``: wait for every story's write to end and keep them all out (a
+        projection rebuild). On SQLite every write transaction is the only one anyway.
+        """
         async with translate_errors():
             if self.is_sqlite:
                 async with self._local_write_lock, self._write_transaction() as connection:
                     yield connection
             else:
                 async with self._write_transaction() as connection:
-                    await connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY}
-                    )
+                    if exclusive:
+                        await connection.execute(
+                            _EXCLUSIVE_LOCK, {"key": APPEND_LOCK_KEY, "idle": IDLE_IN_WRITE}
+                        )
+                    elif story is not None:
+                        await connection.execute(
+                            _STORY_LOCK,
+                            {
+                                "key": APPEND_LOCK_KEY,
+                                "namespace": STORY_LOCK_NAMESPACE,
+                                "story": story,
+                                "idle": IDLE_IN_WRITE,
+                            },
+                        )
+                    else:
+                        await connection.execute(_WRITE_TIMEOUT, {"idle": IDLE_IN_WRITE})
                     yield connection
 
     @asynccontextmanager
@@ -76,7 +124,15 @@ class Database:
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    return {"pool_size": 20, "max_overflow": 10, "pool_pre_ping": True}
+    # An idle open transaction on a write connection holds the change feed's horizon back
+    # (liveblog.store.feed): the server ends any liveblog session left idle in one.
+    settings = {"idle_in_transaction_session_timeout": IDLE_IN_TRANSACTION}
+    return {
+        "pool_size": 20,
+        "max_overflow": 10,
+        "pool_pre_ping": True,
+        "connect_args": {"server_settings": settings},
+    }
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -46,6 +46,9 @@ class RecordedEvent:
     recorded_at: datetime
     hash: str
     prev_hash: str
+    xid: int = 0
+    """The writing transaction's id on PostgreSQL (0 on SQLite): with ``position``, the
+    change feed's order (:mod:`liveblog.store.feed`)."""
 
 
 _COLUMNS = (
@@ -59,10 +62,12 @@ _COLUMNS = (
     events.c.recorded_at,
     events.c.hash,
     events.c.prev_hash,
+    events.c.xid,
 )
 
 
-_INSERT_EVENT = insert(events).returning(events.c.position)
+# xid is left to the column's default: the transaction's id on PostgreSQL, 0 on SQLite.
+_INSERT_EVENT = insert(events).returning(events.c.position, events.c.xid)
 NOTIFY_CHANNEL = "liveblog_events"
 _NOTIFY = text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', :payload)")
 
@@ -124,10 +129,10 @@ async def append(
             "prev_hash": event.prev_hash,
         }
         try:
-            position = (await connection.execute(_INSERT_EVENT, values)).scalar_one()
+            position, xid = (await connection.execute(_INSERT_EVENT, values)).one()
         except IntegrityError as exc:
             raise ConcurrencyError(stream, expected_version) from exc
-        recorded.append(replace(event, position=position))
+        recorded.append(replace(event, position=position, xid=xid))
         prev_hash = event.hash
     if connection.dialect.name == "postgresql" and recorded:
         # Delivered when (and only if) this transaction commits: a wake-up for every server.
@@ -196,8 +201,9 @@ async def version_at(connection: AsyncConnection, stream: str, moment: datetime)
 async def read_all(connection: AsyncConnection, *, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
     """Up to ``limit`` events of all streams with position > ``after``, in position order.
 
-    Appends are serialised (see :mod:`liveblog.store.database`), so a position becomes
-    visible only after every smaller one: resuming from the last position seen never skips.
+    Not safe to tail while stories are written: on PostgreSQL writes to different stories
+    commit in any order, so a position can become visible after a larger one. Tail with
+    :func:`liveblog.store.feed.read_page`; this is for reading a log no one writes to.
     """
     query = select(*_COLUMNS).where(events.c.position > after).order_by(events.c.position).limit(limit)
     return [_recorded(row) for row in await connection.execute(query)]

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
@@ -71,8 +72,20 @@ events = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("hash", String(64), nullable=False),
     Column("prev_hash", String(64), nullable=False),
+    # The writing transaction's id on PostgreSQL (the column's default there is
+    # pg_current_xact_id(), set by migration 0006), 0 on SQLite: the change feed's order
+    # (liveblog.store.feed).
+    Column("xid", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("stream", "version"),
     Index("ix_events_stream_recorded_at", "stream", "recorded_at"),
+    Index("ix_events_xid_position", "xid", "position"),
+    Index(
+        "ix_events_published",
+        "stream",
+        "version",
+        postgresql_where=text("type = 'StoryPublished'"),
+        sqlite_where=text("type = 'StoryPublished'"),
+    ),
 )
 
 idempotency_records = Table(

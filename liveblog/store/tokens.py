@@ -22,9 +22,14 @@ TOKEN_PREFIX = "lb_"
 
 
 class Role(StrEnum):
+    """What a token may do (docs/api.md, "Authentication")."""
+
     EDITOR = "editor"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    CONSUMER = "consumer"
+    """A downstream system (CMS, search, archive): reads the global change feed
+    (``GET /api/v1/events``, published stories only) and otherwise reads as a reader."""
 
 
 @dataclass(frozen=True, slots=True)

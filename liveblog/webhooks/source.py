@@ -1,34 +1,28 @@
-"""What deliveries follow: the global change feed, read from a cursor, one entry at a time.
+"""What deliveries follow: the global change feed (:mod:`liveblog.store.feed`) as readers
+of published stories see it, read from a cursor.
 
 :class:`FeedSource` is the small interface the worker needs: the feed's current end (where
-a new endpoint starts) and the entries after a cursor, each carrying the cursor just after
-it, so that an endpoint's cursor can move one delivery at a time.
+a new endpoint starts) and a page after a cursor, each entry carrying the cursor just after
+it (so an endpoint's cursor moves one delivery at a time) and the page the cursor past
+everything it looked at (so events the feed hides move the cursor too).
 
-:class:`LogSource` reads the log in ``position`` order, which never skips an event because
-appends are serialised (:mod:`liveblog.store.database`); its cursor is the position, as a
-string. A feed that reads below the transaction horizon with an ``(xid, position)`` cursor
-plugs in the same way: the cursor is opaque to everything but the source.
-
-Each entry says whether its story was published at that version: deliveries carry only
-published stories' events (a draft, and a published story's draft past, stay with the
-newsroom, as for readers; a story published straight after its opening had no draft
-period, and its opening is delivered too).
+Only published stories' events are delivered, from their publication on (a story
+published straight after its opening had no draft period: all of it): a draft, and a
+published story's draft past, stay with the newsroom, as for readers and the feed's
+``consumer`` role. A receiver is outside the newsroom; an endpoint that must see drafts
+could be a later option.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
-
 from liveblog.audit.export import event_document
-from liveblog.errors import InvalidInput
-from liveblog.live.session import NO_DRAFT_PERIOD
-from liveblog.store import event_store
+from liveblog.store import feed
 from liveblog.store.database import Database
-from liveblog.store.tables import events
+from liveblog.store.event_store import RecordedEvent
+from liveblog.store.feed import FeedCursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,71 +31,61 @@ class FeedEntry:
     version: int
     type: str
     item: dict[str, Any]
-    """The change feed's item: the Event of the audit API plus its ``story``."""
+    """The change feed's item (``GET /api/v1/events``): the story's Event, ``story``, ``cursor``."""
     cursor: str
     """The feed's cursor just after this entry."""
-    published: bool
-    """Whether the story was published at this version (only then is it delivered)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    entries: list[FeedEntry]
+    cursor: str
+    """Past every event this read looked at (delivered or hidden from readers)."""
+    held_back: bool
+    """More events exist that the transaction horizon still holds back: look again soon."""
 
 
 class FeedSource(Protocol):
-    async def head(self) -> str | None:
-        """The cursor of the feed's current end (``None``: the feed is empty)."""
+    async def head(self) -> str:
+        """The cursor of the feed's current end: following it gives what is written from now."""
 
-    async def read(self, cursor: str | None, limit: int) -> Sequence[FeedEntry]:
+    async def read(self, cursor: str | None, limit: int) -> FeedPage:
         """Up to ``limit`` entries after ``cursor`` (``None``: from the start), in feed order.
 
-        Raises :class:`InvalidInput` for a cursor this source never issued."""
+        Raises :class:`liveblog.errors.InvalidInput` for a cursor the feed never issued."""
 
 
-class LogSource:
-    """The log in position order (see the module's documentation)."""
+def feed_item(event: RecordedEvent) -> dict[str, Any]:
+    """The feed's item for ``event``, as ``GET /api/v1/events`` gives it
+    (``liveblog.api.feed.feed_item``; rebuilt here, as this package may not import the API)."""
+    return {"story": event.stream, **event_document(event), "cursor": feed.cursor_of(event).encode()}
+
+
+class StoreFeedSource:
+    """The change feed of :mod:`liveblog.store.feed`, published stories only."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._published: dict[str, int] = {}  # story -> the version of its publication
 
-    async def head(self) -> str | None:
+    async def head(self) -> str:
         async with self.database.read() as connection:
-            newest = (await connection.execute(select(func.max(events.c.position)))).scalar_one()
-        return str(newest) if newest else None
+            return (await feed.head(connection)).encode()
 
-    async def read(self, cursor: str | None, limit: int) -> list[FeedEntry]:
-        after = _position(cursor)
+    async def read(self, cursor: str | None, limit: int) -> FeedPage:
+        after = FeedCursor.decode(cursor) if cursor is not None else None
         async with self.database.read() as connection:
-            batch = await event_store.read_all(connection, after=after, limit=limit)
-            entries = []
-            for event in batch:
-                since = await self._publication(connection, event.stream)
-                item = {**event_document(event), "story": event.stream}
-                entries.append(
-                    FeedEntry(
-                        story=event.stream,
-                        version=event.version,
-                        type=event.type,
-                        item=item,
-                        cursor=str(event.position),
-                        published=since is not None and event.version >= since,
-                    )
-                )
-        return entries
-
-    async def _publication(self, connection: Any, story: str) -> int | None:
-        """The first version of ``story`` that is delivered: its publication, or its opening
-        when nothing came between (:data:`NO_DRAFT_PERIOD`, as for live readers)."""
-        # Kept once known: a story is published once, and the version never changes.
-        if story in self._published:
-            return self._published[story]
-        found = await event_store.first_version_of(connection, story, "StoryPublished")
-        if found is not None:
-            found = 1 if found == NO_DRAFT_PERIOD else found
-            self._published[story] = found
-        return found
-
-
-def _position(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    if not cursor.isdigit() or len(cursor) > 19:
-        raise InvalidInput("not a cursor of this feed")
-    return int(cursor)
+            shown, resume = await feed.read_page(
+                connection, after, min(limit, feed.MAX_PAGE), published_only=True
+            )
+            held = not shown and await feed.held_back(connection, resume)
+        entries = [
+            FeedEntry(
+                story=event.stream,
+                version=event.version,
+                type=event.type,
+                item=feed_item(event),
+                cursor=feed.cursor_of(event).encode(),
+            )
+            for event in shown
+        ]
+        return FeedPage(entries=entries, cursor=resume.encode(), held_back=held)

@@ -46,6 +46,7 @@ log = logging.getLogger("liveblog.webhooks")
 APPLICATION_NAME = "liveblog-webhooks"
 LOCK_CLASS = 0x6C62_7768  # "lbwh": the first key of every endpoint's advisory lock
 BATCH = 100
+HELD_BACK_POLL = 0.05  # seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,24 +244,25 @@ class Dispatcher:
         if endpoint is None or endpoint.status is not store.Status.ACTIVE:
             return False
         wake.clear()
-        entries = await self.source.read(endpoint.cursor, BATCH)
-        if not entries:
+        page = await self.source.read(endpoint.cursor, BATCH)
+        if not page.entries and page.cursor == (endpoint.cursor or page.cursor):
+            # Caught up. An older transaction still open holds events back below the
+            # horizon: look again soon rather than wait for a wake-up that came already.
+            wait = HELD_BACK_POLL if page.held_back else self.config.poll_seconds
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), self.config.poll_seconds)
+                await asyncio.wait_for(wake.wait(), wait)
             return True
-        skipped: str | None = None
-        for entry in entries:
-            if not (entry.published and endpoint.wants(entry.story, entry.type)):
-                skipped = entry.cursor
-                continue
-            skipped = None
+        for entry in page.entries:
+            if not endpoint.wants(entry.story, entry.type):
+                continue  # the cursor moves past it with the next delivery or below
             delivered = await self._deliver(endpoint, entry, sender)
             if delivered is None:
                 return False
             endpoint = delivered
-        if skipped is not None:
+        if page.cursor != endpoint.cursor:
+            # Past what the filters skipped and what the feed hides from readers.
             async with store.transaction(self.database) as connection:
-                await store.advance(connection, endpoint_id, skipped)
+                await store.advance(connection, endpoint_id, page.cursor)
         return True
 
     async def _deliver(

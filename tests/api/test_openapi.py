@@ -129,7 +129,13 @@ def test_the_bearer_scheme_and_each_operations_requirement_match_the_roles(docum
     assert set(document["components"]["securitySchemes"]) == {"bearer"}
     scheme = document["components"]["securitySchemes"]["bearer"]
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer") and scheme["description"]
-    needs = {"editor": ["admin", "editor"], "auditor": ["admin", "auditor"], "admin": ["admin"], "public": []}
+    needs = {
+        "editor": ["admin", "editor"],
+        "auditor": ["admin", "auditor"],
+        "feed": ["admin", "auditor", "consumer"],
+        "admin": ["admin"],
+        "public": [],
+    }
     wrong = []
     for method, path, operation in operations(document):
         rule = RULES[(method.upper(), path)]
@@ -171,7 +177,7 @@ def test_the_headers_each_operation_honours_are_documented(document: dict[str, A
             expected.add("if-none-match")
             if "304" not in operation["responses"]:
                 wrong.append(f"{method.upper()} {path}: no 304")
-        if path.endswith("/live"):
+        if path.endswith("/live") or path == "/api/v1/events":  # Server-Sent Events
             expected.add("last-event-id")
         if expected != names:
             wrong.append(f"{method.upper()} {path}: headers {sorted(names)}, expected {sorted(expected)}")

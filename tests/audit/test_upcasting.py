@@ -55,7 +55,7 @@ async def store_old_post(database: Database) -> dict[str, Any]:
         "pinned": False,
         "media": [],
     }
-    async with database.write() as connection:
+    async with database.write(SLUG) as connection:
         head = (await event_store.read_stream(connection, SLUG, newest=1))[0]
         version = head.version + 1
         digest = event_hash(

@@ -28,7 +28,7 @@ from tests.live.conftest import server_url  # noqa: F401  (re-exported fixture)
 
 API = "/api/v1"
 MALFORMED = {"Authorization": "Bearer not-a-liveblog-token"}
-IDENTITIES = ("anonymous", "malformed", "revoked", "expired", "editor", "auditor", "admin")
+IDENTITIES = ("anonymous", "malformed", "revoked", "expired", "editor", "auditor", "admin", "consumer")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,7 +52,7 @@ class Identity:
 @pytest.fixture
 async def identities(database: Database) -> dict[str, Identity]:
     """Anonymous; a malformed token; a revoked and an expired *admin* token (so that
-    accepting either would grant everything); a live editor, auditor and admin token."""
+    accepting either would grant everything); a live editor, auditor, admin and consumer token."""
     found = {"anonymous": Identity("anonymous", {}), "malformed": Identity("malformed", dict(MALFORMED))}
     revoked_id, revoked = await create_token(database, Role.ADMIN, "Revoked Admin")
     await revoke_token(database, revoked_id)
@@ -64,6 +64,7 @@ async def identities(database: Database) -> dict[str, Identity]:
         (Role.EDITOR, "Matrix Editor"),
         (Role.AUDITOR, "Matrix Auditor"),
         (Role.ADMIN, "Matrix Admin"),
+        (Role.CONSUMER, "Matrix Consumer"),
     ):
         token_id, headers = await create_token(database, role, name)
         found[role.value] = Identity(role.value, headers, token_id)

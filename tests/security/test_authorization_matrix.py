@@ -12,7 +12,8 @@ a fresh story for every write) as each of seven identities:
 * a refused write records nothing.
 
 Rules: ``public`` (anyone; a bad token is still 401), ``editor`` (editor or admin),
-``auditor`` (auditor or admin), ``admin`` (admin only: webhooks), ``open`` (static assets and the API's own documentation,
+``auditor`` (auditor or admin), ``feed`` (auditor, consumer or admin: the change feed),
+``admin`` (admin only: webhooks), ``open`` (static assets and the API's own documentation,
 which never look at tokens and serve no story data).
 """
 
@@ -68,6 +69,8 @@ RULES: dict[RouteKey, str] = {
     ("GET", f"{S}/revisions"): "public",
     ("GET", f"{S}/checkpoint"): "public",
     ("GET", f"{API}/keys"): "public",
+    # The change feed
+    ("GET", f"{API}/events"): "feed",
     # Live delivery
     ("WEBSOCKET", f"{S}/live"): "public",
     ("GET", f"{S}/live"): "public",  # Server-Sent Events
@@ -87,10 +90,11 @@ RULES: dict[RouteKey, str] = {
 LIVE_ROUTES = {("WEBSOCKET", f"{S}/live"), ("GET", f"{S}/live")}
 PERMITTED = {
     "open": set(IDENTITIES),
-    "public": {"anonymous", "editor", "auditor", "admin"},
+    "public": {"anonymous", "editor", "auditor", "admin", "consumer"},
     "editor": {"editor", "admin"},
     "auditor": {"auditor", "admin"},
     "admin": {"admin"},
+    "feed": {"auditor", "admin", "consumer"},
 }
 BAD_TOKENS = {"malformed", "revoked", "expired"}
 
@@ -120,6 +124,7 @@ def test_the_rules_agree_with_the_api_contract() -> None:
     assert writes and all(RULES[key] == "editor" for key in writes - webhooks)
     assert webhooks and all(RULES[key] == "admin" for key in webhooks)
     assert RULES[("GET", f"{S}/events")] == "auditor"
+    assert RULES[("GET", f"{API}/events")] == "feed"
     assert {
         rule
         for key, rule in RULES.items()
@@ -127,6 +132,7 @@ def test_the_rules_agree_with_the_api_contract() -> None:
     } == {
         "public",
         "auditor",
+        "feed",
     }
 
 
@@ -245,6 +251,7 @@ BUILDERS: dict[RouteKey, Builder] = {
     ("PATCH", W): _hook("PATCH", W, {"status": "paused"}),
     ("DELETE", W): _hook("DELETE", W),
     ("POST", f"{W}/secret"): _hook("POST", f"{W}/secret"),
+    ("GET", f"{API}/events"): _read(f"{API}/events"),
     ("GET", "/stories/{slug}"): _read("/stories/{slug}"),
     ("GET", "/stories/{slug}/updates/{update_id}"): _read("/stories/{slug}/updates/{update_id}"),
     ("GET", "/stories/{slug}/history"): _read("/stories/{slug}/history"),

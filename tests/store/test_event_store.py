@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -11,9 +13,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from liveblog.errors import ConcurrencyError
-from liveblog.store import event_store
+from liveblog.store import event_store, feed
 from liveblog.store.database import Database
-from liveblog.store.event_store import NewEvent
+from liveblog.store.event_store import NewEvent, RecordedEvent
+from tests.process_guard import spawn, stop
 
 NOW = datetime(2023, 6, 4, 10, 30, tzinfo=UTC)
 
@@ -23,7 +26,7 @@ def new(n: int = 1) -> list[NewEvent]:
 
 
 async def append(database: Database, stream: str, expected: int, events: list[NewEvent]) -> list[int]:
-    async with database.write() as connection:
+    async with database.write(stream) as connection:
         recorded = await event_store.append(connection, stream, expected, events, recorded_at=NOW)
     return [r.position for r in recorded]
 
@@ -104,41 +107,94 @@ async def test_postgresql_refuses_truncate(postgres_url: str) -> None:
         await database.dispose()
 
 
+async def tail(database: Database, until: Callable[[], bool]) -> list[RecordedEvent]:
+    """Follow the change feed from the start until ``until()`` held before a read that
+    found the reader caught up (nothing new, nothing held back by a transaction still open
+    anywhere on the cluster); every event received, in the order received."""
+    seen: list[RecordedEvent] = []
+    cursor = feed.START
+    while True:
+        finished = until()  # read once more after the last commit
+        async with database.read() as connection:
+            batch, after = await feed.read_page(connection, cursor, 50)
+            caught_up = after == cursor and not await feed.held_back(connection, cursor)
+        seen += batch
+        if finished and caught_up:
+            return seen
+        cursor = after
+        await asyncio.sleep(0)
+
+
+async def feed_order(database: Database) -> list[RecordedEvent]:
+    async with database.read() as connection:
+        stored = await event_store.read_all(connection, limit=100_000)
+    return sorted(stored, key=feed.cursor_of)
+
+
+def assert_exactly_once(seen: list[RecordedEvent], stored: list[RecordedEvent], total: int) -> None:
+    assert len(stored) == total
+    assert [feed.cursor_of(e) for e in seen] == [feed.cursor_of(e) for e in stored]  # once, in feed order
+    for stream in {e.stream for e in stored}:
+        assert [e.version for e in seen if e.stream == stream] == list(
+            range(1, 1 + sum(e.stream == stream for e in stored))
+        )
+
+
 async def test_a_tailing_reader_sees_every_event_exactly_once_under_16_writers(database: Database) -> None:
-    """ARCHITECTURE rule 4: a reader resuming after the last position never skips a
-    transaction that committed late. 16 writers, 25 single-event appends each."""
+    """ARCHITECTURE rule 4: 16 writers, each on its own story (so on PostgreSQL they commit
+    in parallel and out of ``position`` order), 25 single-event appends each, and a reader
+    following the change feed: it gets every event once, in the feed's order."""
     writers, appends = 16, 25
-    total = writers * appends
-    seen: list[int] = []
+    writers_done = asyncio.Event()
 
     async def writer(number: int) -> None:
         for version in range(appends):
-            async with database.write() as connection:
+            async with database.write(f"story-{number}") as connection:
                 await event_store.append(connection, f"story-{number}", version, new(1), recorded_at=NOW)
                 # Work between taking a position and committing (projections do this): the
                 # window in which a naive reader would skip a late committer.
                 await asyncio.sleep(random.random() / 500)
 
-    writers_done = asyncio.Event()
-
-    async def reader() -> None:
-        after = 0
-        while True:
-            finished = writers_done.is_set()  # read once more after the last commit
-            async with database.read() as connection:
-                batch = await event_store.read_all(connection, after=after, limit=50)
-            seen.extend(e.position for e in batch)
-            after = batch[-1].position if batch else after
-            if finished and not batch:
-                return
-            await asyncio.sleep(0)
-
     async def write_all() -> None:
         await asyncio.gather(*(writer(n) for n in range(writers)))
         writers_done.set()
 
-    await asyncio.wait_for(asyncio.gather(reader(), write_all()), timeout=120)
-    async with database.read() as connection:
-        stored = [e.position for e in await event_store.read_all(connection, limit=total + 1)]
-    assert seen == stored
-    assert len(set(seen)) == total
+    seen, _ = await asyncio.wait_for(
+        asyncio.gather(tail(database, writers_done.is_set), write_all()), timeout=120
+    )
+    assert_exactly_once(seen, await feed_order(database), writers * appends)
+
+
+@pytest.mark.postgres
+async def test_a_tailing_reader_sees_every_event_once_from_writers_in_two_processes(
+    postgres_url: str,
+) -> None:
+    """The same across processes: two writer processes with 8 writers each (16 stories) on
+    one PostgreSQL database, and a reader here following the feed."""
+    writers, appends = 8, 25
+    database = Database(postgres_url)
+    processes = [
+        spawn(
+            [
+                sys.executable,
+                "-m",
+                "tests.store.feed_writer",
+                postgres_url,
+                prefix,
+                str(writers),
+                str(appends),
+            ]
+        )
+        for prefix in ("a", "b")
+    ]
+    try:
+        seen = await asyncio.wait_for(
+            tail(database, lambda: all(p.poll() is not None for p in processes)), timeout=180
+        )
+        assert [p.returncode for p in processes] == [0, 0]
+        stored = await feed_order(database)
+        assert_exactly_once(seen, stored, 2 * writers * appends)
+    finally:
+        for process in processes:
+            stop(process)
+        await database.dispose()
