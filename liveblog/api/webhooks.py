@@ -104,7 +104,8 @@ async def _keyed_write(
     return http.replay(response)
 
 
-def _filters(body: NewWebhook) -> tuple[list[str] | None, list[str] | None]:
+def checked_filters(body: NewWebhook) -> tuple[list[str] | None, list[str] | None]:
+    """The filters of ``body`` without repeats; an unknown event type is 422."""
     stories = list(dict.fromkeys(body.stories)) if body.stories is not None else None
     types = list(dict.fromkeys(body.types)) if body.types is not None else None
     unknown = sorted(set(types or ()) - EVENT_TYPES)
@@ -123,7 +124,7 @@ async def register(body: NewWebhook, request: Request, actor: Admin, services: S
     """Register an endpoint. Deliveries start with the events recorded from now on. The
     response holds the signing `secret`: it is shown here (and on rotation) only."""
     policy.validate_url(body.url, allow_private=services.settings.webhook_allow_private)
-    stories, types = _filters(body)
+    stories, types = checked_filters(body)
     cursor = await services.feed.head()
 
     async def change(connection: AsyncConnection) -> StoredResponse:
