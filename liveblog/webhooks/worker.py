@@ -6,7 +6,7 @@ endpoint across all of them.
   workers then read the change feed themselves. A lost wake-up costs latency, never an
   event: each worker also polls every ``LIVEBLOG_WEBHOOK_POLL_SECONDS``.
 * **One worker per endpoint.** On PostgreSQL the dispatcher holds, on a dedicated
-  connection (application name ``liveblog-webhooks``), a session advisory lock per endpoint
+  connection (application name ``liveblog-webhooks <pid>``), a session advisory lock per endpoint
   it delivers to (``pg_try_advisory_lock``); other processes skip an endpoint whose lock is
   taken, and pick it up when its holder stops or dies (the server releases a dead
   session's locks). When that connection is lost, every worker of the process stops before
@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,8 +81,11 @@ class Leases:
         try:
             if self.connection is None or self.connection.is_closed():
                 self.held.clear()
+                # The process id in the name tells operators (and tests) which server holds what.
                 self.connection = await asyncpg.connect(
-                    self.dsn, timeout=10, server_settings={"application_name": APPLICATION_NAME}
+                    self.dsn,
+                    timeout=10,
+                    server_settings={"application_name": f"{APPLICATION_NAME} {os.getpid()}"},
                 )
                 return False
             await self.connection.execute("SELECT 1", timeout=5)
