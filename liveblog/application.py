@@ -312,7 +312,9 @@ async def build_application(settings: Settings, database: Database) -> Applicati
     """The application as the server and the CLI run it: signing checkpoints with the
     configured key, whose public part is registered in the database."""
     signer = Signer.from_file(settings.signing_key_path)
-    async with database.write() as connection:
+    # Exclusive: servers starting together must not both find the key missing and insert it
+    # (story writes no longer serialise everything). Once per start, a moment's wait.
+    async with database.write(exclusive=True) as connection:
         await checkpoints.register_key(connection, signer, now=utc_now())
     return Application(
         database, signer=signer, checkpoint_every=timedelta(seconds=settings.checkpoint_every_seconds)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from liveblog.application import Application, Head
+from liveblog.application import Application, Head, build_application
+from liveblog.audit import checkpoints
+from liveblog.config import Settings
 from liveblog.domain import StoryState
 from liveblog.domain import commands as c
 from liveblog.errors import ConcurrencyError
@@ -144,3 +148,20 @@ async def _head(application: Application, slug: str = "raid") -> Head:
     """The story's head as the write path loads it (to replay it later, stale)."""
     async with application.database.read() as connection:
         return await application._load_head(connection, slug)
+
+
+@pytest.mark.postgres
+async def test_servers_starting_together_register_their_signing_key_once(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Story writes no longer serialise every write: the key's registration takes the
+    exclusive lock, so servers that start at once do not both insert it."""
+    settings = Settings(database_url=postgres_url, signing_key_path=tmp_path / "signing.key")
+    databases = [Database(postgres_url) for _ in range(6)]
+    try:
+        await asyncio.gather(*(build_application(settings, database) for database in databases))
+        async with databases[0].read() as connection:
+            assert len(await checkpoints.public_keys(connection)) == 1
+    finally:
+        for database in databases:
+            await database.dispose()

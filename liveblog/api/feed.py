@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -124,7 +124,9 @@ def _stream(
 
     async def frames() -> AsyncIterator[str]:
         try:
-            async for frame in follow(services, start, limit, published_only, authorization):
+            async for frame in follow(
+                services, start, limit, published_only, authorization, request.is_disconnected
+            ):
                 yield frame
         finally:
             services.connections.release(address)
@@ -140,10 +142,12 @@ async def follow(
     limit: int,
     published_only: bool,
     authorization: str | None,
+    gone: Callable[[], Awaitable[bool]],
 ) -> AsyncIterator[str]:
     """The SSE frames of the feed from ``start`` on, until the token lapses (then the
     stream ends; EventSource reconnects and is refused with 401) or the client goes away
-    (Starlette then cancels this generator)."""
+    (``gone()``, asked whenever the stream is about to wait, so a quiet stream is not kept
+    for a client that left)."""
     cursor = start or feed.START
     yield "retry: 1000\n\n"
     quiet_since = checked_at = time.monotonic()
@@ -174,6 +178,8 @@ async def follow(
             # With the cursor as id, so a resume skips the hidden events read meanwhile.
             yield f"id: {cursor.encode()}\nevent: heartbeat\ndata: {dumps({'next': cursor.encode()})}\n\n"
             quiet_since = now
+        if await gone():
+            return
         if pending:
             timeout, wait = wait, min(wait * 2, HELD_BACK_POLL[1])
         else:
