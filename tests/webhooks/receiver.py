@@ -43,6 +43,8 @@ class Receiver:
     fail_next: int = 0  # answer 500 to this many requests first
     fail_always: bool = False
     delay: float = 0.0  # seconds before answering
+    hold: asyncio.Event | None = None  # when set, requests wait for it before they are answered
+    holding: int = 0  # requests waiting for ``hold`` now
     requests: list[Delivery] = field(default_factory=list)
     url: str = ""
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -63,6 +65,11 @@ class Receiver:
                 break
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.hold is not None and not self.hold.is_set():
+            self.holding += 1
+            self._changed.set()
+            await self.hold.wait()
+            self.holding -= 1
         status = 200
         if self.fail_always or self.fail_next > 0:
             self.fail_next = max(0, self.fail_next - 1)

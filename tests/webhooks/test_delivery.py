@@ -4,6 +4,7 @@ retries, the pause after N failures with its reason, and resuming from the curso
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -166,3 +167,21 @@ async def test_a_paused_endpoint_gets_nothing_until_resumed_and_a_rotated_secret
     payloads = [d.verified(rotated["secret"]) for d in receiver.accepted]
     assert [(p["story"], p["version"]) for p in payloads][:2] == [("while-paused", 1), ("while-paused", 2)]
     assert payloads[0]["type"] == "StoryOpened"
+
+
+async def test_writes_never_wait_for_a_delivery(
+    client: httpx.AsyncClient, admin: dict[str, str], editor: dict[str, str], receiver: Receiver
+) -> None:
+    """A receiver that holds the first delivery open does not hold up any write."""
+    release = asyncio.Event()
+    receiver.hold = release
+    hook = await register(client, admin, receiver.url)
+    await open_story(client, editor, "held")
+    await receiver.wait_for(lambda r: r.holding > 0)
+    for n in range(5):
+        await post_update(client, editor, "held", body=f"Written while a delivery hangs ({n}).")
+    assert receiver.requests == []  # the first delivery is still waiting for its answer
+    release.set()
+    await receiver.wait_for(lambda r: len(r.accepted) >= 7)
+    payloads = delivered(receiver, hook["secret"])
+    assert [p["version"] for p in payloads] == list(range(1, 8))

@@ -21,7 +21,6 @@ from tests.conftest import make_token
 from tests.live.processes import ServerGroup, ServerProcess
 from tests.webhooks.receiver import Receiver, running_receiver
 
-pytestmark = pytest.mark.postgres
 API = "/api/v1"
 
 
@@ -96,10 +95,11 @@ def check(receiver: Receiver, secret: str, expected: list[tuple[str, int]]) -> C
 
 
 async def test_a_server_killed_mid_stream_resumes_from_the_cursor(
-    postgres_url: str, tmp_path: Path, webhook_environment: None
+    database: Database, tmp_path: Path, webhook_environment: None
 ) -> None:
-    admin, editor = await tokens_for(postgres_url)
-    group = ServerGroup(postgres_url, tmp_path)
+    url = database.url  # migrated (SQLite too), on either backend
+    admin, editor = await tokens_for(url)
+    group = ServerGroup(url, tmp_path)
     try:
         [server] = await group.start(1)
         # A slow receiver, so a delivery is in flight when the server dies.
@@ -121,7 +121,7 @@ async def test_a_server_killed_mid_stream_resumes_from_the_cursor(
             await server.start()
             for n in range(30, 40):
                 await post(http, server, editor, "restart-story", n)
-            expected = await every_event(postgres_url, "restart-story")
+            expected = await every_event(url, "restart-story")
             await receiver.wait_for(lambda r: len({d.id for d in r.accepted}) >= len(expected))
             counts = check(receiver, hook["secret"], expected)
             repeated = [message for message, count in counts.items() if count > 1]
@@ -151,6 +151,7 @@ async def lock_holders(url: str, endpoint_id: str) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
+@pytest.mark.postgres
 async def test_two_servers_deliver_each_event_once(
     postgres_url: str, tmp_path: Path, webhook_environment: None
 ) -> None:
