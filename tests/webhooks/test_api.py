@@ -8,7 +8,10 @@ import base64
 import httpx
 import pytest
 
+from liveblog.store.database import Database
+from liveblog.store.tokens import Role
 from tests.api.fixtures_extra import assert_problem_of
+from tests.conftest import make_token
 from tests.webhooks.conftest import register
 
 API = "/api/v1/webhooks"
@@ -99,8 +102,13 @@ async def test_an_idempotency_key_replays_the_registration(
 
 
 async def test_only_admins(
-    client: httpx.AsyncClient, admin: dict[str, str], editor: dict[str, str], auditor: dict[str, str]
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    editor: dict[str, str],
+    auditor: dict[str, str],
+    database: Database,
 ) -> None:
+    consumer = {"Authorization": f"Bearer {await make_token(database, Role.CONSUMER, 'Cms Consumer')}"}
     hook = await register(client, admin, URL)
     calls = [
         ("POST", API, {"url": URL}),
@@ -111,7 +119,7 @@ async def test_only_admins(
         ("POST", f"{API}/{hook['id']}/secret", None),
     ]
     for method, path, body in calls:
-        for headers in (editor, auditor):
+        for headers in (editor, auditor, consumer):
             response = await client.request(method, path, json=body, headers=headers)
             assert_problem_of(response, 403, "forbidden")
             assert hook["secret"] not in response.text

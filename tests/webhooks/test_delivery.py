@@ -185,3 +185,18 @@ async def test_writes_never_wait_for_a_delivery(
     await receiver.wait_for(lambda r: len(r.accepted) >= 7)
     payloads = delivered(receiver, hook["secret"])
     assert [p["version"] for p in payloads] == list(range(1, 8))
+
+
+@pytest.mark.webhooks(webhook_allow_private=False, webhook_max_failures=2)
+async def test_a_name_that_resolves_to_loopback_is_refused_at_delivery(
+    client: httpx.AsyncClient, admin: dict[str, str], editor: dict[str, str], receiver: Receiver
+) -> None:
+    """`localhost` passes registration (names are not resolved then), but every attempt
+    resolves it, finds a loopback address and does not connect: the endpoint pauses with
+    that reason, and the receiver listening there never sees a request."""
+    port = receiver.url.split(":")[2].split("/")[0]
+    hook = await register(client, admin, f"http://localhost:{port}/hooks/liveblog")
+    await open_story(client, editor, "refused")
+    state = await state_when(client, admin, hook["id"], lambda s: s["status"] == "paused")
+    assert "loopback" in state["paused_reason"] and "LIVEBLOG_WEBHOOK_ALLOW_PRIVATE" in state["paused_reason"]
+    assert state["delivered"] == 0 and receiver.requests == []
