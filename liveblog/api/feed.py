@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -123,11 +123,11 @@ def _stream(
     authorization = request.headers.get("authorization")
 
     async def frames() -> AsyncIterator[str]:
+        following = follow(services, start, limit, published_only, authorization, request.is_disconnected)
         try:
-            async for frame in follow(
-                services, start, limit, published_only, authorization, request.is_disconnected
-            ):
-                yield frame
+            async with contextlib.aclosing(following):
+                async for frame in following:
+                    yield frame
         finally:
             services.connections.release(address)
 
@@ -143,7 +143,7 @@ async def follow(
     published_only: bool,
     authorization: str | None,
     gone: Callable[[], Awaitable[bool]],
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """The SSE frames of the feed from ``start`` on, until the token lapses (then the
     stream ends; EventSource reconnects and is refused with 401) or the client goes away
     (``gone()``, asked whenever the stream is about to wait, so a quiet stream is not kept

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from liveblog.errors import IdempotencyKeyReused
+from liveblog.errors import ConcurrencyError, IdempotencyKeyReused
 from liveblog.store.tables import idempotency_records
 
 
@@ -57,14 +58,20 @@ async def recall(connection: AsyncConnection, key: IdempotencyKey) -> StoredResp
 async def remember(
     connection: AsyncConnection, key: IdempotencyKey, response: StoredResponse, *, at: datetime
 ) -> None:
-    await connection.execute(
-        insert(idempotency_records).values(
-            scope=key.scope,
-            key=key.key,
-            fingerprint=key.fingerprint,
-            status=response.status,
-            headers=response.headers,
-            body=response.body,
-            created_at=at,
+    """Store the first response to ``key``. Raises :class:`ConcurrencyError` if a write to
+    another story (they run in parallel) stored the same key first: deciding again then
+    recalls that response, or finds the key reused for another request."""
+    try:
+        await connection.execute(
+            insert(idempotency_records).values(
+                scope=key.scope,
+                key=key.key,
+                fingerprint=key.fingerprint,
+                status=response.status,
+                headers=response.headers,
+                body=response.body,
+                created_at=at,
+            )
         )
-    )
+    except IntegrityError as exc:
+        raise ConcurrencyError(f"Idempotency-Key {key.key!r}", 0) from exc

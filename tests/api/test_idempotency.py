@@ -182,6 +182,31 @@ async def test_concurrent_retries_with_one_key_record_once(
     assert await event_count(database) == before + 1
 
 
+async def test_one_key_sent_to_two_stories_at_once_records_once(
+    client: httpx.AsyncClient, editor: dict[str, str], database: Database
+) -> None:
+    """Writes to different stories run in parallel, so both may find the key unused: the
+    one that stores it second decides again and finds it used for another request (422),
+    never a 500."""
+    for story in ("north", "south"):
+        await open_story(client, editor, slug=story)
+    before = await event_count(database)
+    for attempt in range(5):
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    f"{API}/stories/{story}/updates",
+                    json={"body": f"Posted to {story}"},
+                    headers=keyed(editor, f"shared-{attempt}"),
+                )
+                for story in ("north", "south")
+            )
+        )
+        assert sorted(r.status_code for r in responses) == [201, 422], [r.text for r in responses]
+        assert_problem_of(next(r for r in responses if r.status_code == 422), 422, "idempotency-key-reused")
+    assert await event_count(database) == before + 5
+
+
 async def test_an_unusable_key_is_400(
     client: httpx.AsyncClient, editor: dict[str, str], database: Database
 ) -> None:
