@@ -190,6 +190,8 @@ class Dispatcher:
                 await self._reconcile()
             except (LiveblogError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("webhook dispatcher: %s", exc)
+            except Exception:  # whatever went wrong, deliveries must live on
+                log.exception("webhook dispatcher: unexpected error")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._refresh.wait(), self.config.poll_seconds)
             self._refresh.clear()
@@ -235,6 +237,9 @@ class Dispatcher:
                         return
                 except (LiveblogError, OSError) as exc:
                     log.warning("webhook %s: %s; trying again shortly", endpoint_id, exc)
+                    await asyncio.sleep(self.config.poll_seconds)
+                except Exception:  # one endpoint's trouble must not end its deliveries
+                    log.exception("webhook %s: unexpected error; trying again shortly", endpoint_id)
                     await asyncio.sleep(self.config.poll_seconds)
         finally:
             await sender.aclose()
