@@ -38,7 +38,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, ColumnElement, and_, exists, func, literal_column, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, exists, func, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.errors import InvalidInput
@@ -183,13 +183,13 @@ def visible_to_readers(event: RecordedEvent, published_at: int | None) -> bool:
 
 
 async def held_back(connection: AsyncConnection, cursor: FeedCursor | None) -> bool:
-    """Whether events after ``cursor`` are committed or being written but not yet below the
-    horizon (an older transaction is still open): a tail then polls soon rather than waits
-    for the next wake-up. Always ``False`` on SQLite."""
-    if connection.dialect.name != "postgresql":
-        return False
-    position = cursor or START
-    query = select(exists().where(and_(_after(position), events.c.xid >= _HORIZON)))
+    """Whether committed events lie after ``cursor``, whatever the horizon. Asked after a
+    read from ``cursor`` that came back caught up, it means events the horizon held back
+    (an older transaction is still open) or that committed since: a tail then polls soon
+    rather than waits for the next wake-up, and "caught up and not held back" means the
+    reader has everything committed so far. (Not "at or above the horizon": the horizon
+    may pass an event between the read and this question.)"""
+    query = select(exists().where(_after(cursor or START)))
     return bool((await connection.execute(query)).scalar_one())
 
 
