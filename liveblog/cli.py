@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -324,6 +324,204 @@ def token_revoke(token_id: str) -> None:
 
 def _when(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@main.group()
+def webhooks() -> None:
+    """Register, list, pause, resume, remove and test webhook endpoints (docs/api.md "Webhooks")."""
+
+
+def _webhook_document(endpoint: Any, *, with_secret: bool = False) -> str:
+    from liveblog.api.webhooks import document
+
+    return json.dumps(document(endpoint, with_secret=with_secret), indent=2, ensure_ascii=False)
+
+
+def _webhook_change(work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``work(connection)`` in a webhook transaction of the configured database."""
+    from liveblog.store import webhooks as store
+
+    async def run(database: Database) -> T:
+        await schema.ensure_migrated(database)
+        async with store.transaction(database) as connection:
+            return await work(connection)
+
+    return _run(run)
+
+
+def _no_such_webhook(webhook_id: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] no webhook with id {webhook_id!r}", markup=True)
+    sys.exit(1)
+
+
+@webhooks.command("add")
+@click.argument("url")
+@click.option(
+    "--story", "stories", multiple=True, help="only this story's events (repeatable) [default: every story]"
+)
+@click.option(
+    "--type", "types", multiple=True, help="only events of this type (repeatable) [default: every type]"
+)
+def webhooks_add(url: str, stories: tuple[str, ...], types: tuple[str, ...]) -> None:
+    """Register URL; print the endpoint as JSON, with its signing secret (shown only now)."""
+    from pydantic import ValidationError
+
+    from liveblog.api.schemas import NewWebhook
+    from liveblog.api.webhooks import checked_filters
+    from liveblog.store import webhooks as store
+    from liveblog.store.feed import head
+    from liveblog.webhooks import policy
+
+    settings = Settings()
+    try:
+        body = NewWebhook(url=url, stories=list(stories) or None, types=list(types) or None)
+        policy.validate_url(body.url, allow_private=settings.webhook_allow_private)
+        chosen_stories, chosen_types = checked_filters(body)
+    except ValidationError as exc:
+        raise click.BadParameter("; ".join(e["msg"] for e in exc.errors())) from None
+    except LiveblogError as exc:
+        raise click.BadParameter(exc.detail) from None
+
+    async def work(connection: Any) -> Any:
+        cursor = (await head(connection)).encode()
+        return await store.create(
+            connection, url=body.url, stories=chosen_stories, types=chosen_types, cursor=cursor, now=utc_now()
+        )
+
+    click.echo(_webhook_document(_webhook_change(work), with_secret=True))
+
+
+@webhooks.command("list")
+def webhooks_list() -> None:
+    """List endpoints and their delivery state (never their secrets)."""
+    from liveblog.store import webhooks as store
+
+    async def work(database: Database) -> list[Any]:
+        found: list[Any] = []
+        after = None
+        async with database.read() as connection:
+            while True:
+                page, after = await store.list_page(connection, after=after, limit=200)
+                found += page
+                if after is None:
+                    return found
+
+    table = Table("id", "url", "status", "failures", "delivered", "last success", "paused because")
+    for endpoint in _run(work):
+        table.add_row(
+            endpoint.id,
+            endpoint.url,
+            endpoint.status.value,
+            str(endpoint.failures),
+            str(endpoint.delivered),
+            _when(endpoint.last_success_at),
+            endpoint.paused_reason or "",
+        )
+    # Piped or captured, the table keeps ids and URLs whole (rich would fit it to 80 columns).
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
+
+
+def _set_status(webhook_id: str, status: str, reason: str | None) -> None:
+    from liveblog.store import webhooks as store
+
+    async def work(connection: Any) -> Any:
+        if await store.get(connection, webhook_id) is None:
+            return None
+        return await store.set_status(
+            connection, webhook_id, store.Status(status), reason=reason, now=utc_now()
+        )
+
+    endpoint = _webhook_change(work)
+    if endpoint is None:
+        _no_such_webhook(webhook_id)
+    err.print(f"{webhook_id} is {status}")
+
+
+@webhooks.command("pause")
+@click.argument("webhook_id")
+@click.option(
+    "--reason", default="paused from the command line", show_default=True, help="shown as paused_reason"
+)
+def webhooks_pause(webhook_id: str, reason: str) -> None:
+    """Stop deliveries to an endpoint (its cursor stays where it is)."""
+    _set_status(webhook_id, "paused", reason)
+
+
+@webhooks.command("resume")
+@click.argument("webhook_id")
+def webhooks_resume(webhook_id: str) -> None:
+    """Deliver again from the endpoint's cursor (the failure count starts again)."""
+    _set_status(webhook_id, "active", None)
+
+
+@webhooks.command("delete")
+@click.argument("webhook_id")
+def webhooks_delete(webhook_id: str) -> None:
+    """Remove an endpoint: no more deliveries."""
+    from liveblog.store import webhooks as store
+
+    if not _webhook_change(lambda connection: store.remove(connection, webhook_id)):
+        _no_such_webhook(webhook_id)
+    err.print(f"removed {webhook_id}")
+
+
+@webhooks.command("rotate")
+@click.argument("webhook_id")
+def webhooks_rotate(webhook_id: str) -> None:
+    """Give an endpoint a new signing secret; print it (shown only now)."""
+    from liveblog.store import webhooks as store
+
+    async def work(connection: Any) -> Any:
+        if await store.get(connection, webhook_id) is None:
+            return None
+        return await store.rotate_secret(connection, webhook_id, now=utc_now())
+
+    endpoint = _webhook_change(work)
+    if endpoint is None:
+        _no_such_webhook(webhook_id)
+    click.echo(endpoint.secret)
+
+
+@webhooks.command("test")
+@click.argument("webhook_id")
+def webhooks_test(webhook_id: str) -> None:
+    """Send a signed test delivery (type WebhookTest) to the endpoint now and print what
+    happened; exit 1 if it was not accepted. The endpoint's cursor and state do not change."""
+    import secrets
+
+    from liveblog.domain.values import rfc3339
+    from liveblog.store import webhooks as store
+    from liveblog.webhooks import policy
+    from liveblog.webhooks.sender import Sender
+
+    settings = Settings()
+
+    async def work(database: Database) -> Any:
+        async with database.read() as connection:
+            endpoint = await store.get(connection, webhook_id)
+        if endpoint is None:
+            return None
+        sender = Sender(
+            timeout=settings.webhook_timeout_seconds, allow_private=settings.webhook_allow_private
+        )
+        try:
+            at = utc_now()
+            body = policy.encode(policy.probe_payload(rfc3339(at) or ""))
+            return await sender.send(
+                endpoint.url, endpoint.secret, f"msg_test_{secrets.token_hex(8)}", body, at=at
+            )
+        finally:
+            await sender.aclose()
+
+    outcome = _run(work, settings)
+    if outcome is None:
+        _no_such_webhook(webhook_id)
+    where = f" ({outcome.address})" if outcome.address else ""
+    if outcome.ok:
+        click.echo(f"delivered: HTTP {outcome.status}{where} in {outcome.seconds:.2f} s")
+        return
+    click.echo(f"failed{where}: {outcome.error}")
+    sys.exit(1)
 
 
 @main.group()

@@ -66,6 +66,27 @@ class Settings(BaseSettings):
         ge=1,
         description="HTTP connections served at once per process (503 beyond); WebSockets count apart",
     )
+    webhook_delivery: bool = Field(
+        default=True, description="run the webhook delivery worker in this process (off: only register)"
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="allow webhook deliveries to loopback, private, link-local and other non-global "
+        "addresses (refused by default: SSRF)",
+    )
+    webhook_max_failures: int = Field(
+        default=10, ge=1, description="consecutive failed attempts after which an endpoint is paused"
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=1.0, gt=0, description="the first retry's backoff step (doubled after each failure)"
+    )
+    webhook_retry_max_seconds: float = Field(default=300.0, gt=0, description="the longest backoff step")
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="seconds a delivery attempt may take (connect, send, answer)"
+    )
+    webhook_poll_seconds: float = Field(
+        default=2.0, gt=0, description="how often deliveries look at the feed without a wake-up"
+    )
     log_level: str = "info"
 
     @field_validator("trusted_proxies")

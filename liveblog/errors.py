@@ -12,7 +12,8 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     ├── DomainError                 a command breaks a rule of the newsroom     (422)
     │   ├── NotFound                unknown story or update                     (404)
     │   │   ├── StoryNotFound
-    │   │   └── UpdateNotFound
+    │   │   ├── UpdateNotFound
+    │   │   └── WebhookNotFound
     │   ├── Conflict                the story is not in a state that allows it  (409)
     │   │   ├── StoryAlreadyExists
     │   │   ├── StoryIsClosed
@@ -74,6 +75,10 @@ class StoryNotFound(NotFound):
 
 class UpdateNotFound(NotFound):
     title = "Update not found"
+
+
+class WebhookNotFound(NotFound):
+    title = "Webhook not found"
 
 
 class Conflict(DomainError):
@@ -151,6 +156,10 @@ class IdempotencyKeyReused(LiveblogError):
 
 class InvalidInput(LiveblogError):
     title = "Invalid input"
+
+
+class InvalidCursor(InvalidInput):
+    """A string that is not a change-feed cursor this server issued (422)."""
 
 
 class BadRequest(LiveblogError):

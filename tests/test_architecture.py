@@ -49,6 +49,7 @@ FORBIDDEN = {
         "starlette",
     },
     "live": {"liveblog.api", "liveblog.cli", "liveblog.demo", "fastapi", "starlette"},
+    "webhooks": {"liveblog.api", "liveblog.cli", "liveblog.demo", "fastapi", "starlette"},
     "audit": {"liveblog.api", "liveblog.cli", "liveblog.live", "fastapi", "starlette"},
     "errors.py": {"liveblog", "fastapi", "starlette", "sqlalchemy", "pydantic"},
 }

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from liveblog import __version__, resources
-from liveblog.api import audit, docs, feed, live, pages, problems, stories, updates
+from liveblog.api import audit, docs, feed, live, pages, problems, stories, updates, webhooks
 from liveblog.api.cors import CrossOrigin
 from liveblog.api.head import HeadAsGet
 from liveblog.api.limits import BodySizeLimit
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(audit.router)
     app.include_router(feed.router)
     app.include_router(live.router)
+    app.include_router(webhooks.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=resources.folder(resources.STATIC)), name="static")

@@ -6,7 +6,7 @@ Responses are documented here but rendered by :mod:`liveblog.projections.views`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -421,3 +421,91 @@ class PublicKey(Response):
 
 class KeyList(Response):
     items: list[PublicKey] = Field(description="every key that has signed, oldest first", examples=[[]])
+
+
+# ----------------------------------------------------------------------- webhooks
+
+WEBHOOK_ID = "wh_0193a4b2c1d5e6f7a8b9c0"
+WEBHOOK_URL = "https://cms.example.org/hooks/liveblog"
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3mNXB4PjS5o="
+
+
+class NewWebhook(Request):
+    url: str = Field(
+        min_length=1,
+        max_length=2048,
+        description="where deliveries are POSTed: https:// or http://, no credentials, no fragment; "
+        "loopback, private and link-local addresses are refused unless the server allows them",
+        examples=[WEBHOOK_URL],
+    )
+    stories: list[Slug] | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="only these stories (slugs, at most 100); absent or null: every published story",
+        examples=[["belgorod-captive-soldiers"]],
+    )
+    types: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=20,
+        description="only these event types; absent or null: every type",
+        examples=[["UpdatePosted", "UpdateCorrected"]],
+    )
+
+
+class WebhookPatch(Request):
+    status: Literal["active", "paused"] = Field(
+        description="`paused` stops deliveries (the cursor stays); `active` resumes them from the "
+        "cursor, with the failure count cleared",
+        examples=["paused"],
+    )
+    reason: str | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description="when pausing: why, shown as `paused_reason`",
+        examples=["receiver under maintenance"],
+    )
+
+
+class Webhook(Response):
+    id: str = Field(description="the endpoint's id", examples=[WEBHOOK_ID])
+    url: str = Field(description="where deliveries go", examples=[WEBHOOK_URL])
+    stories: list[str] | None = Field(
+        description="the stories delivered (null: every published story)", examples=[None]
+    )
+    types: list[str] | None = Field(
+        description="the event types delivered (null: every type)", examples=[None]
+    )
+    status: str = Field(description="active | paused", examples=["active"])
+    paused_reason: str | None = Field(
+        description="why it is paused (by an admin, or after too many failed attempts)",
+        examples=["paused after 10 consecutive failed attempts; the last: HTTP 500, not a 2xx"],
+    )
+    failures: int = Field(description="consecutive failed attempts since the last success", examples=[0])
+    cursor: str | None = Field(
+        description="the change feed's cursor after the last event delivered or skipped", examples=["1042"]
+    )
+    delivered: int = Field(description="deliveries accepted so far", examples=[57])
+    last_attempt_at: str | None = Field(description="when a delivery was last tried", examples=[MOMENT])
+    last_success_at: str | None = Field(description="when a delivery was last accepted", examples=[MOMENT])
+    last_error: str | None = Field(
+        description="what went wrong with the last failed attempt, until one succeeds",
+        examples=[None],
+    )
+    created_at: str = Field(description="when it was registered (RFC 3339, UTC)", examples=[MOMENT])
+    updated_at: str = Field(description="when its settings last changed", examples=[MOMENT])
+
+
+class WebhookWithSecret(Webhook):
+    secret: str = Field(
+        description="the Standard Webhooks signing secret: shown in this response only (registration, "
+        "rotation); keep it, it cannot be read again",
+        examples=[WEBHOOK_SECRET],
+    )
+
+
+class WebhookList(Response):
+    items: list[Webhook] = Field(description="a page of endpoints, oldest first (no secrets)", examples=[[]])
+    next: str | None = Field(description="`after` of the next page, or null at the end", examples=[None])

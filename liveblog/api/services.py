@@ -19,6 +19,9 @@ from liveblog.live.bus import PostgresListener
 from liveblog.live.hub import Hub
 from liveblog.store.database import Database
 from liveblog.store.schema import ensure_migrated
+from liveblog.webhooks.policy import RetryPolicy
+from liveblog.webhooks.source import FeedSource, StoreFeedSource
+from liveblog.webhooks.worker import Dispatcher, WorkerConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,10 @@ class Services:
     hub: Hub
     write_rate: WriteRate
     connections: ConnectionCount
+    feed: FeedSource
+    """What webhook deliveries follow (and where a new endpoint starts)."""
+    webhooks: Dispatcher | None
+    """The webhook delivery worker of this process (``None`` with LIVEBLOG_WEBHOOK_DELIVERY off)."""
     token_use: dict[str, datetime] = field(default_factory=dict)
     """When each token was last recorded as used, to write that at most once a minute."""
     sealer: Sealer | None = None
@@ -45,14 +52,27 @@ async def running_services(settings: Settings, database: Database | None = None)
         await ensure_migrated(database)
         application = await build_application(settings, database)
         hub = Hub(application, sweep_every=settings.live_sweep_seconds)
-        application.on_commit = hub.wake
+        feed = StoreFeedSource(database)
+        dispatcher = webhook_dispatcher(settings, database, feed, application)
+
+        def committed(story: str, version: int) -> None:
+            hub.wake(story, version)
+            if dispatcher is not None:
+                dispatcher.wake(story, version)
+
+        def reconnected() -> None:
+            hub.wake_all()
+            if dispatcher is not None:
+                dispatcher.wake()
+
+        application.on_commit = committed
         await hub.start()
         listener = None
         if not database.is_sqlite:
             listener = PostgresListener(
                 database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
-                on_wake=hub.wake,
-                on_reconnect=hub.wake_all,
+                on_wake=committed,
+                on_reconnect=reconnected,
             )
             await listener.start()
         sealer = None
@@ -64,6 +84,9 @@ async def running_services(settings: Settings, database: Database | None = None)
                 clock=application.clock,
             )
             await sealer.start()
+        if dispatcher is not None:
+            # Started last, stopped first: deliveries run beside the server, never in a write.
+            await dispatcher.start()
         try:
             yield Services(
                 settings=settings,
@@ -73,8 +96,12 @@ async def running_services(settings: Settings, database: Database | None = None)
                 write_rate=WriteRate(per_minute=settings.write_rate_per_minute, burst=settings.write_burst),
                 connections=ConnectionCount(per_address=settings.live_connections_per_address),
                 sealer=sealer,
+                feed=feed,
+                webhooks=dispatcher,
             )
         finally:
+            if dispatcher is not None:
+                await dispatcher.stop()
             if sealer is not None:
                 await sealer.stop()
             if listener is not None:
@@ -83,6 +110,25 @@ async def running_services(settings: Settings, database: Database | None = None)
     finally:
         if owned:
             await database.dispose()
+
+
+def webhook_dispatcher(
+    settings: Settings, database: Database, feed: FeedSource, application: Application
+) -> Dispatcher | None:
+    """The delivery worker ``settings`` ask for (see :mod:`liveblog.webhooks.worker`)."""
+    if not settings.webhook_delivery:
+        return None
+    config = WorkerConfig(
+        retry=RetryPolicy(
+            base_seconds=settings.webhook_retry_base_seconds,
+            max_seconds=settings.webhook_retry_max_seconds,
+            max_failures=settings.webhook_max_failures,
+        ),
+        timeout_seconds=settings.webhook_timeout_seconds,
+        allow_private=settings.webhook_allow_private,
+        poll_seconds=settings.webhook_poll_seconds,
+    )
+    return Dispatcher(database, feed, config, clock=application.clock)
 
 
 def get_services(request: Request) -> Services:

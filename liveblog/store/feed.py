@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from sqlalchemy import BigInteger, ColumnElement, exists, func, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from liveblog.errors import InvalidInput
+from liveblog.errors import InvalidCursor
 from liveblog.store.event_store import _COLUMNS, RecordedEvent, _recorded
 from liveblog.store.tables import events
 
@@ -61,10 +61,6 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 _HORIZON: ColumnElement[int] = literal_column(
     "pg_snapshot_xmin(pg_current_snapshot())::text::bigint", BigInteger
 )
-
-
-class InvalidCursor(InvalidInput):
-    """A string that is not a feed cursor this server issued (422)."""
 
 
 @dataclass(frozen=True, order=True, slots=True)

@@ -150,3 +150,25 @@ signing_keys = Table(
     Column("public_key", String(100), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    # JSON lists, or NULL for "every story" / "every type".
+    Column("stories", JSON, nullable=True),
+    Column("types", JSON, nullable=True),
+    Column("secret", String(100), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("paused_reason", Text, nullable=True),
+    Column("failures", Integer, nullable=False),
+    # The change feed's cursor after the last event this endpoint has been sent (or skipped).
+    Column("cursor", String(200), nullable=True),
+    Column("delivered", BigInteger, nullable=False),
+    Column("last_attempt_at", UtcDateTime, nullable=True),
+    Column("last_success_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -12,7 +12,8 @@ a fresh story for every write) as each of seven identities:
 * a refused write records nothing.
 
 Rules: ``public`` (anyone; a bad token is still 401), ``editor`` (editor or admin),
-``auditor`` (auditor or admin), ``feed`` (auditor, consumer or admin: the change feed), ``open`` (static assets and the API's own documentation,
+``auditor`` (auditor or admin), ``feed`` (auditor, consumer or admin: the change feed),
+``admin`` (admin only: webhooks), ``open`` (static assets and the API's own documentation,
 which never look at tokens and serve no story data).
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -28,6 +30,7 @@ import pytest
 
 from liveblog.api.app import create_app
 from liveblog.config import Settings
+from liveblog.store import webhooks as webhook_store
 from liveblog.store.database import Database
 from tests.api.helpers import event_count
 from tests.security.conftest import API, IDENTITIES, Identity, published_story, sse_blocks, ws_outcome
@@ -35,6 +38,7 @@ from tests.security.routes import RouteKey, route_table
 
 S = f"{API}/stories/{{slug}}"
 U = f"{S}/updates/{{update_id}}"
+W = f"{API}/webhooks/{{webhook_id}}"
 
 RULES: dict[RouteKey, str] = {
     # API documentation and static assets: no tokens read, no story data served.
@@ -72,6 +76,13 @@ RULES: dict[RouteKey, str] = {
     # Live delivery
     ("WEBSOCKET", f"{S}/live"): "public",
     ("GET", f"{S}/live"): "public",  # Server-Sent Events
+    # Webhooks
+    ("POST", f"{API}/webhooks"): "admin",
+    ("GET", f"{API}/webhooks"): "admin",
+    ("GET", W): "admin",
+    ("PATCH", W): "admin",
+    ("DELETE", W): "admin",
+    ("POST", f"{W}/secret"): "admin",
     # Pages
     ("GET", "/stories/{slug}"): "public",
     ("GET", "/stories/{slug}/updates/{update_id}"): "public",
@@ -111,15 +122,20 @@ def test_every_route_has_a_rule() -> None:
 def test_the_rules_agree_with_the_api_contract() -> None:
     """Spot checks against docs/api.md, so RULES cannot drift into permissiveness unnoticed."""
     writes = {key for key in RULES if key[0] in ("POST", "PUT", "PATCH", "DELETE")}
-    # Signing a checkpoint on demand writes no event: it is the auditors'. Redaction is the admins'.
+    # Signing a checkpoint on demand writes no event: it is the auditors'. Redaction and
+    # webhooks are the admins'.
     assert RULES[("POST", f"{S}/checkpoint")] == "auditor"
     assert RULES[("POST", f"{U}/redaction")] == "admin"
-    special = {("POST", f"{S}/checkpoint"), ("POST", f"{U}/redaction")}
+    webhooks = {key for key in RULES if key[1].startswith(f"{API}/webhooks")}
+    assert webhooks and all(RULES[key] == "admin" for key in webhooks)
+    special = {("POST", f"{S}/checkpoint"), ("POST", f"{U}/redaction"), *webhooks}
     assert writes and all(RULES[key] == "editor" for key in writes - special)
     assert RULES[("GET", f"{S}/events")] == "auditor"
     assert RULES[("GET", f"{API}/events")] == "feed"
     assert {
-        rule for key, rule in RULES.items() if key[0] in ("GET", "WEBSOCKET") and key[1].startswith(API)
+        rule
+        for key, rule in RULES.items()
+        if key[0] in ("GET", "WEBSOCKET") and key[1].startswith(API) and key not in webhooks
     } == {
         "public",
         "auditor",
@@ -148,6 +164,7 @@ class World:
     setup: dict[str, str]
     slug: str
     update_id: str
+    database: Database
     counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def fresh(self, *, publish: bool = True, closed: bool = False) -> tuple[str, str | None]:
@@ -164,8 +181,17 @@ class World:
             assert response.status_code == 200, response.text
         return slug, update["id"]
 
+    async def webhook(self) -> str:
+        """A fresh webhook endpoint's id (made in the store: the setup token is an editor's)."""
+        async with webhook_store.transaction(self.database) as connection:
+            endpoint = await webhook_store.create(
+                connection, url=HOOK_URL, stories=None, types=None, cursor=None, now=datetime.now(UTC)
+            )
+        return endpoint.id
+
 
 Builder = Callable[[World], Awaitable[Call]]
+HOOK_URL = "https://hooks.example.org/liveblog"
 
 
 def _read(path: str, **params: Any) -> Builder:
@@ -182,6 +208,13 @@ def _write(
         slug, update_id = await world.fresh(publish=publish, closed=closed)
         payload = body(slug) if callable(body) else body
         return Call(method, path.format(slug=slug, update_id=update_id), json=payload)
+
+    return build
+
+
+def _hook(method: str, path: str, body: Any = None) -> Builder:
+    async def build(world: World) -> Call:
+        return Call(method, path.format(webhook_id=await world.webhook()), json=body)
 
     return build
 
@@ -223,6 +256,12 @@ BUILDERS: dict[RouteKey, Builder] = {
     ("GET", f"{S}/checkpoint"): _read(f"{S}/checkpoint"),
     ("POST", f"{S}/checkpoint"): _write("POST", f"{S}/checkpoint"),
     ("GET", f"{API}/keys"): _read(f"{API}/keys"),
+    ("POST", f"{API}/webhooks"): _hook("POST", f"{API}/webhooks", {"url": HOOK_URL}),
+    ("GET", f"{API}/webhooks"): _hook("GET", f"{API}/webhooks"),
+    ("GET", W): _hook("GET", W),
+    ("PATCH", W): _hook("PATCH", W, {"status": "paused"}),
+    ("DELETE", W): _hook("DELETE", W),
+    ("POST", f"{W}/secret"): _hook("POST", f"{W}/secret"),
     ("GET", f"{API}/events"): _read(f"{API}/events"),
     ("GET", "/stories/{slug}"): _read("/stories/{slug}"),
     ("GET", "/stories/{slug}/updates/{update_id}"): _read("/stories/{slug}/updates/{update_id}"),
@@ -235,9 +274,9 @@ def test_every_http_rule_has_a_concrete_request() -> None:
 
 
 @pytest.fixture
-async def world(client: httpx.AsyncClient, editor: dict[str, str]) -> World:
+async def world(client: httpx.AsyncClient, editor: dict[str, str], database: Database) -> World:
     update = await published_story(client, editor, "matrix-story")
-    return World(client=client, setup=editor, slug="matrix-story", update_id=update["id"])
+    return World(client=client, setup=editor, slug="matrix-story", update_id=update["id"], database=database)
 
 
 def _label(key: RouteKey) -> str:

@@ -1,7 +1,7 @@
 """Issue item 6 (first half): schemathesis against the app's own OpenAPI document.
 
-Every operation, positive and negative data, as an editor (the auditors' log as an auditor),
-once with generated path parameters and once aimed at the reference story and one of its
+Every operation, positive and negative data, as an editor (the auditors' log as an auditor,
+the webhooks as an admin), once with generated path parameters and once aimed at the reference story and one of its
 updates, so that generated bodies meet real resources. Checks: ``not_a_server_error`` and
 ``response_schema_conformance``. Bounded to a few examples per operation and mode so the
 run takes well under a minute.
@@ -41,9 +41,9 @@ EXAMPLES = 5  # per operation, per generation mode, per pass
 CHECKS = [not_a_server_error, response_schema_conformance]
 
 
-def _prepare(url: str, key: Path) -> tuple[dict[str, str], dict[str, str], str]:
-    """Migrate, play the demo, make an editor and an auditor token: their headers and an
-    update id of the demo story."""
+def _prepare(url: str, key: Path) -> tuple[dict[str, str], dict[str, str], dict[str, str], str]:
+    """Migrate, play the demo, make an editor, an auditor and an admin token: their headers
+    and an update id of the demo story."""
     found: dict[str, Any] = {}
 
     async def work() -> None:
@@ -54,7 +54,7 @@ def _prepare(url: str, key: Path) -> tuple[dict[str, str], dict[str, str], str]:
             ids = await demo.play(database, signer=Signer.from_file(key))
             found["update"] = ids["deadline"]
             async with database.write() as connection:
-                for role in (Role.EDITOR, Role.AUDITOR):
+                for role in (Role.EDITOR, Role.AUDITOR, Role.ADMIN):
                     _, secret = await tokens.create(
                         connection, name=f"Fuzz {role.value}", role=role, now=datetime.now(UTC)
                     )
@@ -63,7 +63,7 @@ def _prepare(url: str, key: Path) -> tuple[dict[str, str], dict[str, str], str]:
             await database.dispose()
 
     _run_apart(work())
-    return found["editor"], found["auditor"], found["update"]
+    return found["editor"], found["auditor"], found["admin"], found["update"]
 
 
 def _runner(strategy: Any, headers: dict[str, str], statuses: dict[int, int]) -> Any:
@@ -97,7 +97,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
     fuzz_database_url: str, tmp_path: Path
 ) -> None:
     key = tmp_path / "signing.key"
-    editor, auditor, update_id = _prepare(fuzz_database_url, key)
+    editor, auditor, admin, update_id = _prepare(fuzz_database_url, key)
     app = create_app(
         Settings(
             database_url=fuzz_database_url,
@@ -115,6 +115,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
             operation = result.ok()
             operations += 1
             headers = auditor if operation.path.endswith("/events") else editor
+            if operation.path.startswith("/api/v1/webhooks"):
+                headers = admin  # webhooks are the admins' alone
             targets: dict[str, str] = {}
             if "{slug}" in operation.path:
                 targets["slug"] = demo.SLUG

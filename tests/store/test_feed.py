@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
+from liveblog.errors import InvalidCursor
 from liveblog.store import event_store, feed
 from liveblog.store.database import Database
 from liveblog.store.event_store import NewEvent
-from liveblog.store.feed import FeedCursor, InvalidCursor
+from liveblog.store.feed import FeedCursor
 
 NOW = datetime(2023, 6, 4, 10, 30, tzinfo=UTC)
 
