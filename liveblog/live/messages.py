@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from liveblog.domain import events as e
 from liveblog.domain.state import StoryState
 from liveblog.domain.values import rfc3339
@@ -35,3 +38,13 @@ def event(after: StoryState, happened: e.Event) -> str:
             "update": None if update is None else views.update_view(after.slug, update),
         }
     )
+
+
+def with_update(text: str, update: dict[str, Any] | None) -> str:
+    """The event message ``text`` with its ``update`` replaced by ``update``: how the hub
+    re-encodes what it holds about an update that has since been redacted (the tombstone
+    stands in for the update in every message about it; the rest of the message, the story
+    header and the event's type and time, is kept)."""
+    message = json.loads(text)
+    message["update"] = update
+    return dumps(message)
