@@ -40,6 +40,7 @@ from liveblog.domain.events import (
     UpdateCorrected,
     UpdateFlagsChanged,
     UpdatePosted,
+    UpdateRedacted,
     UpdateRetracted,
     VerificationChanged,
     event_data,
@@ -50,6 +51,7 @@ from liveblog.domain.values import STORED, StoryStatus
 from liveblog.errors import ConcurrencyError
 from liveblog.projections import story_view
 from liveblog.projections.event_rows import EventRows
+from liveblog.projections.redaction import redact
 from liveblog.store import event_store, idempotency, redaction_cleanup, snapshots
 from liveblog.store.chain import GENESIS
 from liveblog.store.database import Database
@@ -85,7 +87,9 @@ Responder = Callable[[StoryState], StoredResponse]
 
 def decode(recorded: RecordedEvent) -> Event:
     """The event a row of the log holds, in today's shape (upcast from its stored schema)."""
-    return event_from_stored(recorded.type, recorded.schema, recorded.data)
+    return event_from_stored(
+        recorded.type, recorded.schema, recorded.data, redacted=recorded.redaction is not None
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +110,8 @@ def _seals(event: Event) -> bool:
     """Whether ``event`` is a milestone that a signed checkpoint seals at once (publishing and
     closing); other events are sealed by the next periodic checkpoint."""
     match event:
-        case StoryPublished() | StoryClosed():
+        case StoryPublished() | StoryClosed() | UpdateRedacted():
+            # A redaction too: the signed record that text was removed, and when, at once.
             return True
         case (
             StoryOpened()
@@ -250,6 +255,10 @@ class Application:
         )
         await story_view.apply(connection, before, after, touched)
         await _event_rows(before, decided, actor.as_metadata()).apply(connection)
+        for event, stored in zip(decided, recorded, strict=True):
+            if isinstance(event, UpdateRedacted):
+                # Before any snapshot below: those taken from now on hold the tombstone.
+                await redact(connection, after, event.update_id, by=stored.version)
         if after.version // snapshots.SNAPSHOT_EVERY > expected // snapshots.SNAPSHOT_EVERY:
             await snapshots.save(
                 connection, after.slug, after.version, recorded[-1].hash, after.model_dump_json()

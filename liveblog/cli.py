@@ -358,6 +358,79 @@ def projections_rebuild(check: bool) -> None:
     err.print("read model matches the log" if check else "read model rebuilt from the log")
 
 
+CLI_ADMIN = "cli-admin"
+
+
+@main.command()
+@click.argument("slug")
+@click.argument("update_id")
+@click.option("--legal-basis", required=True, help="public: the legal ground, e.g. 'court order 2026/123'")
+@click.option("--note", required=True, help="public notice shown in the update's place")
+@click.option("--reason", required=True, help="internal: why (never shown to readers)")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@click.option("--dry-run", is_flag=True, help="list every surface the redaction would touch; change nothing")
+def redact(
+    slug: str, update_id: str, legal_basis: str, note: str, reason: str, yes: bool, dry_run: bool
+) -> None:
+    """Remove the text of update UPDATE_ID of story SLUG for legal reasons, everywhere.
+
+    The event rows of the update lose their text (their hashes still verify), the read
+    models, the history and the past show a tombstone, snapshots that held the text are
+    deleted and stored idempotent responses rewritten. This cannot be undone.
+    """
+    import getpass
+
+    from liveblog.domain import commands as c
+    from liveblog.domain import decide, evolve
+    from liveblog.projections import redaction, views
+    from liveblog.store.redaction import Surfaces
+    from liveblog.store.tokens import Actor
+
+    try:
+        command = c.RedactUpdate(
+            story=slug, update_id=update_id, legal_basis=legal_basis, note=note, reason=reason, at=utc_now()
+        )
+    except ValueError as exc:  # pydantic's ValidationError: an empty or overlong text
+        raise click.UsageError(str(exc)) from exc
+    settings = Settings()
+
+    async def survey(database: Database) -> Surfaces:
+        await schema.ensure_migrated(database)
+        application = await build_application(settings, database)
+        async with database.read() as connection:
+            story = await application.load(connection, slug)
+            # The rules decide whether it may be redacted (unknown, already redacted: an error).
+            decided = decide(command, story)
+            after = evolve(story, decided[0])
+            assert story is not None and after is not None
+            tombstone = views.redaction_view(after.updates[update_id])
+            return await redaction.dry_run(connection, story, update_id, tombstone)
+
+    found = _run(survey, settings)
+    click.echo(f"redacting update {update_id} of {slug} would touch:")
+    click.echo(f"  event rows (versions): {', '.join(map(str, found.events)) or 'none'}")
+    for table, rows in sorted(found.read_models.items()):
+        click.echo(f"  read model {table}: {rows} rows")
+    click.echo(f"  snapshots (versions): {', '.join(map(str, found.snapshots)) or 'none'}")
+    click.echo(f"  idempotency records: {len(found.records)}")
+    if dry_run:
+        click.echo("dry run: nothing was changed")
+        return
+    if not yes:
+        click.confirm("Remove this text for good? It cannot be restored", abort=True, err=True)
+    actor = Actor(id=CLI_ADMIN, name=f"liveblog redact ({getpass.getuser()})", role=Role.ADMIN)
+
+    async def work(database: Database) -> int:
+        from liveblog.api.updates import update_response
+
+        application = await build_application(settings, database)
+        outcome = await application.handle(command, actor, lambda state: update_response(state, update_id))
+        return outcome.recorded[-1].version
+
+    version = _run(work, settings)
+    click.echo(f"redacted update {update_id} of {slug} at version {version}")
+
+
 @main.group()
 def audit() -> None:
     """Export a story's log, and verify exports (docs/audit-format.md)."""
@@ -511,6 +584,8 @@ def audit_verify(
     for result in results:
         for warning in result.warnings:
             err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        for redaction in result.redactions:
+            click.echo(f"redacted: {redaction}")
         if result.ok:
             click.echo(f"ok {result.message}")
         else:

@@ -76,7 +76,7 @@ def _responder(command: c.Command) -> Responder:
     match command:
         case c.PostUpdate():
             return partial(update_response, update_id=command.update_id, status=201)
-        case c.CorrectUpdate() | c.ChangeVerification() | c.SetFlags() | c.RetractUpdate():
+        case c.CorrectUpdate() | c.ChangeVerification() | c.SetFlags() | c.RetractUpdate() | c.RedactUpdate():
             return partial(update_response, update_id=command.update_id)
         case c.OpenStory() | c.PublishStory() | c.CloseStory() | c.ReopenStory() | c.ReviseStory():
             return story_response

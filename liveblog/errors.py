@@ -18,7 +18,9 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     │   │   ├── StoryIsClosed
     │   │   ├── InvalidTransition
     │   │   ├── UpdateIsRetracted
-    │   │   └── AlreadyRetracted
+    │   │   ├── AlreadyRetracted
+    │   │   ├── UpdateIsRedacted
+    │   │   └── AlreadyRedacted
     │   ├── RuleViolation           the command itself is not acceptable        (422)
     │   │   ├── NothingToChange
     │   │   └── NoteRequired
@@ -96,6 +98,16 @@ class UpdateIsRetracted(Conflict):
 
 class AlreadyRetracted(Conflict):
     title = "Update already retracted"
+
+
+class UpdateIsRedacted(Conflict):
+    """The update was removed for legal reasons: nothing may act on it any more."""
+
+    title = "Update is redacted"
+
+
+class AlreadyRedacted(Conflict):
+    title = "Update already redacted"
 
 
 class RuleViolation(DomainError):

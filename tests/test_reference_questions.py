@@ -106,6 +106,7 @@ async def test_nobody_rewrote_the_log_since_the_end_of_day_checkpoint(
             actor=event["actor"],
             recorded_at=datetime.fromisoformat(event["recorded_at"]),
             prev_hash=previous,
+            salts=event.get("salts"),
         )
         assert recomputed == event["hash"], event["version"]
         previous = event["hash"]

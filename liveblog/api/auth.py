@@ -86,8 +86,15 @@ async def writer(actor: Annotated[Actor, Depends(require(Role.EDITOR))], service
     return actor
 
 
+async def admin_writer(actor: Annotated[Actor, Depends(require())], services: ServicesDep) -> Actor:
+    """An admin with write budget left: redaction is an admin's act alone."""
+    services.write_rate.take(actor.id)
+    return actor
+
+
 MaybeActor = Annotated[Actor | None, Depends(optional_actor)]
 Editor = Annotated[Actor, Depends(writer)]
+Admin = Annotated[Actor, Depends(admin_writer)]
 
 
 DRAFT_READERS = frozenset({Role.EDITOR, Role.AUDITOR, Role.ADMIN})

@@ -135,6 +135,20 @@ class RetractionBody(Request):
     )
 
 
+class RedactionBody(Request):
+    legal_basis: NoteText = Field(
+        description="public: the legal ground for removing the text", examples=["court order 2026/123"]
+    )
+    note: NoteText = Field(
+        description="public notice shown in the update's place",
+        examples=["This update was removed on the order of the district court."],
+    )
+    reason: NoteText = Field(
+        description="internal: why, for the record (never shown to readers)",
+        examples=["names a minor; injunction served on 2026-12-01"],
+    )
+
+
 # ----------------------------------------------------------------- responses (docs)
 
 
@@ -175,11 +189,20 @@ class RetractionOut(Response):
     at: str = Field(description="when it was retracted (RFC 3339, UTC)", examples=[MOMENT])
 
 
+class RedactionOut(Response):
+    at: str = Field(description="when the text was removed (RFC 3339, UTC)", examples=[MOMENT])
+    legal_basis: str = Field(description="the public legal basis", examples=["court order 2026/123"])
+    note: str = Field(
+        description="the public notice",
+        examples=["This update was removed on the order of the district court."],
+    )
+
+
 class Update(Response):
     id: str = Field(description="the update's opaque id, assigned by the server", examples=["uq3J8Nn0mGxeT"])
     story: str = Field(description="the slug of its story", examples=["belgorod-captive-soldiers"])
     revision: int = Field(description="1 when posted, +1 on each change; its ETag", examples=[2])
-    status: str = Field(description="published | retracted", examples=["published"])
+    status: str = Field(description="published | retracted | redacted", examples=["published"])
     body: str = Field(description="the Markdown as written", examples=["Two soldiers were **captured**."])
     body_html: str = Field(
         description="the Markdown rendered and sanitised",
@@ -207,6 +230,11 @@ class Update(Response):
     notes: list[NoteOut] = Field(description="public notes of its corrections, oldest first", examples=[[]])
     retraction: RetractionOut | None = Field(
         description="the retraction notice, if it was retracted", examples=[None]
+    )
+    redaction: RedactionOut | None = Field(
+        None,
+        description="present only when status is redacted: the tombstone (every text of the update is gone)",
+        examples=[None],
     )
 
 
@@ -302,6 +330,18 @@ class Event(Response):
     recorded_at: str = Field(description="when it was appended (RFC 3339, UTC)", examples=[MOMENT])
     hash: str = Field(description="SHA-256 of its canonical JSON, `prev_hash` included", examples=[HASH])
     prev_hash: str = Field(description="the previous event's hash (zeros for the first)", examples=["0" * 64])
+    salts: dict[str, str] | None = Field(
+        None,
+        description="audit format 2: one random salt per member of `data`, each member hashed with its own "
+        "(absent on events written before format 2)",
+        examples=[{"update_id": "5c" * 32}],
+    )
+    redacted: dict[str, Any] | None = Field(
+        None,
+        description="present when a redaction removed this event's text: `{by, commitments}`, the version of "
+        "the UpdateRedacted event and the commitments of the removed members (docs/audit-format.md)",
+        examples=[{"by": 31, "commitments": {"body": "9e" * 32}}],
+    )
 
 
 class EventList(Response):

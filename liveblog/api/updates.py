@@ -1,4 +1,4 @@
-"""Routes of docs/api.md "Updates": post, list, read, correct, verify, flag, retract."""
+"""Routes of docs/api.md "Updates": post, list, read, correct, verify, flag, retract, redact."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from liveblog.api import http
-from liveblog.api.auth import Editor, MaybeActor, sees_drafts
+from liveblog.api.auth import Admin, Editor, MaybeActor, sees_drafts
 from liveblog.api.openapi import IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, headers
 from liveblog.api.schemas import (
     Correction,
     Flags,
     NewUpdate,
+    RedactionBody,
     RetractionBody,
     Update,
     UpdateList,
@@ -124,7 +125,7 @@ async def get_update(
 
 
 async def _update_command(
-    command: c.CorrectUpdate | c.ChangeVerification | c.SetFlags | c.RetractUpdate,
+    command: c.CorrectUpdate | c.ChangeVerification | c.SetFlags | c.RetractUpdate | c.RedactUpdate,
     body: BaseModel,
     request: Request,
     actor: Actor,
@@ -225,6 +226,34 @@ async def retract_update(
         update_id=update_id,
         reason=body.reason,
         note=body.note,
+        expected_revision=http.if_match(request),
+        at=services.application.clock(),
+    )
+    return await _update_command(command, body, request, actor, services)
+
+
+@router.post(
+    "/{update_id}/redaction", response_model=Update, openapi_extra=headers(IF_MATCH, IDEMPOTENCY_KEY)
+)
+async def redact_update(
+    slug: SlugPath,
+    update_id: UpdateIdPath,
+    body: RedactionBody,
+    request: Request,
+    actor: Admin,
+    services: ServicesDep,
+) -> Response:
+    """Remove an update's text for legal reasons (admin only): from the read models, the
+    history, the past, snapshots, stored responses and the event rows themselves. Readers see
+    a tombstone with the public `legal_basis` and `note`; the `reason` stays internal. The
+    log stays verifiable: the export reports the redaction. Works on retracted updates and
+    closed stories; 409 if already redacted."""
+    command = c.RedactUpdate(
+        story=slug,
+        update_id=update_id,
+        legal_basis=body.legal_basis,
+        note=body.note,
+        reason=body.reason,
         expected_revision=http.if_match(request),
         at=services.application.clock(),
     )

@@ -18,13 +18,17 @@ from liveblog.store import event_store
 from liveblog.store.database import Database
 from liveblog.store.event_store import RecordedEvent
 
-FORMAT = "liveblog-export/1"
+FORMAT = "liveblog-export/2"
+FORMATS = ("liveblog-export/1", FORMAT)
+"""The formats a verifier reads: /1 (no salts) and /2 (salts, redactions)."""
 BATCH = 1000
 
 
 def event_document(recorded: RecordedEvent) -> dict[str, Any]:
-    """docs/api.md's Event, plus ``schema``: everything its hash covers."""
-    return {
+    """docs/api.md's Event, plus ``schema``: everything its hash covers. A format-2 event has
+    ``salts``; a redacted one ``redacted`` (``{"by": m, "commitments": {...}}``, the
+    commitments of the members removed; ``{"by": m}`` for a format-1 event)."""
+    document = {
         "version": recorded.version,
         "position": recorded.position,
         "type": recorded.type,
@@ -35,6 +39,11 @@ def event_document(recorded: RecordedEvent) -> dict[str, Any]:
         "hash": recorded.hash,
         "prev_hash": recorded.prev_hash,
     }
+    if recorded.salts is not None:
+        document["salts"] = recorded.salts
+    if recorded.redaction is not None:
+        document["redacted"] = recorded.redaction
+    return document
 
 
 def line(document: dict[str, Any]) -> str:

@@ -25,11 +25,12 @@ import rfc8785
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from liveblog.audit.export import FORMAT, export_lines
+from liveblog.audit.export import FORMATS, export_lines
 from liveblog.audit.keys import UnusableKey, keys_from_objects
 from liveblog.audit.signing import ALGORITHM, verify_signature
 from liveblog.domain import StoryState, evolve
 from liveblog.domain.events import Event, event_data, event_from_data
+from liveblog.domain.redaction import redacted_data, removed_members, with_placeholders
 from liveblog.domain.replay import IllegalEvent, replay
 from liveblog.domain.upcasting import UPCASTERS, UnknownSchema, event_from_stored
 from liveblog.domain.values import SLUG_PATTERN, rfc3339
@@ -60,6 +61,8 @@ EVENT: Kinds = {
     "hash": str,
     "prev_hash": str,
 }
+OPTIONAL_EVENT: Kinds = {"salts": dict, "redacted": dict}
+"""Members an event line of a ``liveblog-export/2`` file may have besides :data:`EVENT`."""
 CHECKPOINT: Kinds = {
     "story": str,
     "version": int,
@@ -157,6 +160,8 @@ class Result:
     checkpoints: int = 0
     head_hash: str | None = None
     unusable: bool = False
+    redactions: tuple[str, ...] = ()
+    """One line per redacted event: "version k redacted by version m (basis)"."""
 
 
 class _Failure(Exception):
@@ -215,6 +220,11 @@ class _Verification:
         self.checkpoints: list[tuple[int, object]] = []
         self.failures: dict[int, _Failure] = {}
         self.covered = 0  # the highest version a valid checkpoint covers
+        self.format = ""
+        self.update_ids: dict[int, object] = {}  # version -> data.update_id, for redactions
+        self.redacted: dict[int, int] = {}  # version k -> version m of the redaction
+        self.redactions: dict[int, tuple[object, object]] = {}  # m -> (update_id, legal_basis)
+        self.trusted_redacted: list[int] = []  # format-1 events redacted: hash taken on trust
 
     def run(self, lines: Iterable[Any]) -> Result:
         numbered = enumerate(lines, start=1)
@@ -222,11 +232,13 @@ class _Verification:
             self._header(next(numbered, (1, None))[1])
             events = self._walk(numbered)
             try:
-                replay(self.story, events)
+                replay(self.story, events, self.redacted)
             except IllegalEvent as exc:
                 self._record(_Failure(7, exc.index, exc.reason))
             for _ in events:  # the rest of the lines, after the replay stopped
                 pass
+            if 2 not in self.failures and 3 not in self.failures:
+                self._check_redactions()
             self._raise_recorded(2, 3)
             self._check_head()
             for number, checkpoint in self.checkpoints:
@@ -245,8 +257,11 @@ class _Verification:
         header = document.get("export") if isinstance(document, dict) and len(document) == 1 else None
         if not isinstance(header, dict):
             raise _Failure(1, None, 'line 1 is not an export header {"export": ...}', unusable=True)
-        if header.get("format") != FORMAT:
-            raise _Failure(1, None, f"the format is {header.get('format')!r}, not {FORMAT!r}", unusable=True)
+        if header.get("format") not in FORMATS:
+            raise _Failure(
+                1, None, f"the format is {header.get('format')!r}, not one of {list(FORMATS)}", unusable=True
+            )
+        self.format = header["format"]
         problem = _shape_problem(header, HEADER)
         if problem is None and not re.fullmatch(SLUG_PATTERN, header["story"]):
             problem = f"{header['story']!r} is not a story slug"
@@ -294,8 +309,16 @@ class _Verification:
             self._record(_Failure(2, version, f"missing or out of place (line {number} holds {holds})"))
 
     def _check_chain(self, document: dict[str, Any], version: int) -> None:
-        """Check 3: the line is well formed, links to the previous hash and hashes to its hash."""
-        problem = _shape_problem(document, EVENT)
+        """Check 3: the line is well formed, links to the previous hash and hashes to its hash.
+
+        Format 2: the salts name exactly the members of ``data``, and the commitments hashed
+        are those recomputed from them united with those of the members a redaction removed.
+        A format-1 event that was redacted cannot be hashed again: its hash is taken on trust
+        from the chain (the next event's ``prev_hash`` and the checkpoints still bind it)."""
+        optional = {} if self.format == FORMATS[0] else OPTIONAL_EVENT
+        problem = _shape_problem(document, {**EVENT, **{k: v for k, v in optional.items() if k in document}})
+        if problem is None:
+            problem = self._redaction_problem(document, version)
         if problem is not None:
             self._record(_Failure(3, version, f"malformed event line: {problem}"))
             return
@@ -309,6 +332,11 @@ class _Verification:
                 _Failure(3, version, f"recorded_at {document['recorded_at']!r} is not RFC 3339 UTC as hashed")
             )
             return
+        salts, redacted = document.get("salts"), document.get("redacted")
+        if salts is None and redacted is not None:
+            self.trusted_redacted.append(version)
+            self.hashes.append(document["hash"])
+            return
         try:
             computed = event_hash(
                 story=self.story,
@@ -319,6 +347,8 @@ class _Verification:
                 actor=document["actor"],
                 recorded_at=recorded_at,
                 prev_hash=previous,
+                salts=salts,
+                removed=None if redacted is None else redacted["commitments"],
             )
         except (ValueError, RecursionError) as exc:
             self._record(_Failure(3, version, f"cannot be hashed: {exc}"))
@@ -329,6 +359,60 @@ class _Verification:
             )
             return
         self.hashes.append(computed)
+
+    def _redaction_problem(self, document: dict[str, Any], version: int) -> str | None:
+        """Why the line's salts and redaction marker are malformed, if they are (check 3);
+        otherwise note what the redaction checks need."""
+        data, salts, redacted = document["data"], document.get("salts"), document.get("redacted")
+        if salts is not None:
+            if salts.keys() != data.keys():
+                return "its salts do not name exactly the members of its data"
+            if not all(isinstance(salt, str) for salt in salts.values()):
+                return "a salt is not a string"
+        if redacted is not None:
+            expected = {"by", "commitments"} if salts is not None else {"by"}
+            by = redacted.get("by")
+            if redacted.keys() != expected or isinstance(by, bool) or not isinstance(by, int):
+                return f"malformed redaction marker (members {sorted(expected)}, by a version)"
+            removed = redacted.get("commitments", {})
+            if not isinstance(removed, dict) or not all(isinstance(c, str) for c in removed.values()):
+                return "malformed redaction marker (commitments)"
+            if removed.keys() & data.keys():
+                return "a member is both in its data and among the commitments of what was redacted"
+            still = sorted(removed_members(document["type"]) & data.keys())
+            if still:
+                return f"marked redacted but still holds {', '.join(still)}"
+            self.redacted[version] = by
+        self.update_ids[version] = data.get("update_id")
+        if document["type"] == "UpdateRedacted":
+            self.redactions[version] = (data.get("update_id"), data.get("legal_basis"))
+        return None
+
+    def _check_redactions(self) -> None:
+        """Redaction consistency (check 3): every redacted line names a later
+        ``UpdateRedacted`` event of its update, and every event of a redacted update before
+        its redaction is redacted."""
+        for version, by in sorted(self.redacted.items()):
+            redaction = self.redactions.get(by)
+            if redaction is None or by <= version or redaction[0] != self.update_ids.get(version):
+                self._record(
+                    _Failure(
+                        3,
+                        version,
+                        f"forged redaction: version {by} is not a later UpdateRedacted of update "
+                        f"{self.update_ids.get(version)!r}",
+                    )
+                )
+                return
+        for by, (update_id, _) in sorted(self.redactions.items()):
+            for version, concerns in sorted(self.update_ids.items()):
+                if version < by and concerns == update_id and self.redacted.get(version) != by:
+                    self._record(
+                        _Failure(
+                            3, version, f"version {version} still holds the text that version {by} redacted"
+                        )
+                    )
+                    return
 
     def _decode(self, document: dict[str, Any], version: int) -> Event | None:
         """Check 7, first part: the event as the rules know it, recorded exactly as liveblog
@@ -345,8 +429,11 @@ class _Verification:
                 )
             )
             return None
+        redacted = version in self.redacted
         try:
-            event = event_from_data(document["type"], current)
+            event = event_from_data(
+                document["type"], with_placeholders(document["type"], current) if redacted else current
+            )
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
@@ -355,6 +442,8 @@ class _Verification:
             )
             return None
         written: dict[str, Any] = event_data(event)
+        if redacted:
+            written = redacted_data(document["type"], written)
         if rfc8785.dumps(written) != rfc8785.dumps(current):
             self._record(_Failure(7, version, "its data is not in the form liveblog records"))
             return None
@@ -429,6 +518,16 @@ class _Verification:
             self.warnings.append(
                 f"versions {self.covered + 1} to {self.events} are covered by no signed checkpoint"
             )
+        if self.trusted_redacted:
+            self.warnings.append(
+                "redacted events written before salts existed (format 1) cannot be hashed again; their "
+                "hashes were taken on trust from the chain: versions "
+                + ", ".join(map(str, self.trusted_redacted))
+            )
+        redactions = tuple(
+            f"version {version} redacted by version {by} ({self.redactions[by][1]})"
+            for version, by in sorted(self.redacted.items())
+        )
         head = self.hashes[-1] if self.hashes else None
         return Result(
             ok=True,
@@ -439,6 +538,7 @@ class _Verification:
             events=self.events,
             checkpoints=len(self.checkpoints),
             head_hash=head,
+            redactions=redactions,
         )
 
 
@@ -527,6 +627,7 @@ async def _stored_problem(database: Database, story: str) -> tuple[int, str] | N
                     events.c.schema,
                     events.c.data,
                     events.c.hash,
+                    events.c.redaction,
                 )
                 .where(events.c.stream == story)
                 .order_by(events.c.version)
@@ -548,7 +649,8 @@ async def _stored_problem(database: Database, story: str) -> tuple[int, str] | N
     taken = {snapshot.version: snapshot for snapshot in stored}
     state: StoryState | None = None
     for row in rows:
-        state = evolve(state, event_from_stored(row.type, row.schema, row.data))
+        event = event_from_stored(row.type, row.schema, row.data, redacted=row.redaction is not None)
+        state = evolve(state, event)
         snapshot = taken.pop(row.version, None)
         if snapshot is None:
             continue

@@ -97,6 +97,14 @@ class RetractUpdate(UpdateCommand):
     note: NoteText
 
 
+class RedactUpdate(UpdateCommand):
+    """Remove an update's text for legal reasons; ``legal_basis`` and ``note`` are public."""
+
+    legal_basis: NoteText
+    note: NoteText
+    reason: NoteText
+
+
 Command = (
     OpenStory
     | PublishStory
@@ -108,4 +116,5 @@ Command = (
     | ChangeVerification
     | SetFlags
     | RetractUpdate
+    | RedactUpdate
 )

@@ -20,9 +20,10 @@ from typing import assert_never
 
 from liveblog.domain import commands as c
 from liveblog.domain import events as e
-from liveblog.domain.state import PublicNote, Retraction, StoryState, UpdateState, Verification
+from liveblog.domain.state import PublicNote, Redaction, Retraction, StoryState, UpdateState, Verification
 from liveblog.domain.values import CorrectionKind, StoryStatus, UpdateStatus
 from liveblog.errors import (
+    AlreadyRedacted,
     AlreadyRetracted,
     InvalidTransition,
     NoteRequired,
@@ -31,6 +32,7 @@ from liveblog.errors import (
     StoryAlreadyExists,
     StoryIsClosed,
     StoryNotFound,
+    UpdateIsRedacted,
     UpdateIsRetracted,
     UpdateNotFound,
 )
@@ -66,6 +68,8 @@ def decide(command: c.Command, state: StoryState | None) -> list[e.Event]:
             return _flag(command, story)
         case c.RetractUpdate():
             return _retract(command, story)
+        case c.RedactUpdate():
+            return _redact(command, story)
         case _:
             assert_never(command)
 
@@ -195,11 +199,37 @@ def _flag(command: c.SetFlags, story: StoryState) -> list[e.Event]:
 
 
 def _retract(command: c.RetractUpdate, story: StoryState) -> list[e.Event]:
-    update = _update(command, story)
+    update = _unredacted_update(command, story)
     if update.status is UpdateStatus.RETRACTED:
         raise AlreadyRetracted(f"update {update.id!r} was already retracted")
     _check_revision(command.expected_revision, update.revision, "update")
     return [e.UpdateRetracted(update_id=update.id, reason=command.reason, note=command.note, at=command.at)]
+
+
+def _redact(command: c.RedactUpdate, story: StoryState) -> list[e.Event]:
+    """A redaction is the law's, not the newsroom's: it applies to a retracted update and to
+    a closed story alike; only an update redacted already refuses it."""
+    update = _update(command, story)
+    if update.status is UpdateStatus.REDACTED:
+        raise AlreadyRedacted(f"update {update.id!r} was already redacted")
+    _check_revision(command.expected_revision, update.revision, "update")
+    return [
+        e.UpdateRedacted(
+            update_id=update.id,
+            legal_basis=command.legal_basis,
+            note=command.note,
+            reason=command.reason,
+            at=command.at,
+        )
+    ]
+
+
+def _unredacted_update(command: c.UpdateCommand, story: StoryState) -> UpdateState:
+    """The update ``command`` targets, which must exist and not be redacted."""
+    update = _update(command, story)
+    if update.status is UpdateStatus.REDACTED:
+        raise UpdateIsRedacted(f"update {update.id!r} was removed for legal reasons and can no longer change")
+    return update
 
 
 def _update(command: c.UpdateCommand, story: StoryState) -> UpdateState:
@@ -211,7 +241,7 @@ def _update(command: c.UpdateCommand, story: StoryState) -> UpdateState:
 
 def _live_update(command: c.UpdateCommand, story: StoryState) -> UpdateState:
     """The update ``command`` targets, which must exist, be unretracted and match If-Match."""
-    update = _update(command, story)
+    update = _unredacted_update(command, story)
     if update.status is UpdateStatus.RETRACTED:
         raise UpdateIsRetracted(f"update {update.id!r} is retracted and can no longer change")
     _check_revision(command.expected_revision, update.revision, "update")
@@ -289,7 +319,13 @@ def _changes(event: e.Event, story: StoryState) -> dict[str, object]:
             if event.update_id in story.updates:
                 return {}
             return {"updates": {**story.updates, event.update_id: _posted(event, story.version + 1)}}
-        case e.UpdateCorrected() | e.VerificationChanged() | e.UpdateFlagsChanged() | e.UpdateRetracted():
+        case (
+            e.UpdateCorrected()
+            | e.VerificationChanged()
+            | e.UpdateFlagsChanged()
+            | e.UpdateRetracted()
+            | e.UpdateRedacted()
+        ):
             update = story.updates.get(event.update_id)
             if update is None:
                 return {}
@@ -333,7 +369,11 @@ def _posted(event: e.UpdatePosted, seq: int) -> UpdateState:
 
 
 def _update_changes(
-    event: e.UpdateCorrected | e.VerificationChanged | e.UpdateFlagsChanged | e.UpdateRetracted,
+    event: e.UpdateCorrected
+    | e.VerificationChanged
+    | e.UpdateFlagsChanged
+    | e.UpdateRetracted
+    | e.UpdateRedacted,
     update: UpdateState,
 ) -> dict[str, object]:
     match event:
@@ -361,6 +401,26 @@ def _update_changes(
                 "retraction": Retraction(note=event.note, at=event.at),
                 "pinned": False,
                 "key_event": False,
+            }
+        case e.UpdateRedacted():
+            # Every text is gone, and with it whatever derives from the text (the claim's
+            # status, the time it reports, the public notes); only the tombstone is shown.
+            # The result does not depend on the text it replaces, so folding a log whose
+            # events of this update lost their text (their placeholders, see
+            # liveblog.domain.redaction) ends in exactly this state too.
+            return {
+                "status": UpdateStatus.REDACTED,
+                "body": "",
+                "byline": None,
+                "sources": (),
+                "media": (),
+                "verification": None,
+                "occurred_at": None,
+                "notes": (),
+                "retraction": None,
+                "pinned": False,
+                "key_event": False,
+                "redaction": Redaction(at=event.at, legal_basis=event.legal_basis, note=event.note),
             }
         case _:
             assert_never(event)

@@ -144,11 +144,29 @@ class UpdateRetracted(BaseUpdateEvent):
     note: NoteText
 
 
+class UpdateRedacted(BaseUpdateEvent):
+    """The update's text was removed for legal reasons (a court order, a named victim).
+
+    ``legal_basis`` and ``note`` are public (the tombstone readers see); ``reason`` is
+    internal. This event is never itself redacted: it is the record that the text is gone.
+    """
+
+    type: Literal["UpdateRedacted"] = "UpdateRedacted"
+    legal_basis: NoteText
+    note: NoteText
+    reason: NoteText
+
+
 StoryEvent: TypeAlias = StoryOpened | StoryPublished | StoryRevised | StoryClosed | StoryReopened
 """Every event about the story as a whole (its header and status)."""
 
 UpdateEvent: TypeAlias = (
-    UpdatePosted | UpdateCorrected | VerificationChanged | UpdateFlagsChanged | UpdateRetracted
+    UpdatePosted
+    | UpdateCorrected
+    | VerificationChanged
+    | UpdateFlagsChanged
+    | UpdateRetracted
+    | UpdateRedacted
 )
 """Every event about one update: each is a :class:`BaseUpdateEvent`."""
 
@@ -169,6 +187,7 @@ def update_id_of(event: Event) -> UpdateId | None:
             | VerificationChanged()
             | UpdateFlagsChanged()
             | UpdateRetracted()
+            | UpdateRedacted()
         ):
             return event.update_id
         case _:

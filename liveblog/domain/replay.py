@@ -9,7 +9,7 @@ could never have been written through the application.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import assert_never
 
 from liveblog.domain import commands as c
@@ -75,12 +75,26 @@ def command_for(event: e.Event, story: str) -> c.Command:
             return c.RetractUpdate(
                 story=story, update_id=event.update_id, reason=event.reason, note=event.note, at=event.at
             )
+        case e.UpdateRedacted():
+            return c.RedactUpdate(
+                story=story,
+                update_id=event.update_id,
+                legal_basis=event.legal_basis,
+                note=event.note,
+                reason=event.reason,
+                at=event.at,
+            )
         case _:
             assert_never(event)
 
 
-def replay(story: str, events: Iterable[e.Event]) -> StoryState | None:
+def replay(story: str, events: Iterable[e.Event], redacted: Container[int] = ()) -> StoryState | None:
     """Fold ``events`` of ``story``, checking each against the rules.
+
+    ``redacted``: the versions whose events lost their text to a redaction (decoded with
+    placeholders). The rules look at that text (a correction must change something), so
+    such an event is folded without asking them; it must still be about an update. The
+    chain binds it, and the redaction that removed its text is itself checked by the rules.
 
     Raises :class:`IllegalEvent` at the first event ``decide`` would not have produced.
     """
@@ -88,6 +102,11 @@ def replay(story: str, events: Iterable[e.Event]) -> StoryState | None:
     for index, event in enumerate(events, start=1):
         if isinstance(event, e.StoryOpened) and event.slug != story:
             raise IllegalEvent(index, f"opens story {event.slug!r} inside the log of {story!r}")
+        if index in redacted:
+            if e.update_id_of(event) is None or isinstance(event, e.UpdateRedacted):
+                raise IllegalEvent(index, f"a {event.type} event cannot be redacted")
+            state = evolve(state, event)
+            continue
         try:
             decided = decide(command_for(event, story), state)
         except DomainError as exc:

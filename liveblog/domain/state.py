@@ -38,6 +38,14 @@ class Retraction(Value):
     at: datetime
 
 
+class Redaction(Value):
+    """The tombstone of an update removed for legal reasons: all readers are told."""
+
+    at: datetime
+    legal_basis: str
+    note: str
+
+
 class UpdateState(Value):
     id: str
     seq: int = Field(description="the story version at which the update was posted")
@@ -56,6 +64,7 @@ class UpdateState(Value):
     media: tuple[Media, ...]
     notes: tuple[PublicNote, ...]
     retraction: Retraction | None
+    redaction: Redaction | None = None
 
 
 class StoryState(Value):

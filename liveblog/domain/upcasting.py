@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, get_args
 
 from liveblog.domain.events import Event, StoryEvent, UpdateEvent, event_from_data
+from liveblog.domain.redaction import with_placeholders
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -109,8 +110,17 @@ UPCASTERS = Upcasters(
 """The registry every read of the log goes through."""
 
 
-def event_from_stored(event_type: str, schema: int, data: Mapping[str, Any]) -> Event:
+def event_from_stored(
+    event_type: str, schema: int, data: Mapping[str, Any], *, redacted: bool = False
+) -> Event:
     """The event a stored row holds: its data upcast from ``schema`` to the current shape,
     then validated. Raises :class:`UnknownSchema`, or ``pydantic.ValidationError`` for an
-    unknown type or data that does not fit."""
-    return event_from_data(event_type, UPCASTERS.upcast(event_type, schema, data))
+    unknown type or data that does not fit.
+
+    ``redacted``: the row lost its text to a redaction; the removed members are filled with
+    placeholders after upcasting (:func:`liveblog.domain.redaction.with_placeholders`), so an
+    upcaster must accept data without them."""
+    current = UPCASTERS.upcast(event_type, schema, data)
+    if redacted:
+        current = with_placeholders(event_type, current)
+    return event_from_data(event_type, current)

@@ -179,6 +179,7 @@ class StoryStatus(StrEnum):
 class UpdateStatus(StrEnum):
     PUBLISHED = "published"
     RETRACTED = "retracted"
+    REDACTED = "redacted"
 
 
 class MediaKind(StrEnum):

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.domain.events import Event
 from liveblog.domain.state import StoryState
-from liveblog.projections import history, past_views, views
+from liveblog.projections import history, past_views, redaction, views
 
 
 @dataclass
@@ -31,6 +31,25 @@ class EventRows:
         self.headers.append(past_views.header_row(after))
         self.updates += past_views.update_rows(after, event)
         self.draft_only |= {(after.slug, u) for u in views.draft_only_at_publication(before, after)}
+
+    def redact(self, tombstones: dict[tuple[str, str], dict[str, Any]]) -> None:
+        """Keep only the tombstone of every ``(story, update)`` redacted (a rebuild folds the
+        redacted log, whose placeholders must not reach a read model): its revisions and its
+        past views, as the redaction path rewrites the stored ones."""
+        if not tombstones:
+            return
+        self.revisions = [
+            {**row, "document": redaction.redacted_revision_text(row["document"])}
+            if (row["stream"], row["target"]) in tombstones
+            else row
+            for row in self.revisions
+        ]
+        self.updates = [
+            {**row, "view": redaction.redacted_view_text(row["view"], tombstones[row["story"], row["id"]])}
+            if (row["story"], row["id"]) in tombstones
+            else row
+            for row in self.updates
+        ]
 
     def past_update_rows(self) -> list[dict[str, Any]]:
         """The past update rows, each with its ``draft_only`` mark (for a rebuild)."""

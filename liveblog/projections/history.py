@@ -38,6 +38,7 @@ def revision_rows(
             | e.VerificationChanged()
             | e.UpdateFlagsChanged()
             | e.UpdateRetracted()
+            | e.UpdateRedacted()
         ):
             update_id = event.update_id
             if update_id not in after.updates:
@@ -135,6 +136,8 @@ def _update_kind(event: e.UpdateEvent) -> tuple[str, str | None, str | None]:
             return "flags", None, None
         case e.UpdateRetracted():
             return "retraction", event.note, event.reason
+        case e.UpdateRedacted():
+            return "redaction", event.note, event.reason
         case _:
             assert_never(event)
 
@@ -156,7 +159,7 @@ def _update_revision(
     )
     diff = {"body": word_diff(before["body"], after["body"])} if "body" in changes else {}
     kind, note, reason = _update_kind(event)
-    return {
+    document = {
         "revision": new.revision,
         "version": version,
         "at": rfc3339(event.at),
@@ -167,6 +170,30 @@ def _update_revision(
         "changes": changes,
         "actor": actor,
         "reason": reason,
+    }
+    # The redaction's own revision must not carry the text it removes in its `changes`.
+    return redacted_revision(document) if new.redaction is not None else document
+
+
+KEPT_CHANGES = ("status", "pinned", "key_event")
+"""The changes a revision of a redacted update still lists: they hold no text."""
+
+
+def redacted_revision(document: dict[str, Any]) -> dict[str, Any]:
+    """A revision of an update that was redacted, as it is kept: no body, no diff, only the
+    changes that hold no text, and no note or reason, except the redaction's own (its public
+    note and internal reason, which say why the text is gone).
+
+    Pure and idempotent: the redaction path rewrites the stored revisions with it, a rebuild
+    derives them with it, so both agree (``projections rebuild --check``)."""
+    own = document["kind"] == "redaction"
+    return {
+        **document,
+        "body": "",
+        "diff": {},
+        "changes": {name: change for name, change in document["changes"].items() if name in KEPT_CHANGES},
+        "note": document["note"] if own else None,
+        "reason": document["reason"] if own else None,
     }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from liveblog.domain import StoryState, evolve
 from liveblog.domain.upcasting import event_from_stored
-from liveblog.projections import history, past_views, story_view
+from liveblog.projections import history, past_views, story_view, views
 from liveblog.projections.event_rows import EventRows
 from liveblog.store import event_store
 from liveblog.store.database import Database
@@ -34,7 +34,9 @@ async def replay(database: Database, progress: Progress) -> Derived:
         while batch := await event_store.read_all(connection, after=after, limit=BATCH):
             for recorded in batch:
                 before = derived.stories.get(recorded.stream)
-                event = event_from_stored(recorded.type, recorded.schema, recorded.data)
+                event = event_from_stored(
+                    recorded.type, recorded.schema, recorded.data, redacted=recorded.redaction is not None
+                )
                 state = evolve(before, event)
                 if state is not None:
                     derived.stories[recorded.stream] = state
@@ -42,6 +44,14 @@ async def replay(database: Database, progress: Progress) -> Derived:
             done += len(batch)
             after = batch[-1].position
             progress(done, total)
+    derived.rows.redact(
+        {
+            (slug, update.id): views.redaction_view(update)
+            for slug, story in derived.stories.items()
+            for update in story.updates.values()
+            if update.redaction is not None
+        }
+    )
     return derived
 
 

@@ -33,7 +33,7 @@ def header_view(story: StoryState) -> dict[str, Any]:
 
 def update_view(story: str, update: UpdateState) -> dict[str, Any]:
     verification = update.verification
-    return {
+    view = {
         "id": update.id,
         "story": story,
         "revision": update.revision,
@@ -60,6 +60,40 @@ def update_view(story: str, update: UpdateState) -> dict[str, Any]:
         "retraction": None
         if update.retraction is None
         else {"note": update.retraction.note, "at": rfc3339(update.retraction.at)},
+    }
+    if update.redaction is not None:
+        return redacted_view(view, redaction_view(update))
+    return view
+
+
+def redaction_view(update: UpdateState) -> dict[str, Any]:
+    """The public tombstone of a redacted update (never the internal reason)."""
+    redaction = update.redaction
+    assert redaction is not None
+    return {"at": rfc3339(redaction.at), "legal_basis": redaction.legal_basis, "note": redaction.note}
+
+
+def redacted_view(view: dict[str, Any], tombstone: dict[str, Any]) -> dict[str, Any]:
+    """``view`` (of any version of an update) as it is kept once the update is redacted:
+    status ``redacted``, every text emptied, and the ``redaction`` tombstone.
+
+    Pure and idempotent: the redaction path rewrites the stored views of the past with it,
+    a rebuild derives them with it, and the present view of a redacted update is rendered
+    through it, so all three agree. Only a redacted update's view has a ``redaction`` member.
+    """
+    return {
+        **view,
+        "status": UpdateStatus.REDACTED.value,
+        "body": "",
+        "body_html": "",
+        "byline": None,
+        "sources": [],
+        "media": [],
+        "verification": None,
+        "occurred_at": None,
+        "notes": [],
+        "retraction": None,
+        "redaction": tombstone,
     }
 
 

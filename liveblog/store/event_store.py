@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.errors import ConcurrencyError
-from liveblog.store.chain import GENESIS, event_hash
+from liveblog.store.chain import GENESIS, event_hash, new_salts
 from liveblog.store.tables import events
 
 
@@ -46,6 +46,10 @@ class RecordedEvent:
     recorded_at: datetime
     hash: str
     prev_hash: str
+    salts: dict[str, str] | None = None
+    """Format 2: one salt per member of ``data`` (``None``: a format-1 event)."""
+    redaction: dict[str, Any] | None = None
+    """Set when a redaction removed members: ``{"by": m, "commitments": {...}}``."""
 
 
 _COLUMNS = (
@@ -59,6 +63,8 @@ _COLUMNS = (
     events.c.recorded_at,
     events.c.hash,
     events.c.prev_hash,
+    events.c.salts,
+    events.c.redaction,
 )
 
 
@@ -91,6 +97,7 @@ async def append(
         prev_hash = await _head_hash(connection, stream, expected_version)
     recorded = []
     for offset, new in enumerate(new_events, start=1):
+        salts = new_salts(new.data)  # format 2: a salt per member, so text can be redacted
         event = RecordedEvent(
             position=0,
             stream=stream,
@@ -110,7 +117,9 @@ async def append(
                 actor=new.metadata.get("actor"),
                 recorded_at=recorded_at,
                 prev_hash=prev_hash,
+                salts=salts,
             ),
+            salts=salts,
         )
         values = {
             "stream": stream,
@@ -122,6 +131,7 @@ async def append(
             "recorded_at": recorded_at,
             "hash": event.hash,
             "prev_hash": event.prev_hash,
+            "salts": salts,
         }
         try:
             position = (await connection.execute(_INSERT_EVENT, values)).scalar_one()

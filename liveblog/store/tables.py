@@ -71,6 +71,10 @@ events = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("hash", String(64), nullable=False),
     Column("prev_hash", String(64), nullable=False),
+    # Format 2: one salt per member of `data` (NULL: a format-1 event, docs/audit-format.md).
+    Column("salts", JsonDocument, nullable=True),
+    # Set once, by a redaction alone (migration 0005): {"by": m, "commitments": {...}}.
+    Column("redaction", JsonDocument, nullable=True),
     UniqueConstraint("stream", "version"),
     Index("ix_events_stream_recorded_at", "stream", "recorded_at"),
 )
@@ -85,6 +89,8 @@ idempotency_records = Table(
     Column("headers", JsonDocument, nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Set once, by a redaction alone (migration 0005): {"stream": s, "by": m}.
+    Column("redaction", JsonDocument, nullable=True),
 )
 
 snapshots = Table(

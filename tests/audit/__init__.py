@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -97,6 +98,9 @@ def forge(
     prev = GENESIS
     for version, event in enumerate(events, start=1):
         event.update(version=version, prev_hash=prev)
+        if "salts" in event:  # format 2: a salt for each member of the (forged) data
+            salts = event["salts"]
+            event["salts"] = {m: salts.get(m) or secrets.token_bytes(32).hex() for m in event["data"]}
         event["hash"] = prev = event_hash(
             story=story,
             version=version,
@@ -106,6 +110,7 @@ def forge(
             actor=event["actor"],
             recorded_at=datetime.fromisoformat(event["recorded_at"]),
             prev_hash=event["prev_hash"],
+            salts=event.get("salts"),
         )
     if at is None:
         at = [line["checkpoint"]["version"] for line in lines if "checkpoint" in line]

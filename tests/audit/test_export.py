@@ -28,7 +28,7 @@ async def story(
 async def test_the_export_holds_header_events_and_checkpoints_in_order(story: Demo) -> None:
     lines = story.lines()
     header = lines[0]["export"]
-    assert header["format"] == "liveblog-export/1" and header["story"] == SLUG and header["version"] == 26
+    assert header["format"] == "liveblog-export/2" and header["story"] == SLUG and header["version"] == 26
     assert [line["version"] for line in lines[1:27]] == list(range(1, 27))
     assert header["head_hash"] == lines[26]["hash"]
     versions = [line["checkpoint"]["version"] for line in lines[27:]]

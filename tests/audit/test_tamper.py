@@ -395,7 +395,7 @@ async def test_an_event_re_inserted_behind_the_triggers_back_is_found_in_the_dat
     """Version 10 deleted and inserted again unchanged: the export verifies, but the row now
     stands after its successors (and on SQLite its old position is a hole)."""
     [row] = [row for row in await _rows(database) if row.version == 10]
-    columns = "stream, version, type, schema, data, metadata, recorded_at, hash, prev_hash"
+    columns = "stream, version, type, schema, data, metadata, recorded_at, hash, prev_hash, salts"
     recorded_at = str(row.recorded_at.replace(tzinfo=None)) if database.is_sqlite else row.recorded_at
     values = (
         SLUG,
@@ -407,17 +407,18 @@ async def test_an_event_re_inserted_behind_the_triggers_back_is_found_in_the_dat
         recorded_at,
         row.hash,
         row.prev_hash,
+        json.dumps(row.salts),
     )
     if database.is_sqlite:
         await _without_protection(
-            database, (f"REPLACE INTO events ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+            database, (f"REPLACE INTO events ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
         )
     else:
         await _without_protection(
             database,
             ("DELETE FROM events WHERE stream = $1 AND version = 10", (SLUG,)),
             (
-                f"INSERT INTO events ({columns}) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9)",
+                f"INSERT INTO events ({columns}) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10::jsonb)",
                 values,
             ),
         )

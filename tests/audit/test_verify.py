@@ -149,7 +149,7 @@ async def test_unusable_arguments_and_files_exit_2(story: Demo) -> None:
     junk.write_text("hello\n")
     not_export = story.write("other.ndjson", [{"hello": "world"}])
     other_format = story.write(
-        "v2.ndjson", [{"export": {**story.lines()[0]["export"], "format": "liveblog-export/2"}}]
+        "v3.ndjson", [{"export": {**story.lines()[0]["export"], "format": "liveblog-export/3"}}]
     )
     for args in [
         ("audit", "verify"),

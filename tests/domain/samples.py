@@ -14,6 +14,7 @@ from liveblog.domain.events import (
     StoryOpened,
     StoryPublished,
     UpdatePosted,
+    UpdateRedacted,
     UpdateRetracted,
 )
 from liveblog.domain.values import Claim, Media, Source
@@ -90,6 +91,19 @@ def retracted(update_id: str = "u1", *, at: datetime = RETRACTED_AT) -> UpdateRe
         update_id=update_id,
         reason="Single anonymous source, not confirmed",
         note="This update reported a second collision that did not happen.",
+        at=at,
+    )
+
+
+REDACTED_AT = minute(40)
+
+
+def redacted(update_id: str = "u1", *, at: datetime = REDACTED_AT) -> UpdateRedacted:
+    return UpdateRedacted(
+        update_id=update_id,
+        legal_basis="court order 2026/123",
+        note="Removed on the order of the harbour district court.",
+        reason="Names a minor; injunction served by the family's lawyer",
         at=at,
     )
 

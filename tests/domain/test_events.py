@@ -29,6 +29,7 @@ from tests.domain.samples import (
     minute,
     opened,
     posted,
+    redacted,
     retracted,
 )
 
@@ -63,6 +64,7 @@ ONE_OF_EACH: list[Event] = [
     VerificationChanged(update_id="u1", status=ClaimStatus.CONFIRMED, note="Police statement", at=minute(7)),
     UpdateFlagsChanged(update_id="u1", pinned=False, at=minute(8)),
     retracted(at=minute(9)),
+    redacted(at=minute(10)),
 ]
 
 SPARSE: list[Event] = [

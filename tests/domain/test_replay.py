@@ -17,7 +17,7 @@ from liveblog.domain.events import (
 )
 from liveblog.domain.replay import IllegalEvent, replay
 from liveblog.domain.values import ClaimStatus, CorrectionKind
-from tests.domain.samples import SLUG, closed, minute, opened, posted, published, retracted
+from tests.domain.samples import SLUG, closed, minute, opened, posted, published, redacted, retracted
 
 EVERY_KIND = (
     opened(),
@@ -37,6 +37,7 @@ EVERY_KIND = (
     retracted(),
     closed(),
     StoryReopened(at=minute(51)),
+    redacted(at=minute(52)),
 )
 
 

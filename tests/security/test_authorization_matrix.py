@@ -59,6 +59,7 @@ RULES: dict[RouteKey, str] = {
     ("PUT", f"{U}/verification"): "editor",
     ("PUT", f"{U}/flags"): "editor",
     ("POST", f"{U}/retraction"): "editor",
+    ("POST", f"{U}/redaction"): "admin",  # removing text for legal reasons: admins alone
     # Audit
     ("GET", f"{S}/events"): "auditor",
     ("GET", f"{U}/history"): "public",
@@ -80,6 +81,7 @@ PERMITTED = {
     "public": {"anonymous", "editor", "auditor", "admin"},
     "editor": {"editor", "admin"},
     "auditor": {"auditor", "admin"},
+    "admin": {"admin"},
 }
 BAD_TOKENS = {"malformed", "revoked", "expired"}
 
@@ -105,7 +107,8 @@ def test_every_route_has_a_rule() -> None:
 def test_the_rules_agree_with_the_api_contract() -> None:
     """Spot checks against docs/api.md, so RULES cannot drift into permissiveness unnoticed."""
     writes = {key for key in RULES if key[0] in ("POST", "PUT", "PATCH", "DELETE")}
-    assert writes and all(RULES[key] == "editor" for key in writes)
+    assert writes and all(RULES[key] == "editor" for key in writes - {("POST", f"{U}/redaction")})
+    assert RULES[("POST", f"{U}/redaction")] == "admin"
     assert RULES[("GET", f"{S}/events")] == "auditor"
     assert {
         rule for key, rule in RULES.items() if key[0] in ("GET", "WEBSOCKET") and key[1].startswith(API)
@@ -202,6 +205,9 @@ BUILDERS: dict[RouteKey, Builder] = {
     ),
     ("PUT", f"{U}/flags"): _write("PUT", f"{U}/flags", {"pinned": True, "key_event": True}),
     ("POST", f"{U}/retraction"): _write("POST", f"{U}/retraction", {"reason": "wrong", "note": "Withdrawn."}),
+    ("POST", f"{U}/redaction"): _write(
+        "POST", f"{U}/redaction", {"legal_basis": "court order 1/2026", "note": "Removed.", "reason": "order"}
+    ),
     ("GET", f"{S}/events"): _read(f"{S}/events"),
     ("GET", f"{U}/history"): _read(f"{U}/history"),
     ("GET", f"{S}/revisions"): _read(f"{S}/revisions"),

@@ -86,6 +86,7 @@ ACTIONS = [
     "verify",
     "flag",
     "retract",
+    "redact",
 ]
 
 
@@ -182,6 +183,14 @@ def draw_command(
             "pinned": data.draw(st.one_of(st.none(), st.booleans())),
             "key_event": data.draw(st.one_of(st.none(), st.booleans())),
         }
+    if action == "redact":
+        return {
+            "kind": c.RedactUpdate,
+            **target,
+            "legal_basis": data.draw(text),
+            "note": data.draw(text),
+            "reason": data.draw(text),
+        }
     return {"kind": c.RetractUpdate, **target, "reason": data.draw(text), "note": data.draw(text)}
 
 
@@ -256,6 +265,7 @@ def _event(data: st.DataObject, at: datetime, ids: list[str]) -> e.Event | None:
                 "verified",
                 "flags",
                 "retracted",
+                "redacted",
             ]
         )
     )
@@ -307,6 +317,8 @@ def _event(data: st.DataObject, at: datetime, ids: list[str]) -> e.Event | None:
                 return e.UpdateFlagsChanged(
                     update_id=update_id, pinned=data.draw(st.one_of(st.none(), st.booleans())), at=at
                 )
+            case "redacted":
+                return e.UpdateRedacted(update_id=update_id, legal_basis="b", note="n", reason="r", at=at)
             case _:
                 return e.UpdateRetracted(update_id=update_id, reason="r", note="n", at=at)
     except pydantic.ValidationError:
