@@ -33,14 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.application import Application, decode
 from liveblog.domain import Event, StoryState, evolve
-from liveblog.domain.events import StoryPublished, update_id_of
+from liveblog.domain.events import StoryPublished, UpdateRedacted, update_id_of
 from liveblog.domain.values import StoryStatus
 from liveblog.live import messages
 from liveblog.projections import views
 from liveblog.store import event_store
 
-REDACTED = "UpdateRedacted"
-"""The type of the event that redacts an update (docs/redaction.md)."""
 REPLAY = 1000
 QUEUE_BYTES = 1024 * 1024
 HEARTBEAT_SECONDS = 15.0
@@ -165,8 +163,8 @@ class Channel:
         if self.public_from is None and isinstance(event, StoryPublished):
             self.public_from = state.version
         update_id = update_id_of(event)
-        if event.type == REDACTED and update_id is not None:
-            self.redact(state, update_id)
+        if isinstance(event, UpdateRedacted):
+            self.redact(state, event.update_id)
         frame = Frame(state.version, "event", messages.event(state, event), update_id)
         self.recent.append(frame)
         if live:
@@ -175,12 +173,16 @@ class Channel:
     def redact(self, state: StoryState, update_id: str) -> None:
         """``update_id`` was redacted (``state`` is the story just after): re-encode every
         message held about it, here and in each reader's backlog and queue, with the update
-        as it now stands (its tombstone), so that its text is served to nobody from now on."""
+        as that message had it, redacted (:func:`~liveblog.projections.views.redacted_view`:
+        its revision and flags of the time, its text gone, its tombstone), as the past read
+        model has it; so that its text is served to nobody from now on."""
         redacted = state.updates.get(update_id)
-        view = None if redacted is None else views.update_view(state.slug, redacted)
+        if redacted is None or redacted.redaction is None:
+            return
+        tombstone = views.redaction_view(redacted)
 
         def rewrite(frame: Frame) -> Frame:
-            return Frame(frame.version, frame.kind, messages.with_update(frame.text, view), frame.update_id)
+            return Frame(frame.version, frame.kind, messages.redacted(frame.text, tombstone), frame.update_id)
 
         self.recent = deque(
             (rewrite(frame) if frame.update_id == update_id else frame for frame in self.recent),

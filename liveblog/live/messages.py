@@ -40,11 +40,12 @@ def event(after: StoryState, happened: e.Event) -> str:
     )
 
 
-def with_update(text: str, update: dict[str, Any] | None) -> str:
-    """The event message ``text`` with its ``update`` replaced by ``update``: how the hub
-    re-encodes what it holds about an update that has since been redacted (the tombstone
-    stands in for the update in every message about it; the rest of the message, the story
-    header and the event's type and time, is kept)."""
+def redacted(text: str, tombstone: dict[str, Any]) -> str:
+    """The event message ``text`` with its update redacted
+    (:func:`~liveblog.projections.views.redacted_view` with ``tombstone``): how the hub
+    re-encodes what it holds about an update that has since been redacted. The rest of the
+    message (the story header, the event's type and time) is kept."""
     message = json.loads(text)
-    message["update"] = update
+    if message["update"] is not None:
+        message["update"] = views.redacted_view(message["update"], tombstone)
     return dumps(message)
