@@ -225,6 +225,7 @@ class _Verification:
         self.redacted: dict[int, int] = {}  # version k -> version m of the redaction
         self.redactions: dict[int, tuple[object, object]] = {}  # m -> (update_id, legal_basis)
         self.trusted_redacted: list[int] = []  # format-1 events redacted: hash taken on trust
+        self.salted = 0  # the first version with salts (format 2), 0 before it
 
     def run(self, lines: Iterable[Any]) -> Result:
         numbered = enumerate(lines, start=1)
@@ -364,6 +365,12 @@ class _Verification:
         """Why the line's salts and redaction marker are malformed, if they are (check 3);
         otherwise note what the redaction checks need."""
         data, salts, redacted = document["data"], document.get("salts"), document.get("redacted")
+        if salts is None and self.salted:
+            # liveblog never goes back to format 1: a line without salts after one with them
+            # would be a format-2 event passed off as format 1, to have its hash taken on trust.
+            return f"it has no salts, but version {self.salted} before it has (format 2 never reverts to 1)"
+        if salts is not None and not self.salted:
+            self.salted = version
         if salts is not None:
             if salts.keys() != data.keys():
                 return "its salts do not name exactly the members of its data"

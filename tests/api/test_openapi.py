@@ -129,7 +129,7 @@ def test_the_bearer_scheme_and_each_operations_requirement_match_the_roles(docum
     assert set(document["components"]["securitySchemes"]) == {"bearer"}
     scheme = document["components"]["securitySchemes"]["bearer"]
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer") and scheme["description"]
-    needs = {"editor": ["admin", "editor"], "auditor": ["admin", "auditor"], "public": []}
+    needs = {"editor": ["admin", "editor"], "auditor": ["admin", "auditor"], "admin": ["admin"], "public": []}
     wrong = []
     for method, path, operation in operations(document):
         rule = RULES[(method.upper(), path)]
@@ -156,6 +156,7 @@ def test_the_headers_each_operation_honours_are_documented(document: dict[str, A
                 ("put", "verification"),
                 ("put", "flags"),
                 ("post", "retraction"),
+                ("post", "redaction"),
             )
         ),
     }

@@ -493,3 +493,21 @@ async def test_an_event_written_before_salts_is_redacted_and_taken_on_trust(
     assert result.redactions == ("version 3 redacted by version 4 (court order 2026/123)",)
     assert any("taken on trust from the chain: versions 3" in warning for warning in result.warnings)
     assert SECRET not in json.dumps(after)
+
+
+async def test_a_format_2_event_passed_off_as_format_1_is_refused(
+    client: httpx.AsyncClient, editor: dict[str, str], auditor: dict[str, str], admin: dict[str, str]
+) -> None:
+    """A redacted format-1 line's hash is taken on trust; a forger who strips a format-2 line
+    of its salts, to have it taken on trust and change what it keeps, is caught."""
+    update = await _story_with_secret(client, editor)
+    assert (await _redact(client, admin, update["id"])).status_code == 200
+    lines = _lines(await _export(client, auditor))
+    posted = next(i for i, line in enumerate(lines) if line.get("data", {}).get("update_id") == update["id"])
+    forged = [dict(line) for line in lines]
+    forged[posted] = {name: value for name, value in lines[posted].items() if name != "salts"} | {
+        "data": {**lines[posted]["data"], "author": "Someone else"},
+        "redacted": {"by": lines[posted]["redacted"]["by"]},
+    }
+    result = verify(iter(forged))
+    assert not result.ok and "format 2 never reverts to 1" in result.message
