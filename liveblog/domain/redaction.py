@@ -33,7 +33,6 @@ is the same whichever way it was reached.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 from liveblog.domain.values import CorrectionKind
@@ -42,16 +41,14 @@ PLACEHOLDER = "[redacted]"
 """What a removed text reads as when a redacted event is decoded (never shown to readers:
 the views of a redacted update show its tombstone)."""
 
-REMOVED_MEMBERS: Mapping[str, frozenset[str]] = MappingProxyType(
-    {
-        "UpdatePosted": frozenset({"body", "byline", "sources", "verification", "media"}),
-        "UpdateCorrected": frozenset({"changes", "reason", "note"}),
-        "VerificationChanged": frozenset({"note"}),
-        "UpdateFlagsChanged": frozenset(),
-        "UpdateRetracted": frozenset({"reason", "note"}),
-        "UpdateRedacted": frozenset(),
-    }
-)
+REMOVED_MEMBERS: Mapping[str, frozenset[str]] = {
+    "UpdatePosted": frozenset({"body", "byline", "sources", "verification", "media"}),
+    "UpdateCorrected": frozenset({"changes", "reason", "note"}),
+    "VerificationChanged": frozenset({"note"}),
+    "UpdateFlagsChanged": frozenset(),
+    "UpdateRetracted": frozenset({"reason", "note"}),
+    "UpdateRedacted": frozenset(),
+}
 """For every update event type, the members of its data that a redaction removes."""
 
 

@@ -1,7 +1,9 @@
 """Which tables keep their rows as written, and whether the database still enforces it.
 
 Migration 0003 (with 0001 for ``events``) installs triggers that refuse UPDATE, DELETE,
-REPLACE and UPSERT on these tables, and TRUNCATE on PostgreSQL. Whoever owns the schema can
+REPLACE and UPSERT on these tables, and TRUNCATE on PostgreSQL; migration 0005 lets exactly
+one change through on ``events``, ``snapshots`` and ``idempotency_records``, the one a
+recorded redaction justifies (docs/architecture.md, "Redaction"). Whoever owns the schema can
 drop them; :func:`missing_protection` tells ``liveblog audit verify --db`` when they did.
 """
 

@@ -55,6 +55,9 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 JsonDocument: Any = JSON().with_variant(JSONB(), "postgresql")
+# For nullable JSON columns: Python None is SQL NULL (not the JSON value null), which the
+# triggers of migration 0005 test with IS NULL.
+NullableJsonDocument: Any = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 # SQLite's INTEGER PRIMARY KEY is its rowid; BIGINT would not auto-increment there.
 Position: Any = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -72,9 +75,9 @@ events = Table(
     Column("hash", String(64), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     # Format 2: one salt per member of `data` (NULL: a format-1 event, docs/audit-format.md).
-    Column("salts", JsonDocument, nullable=True),
+    Column("salts", NullableJsonDocument, nullable=True),
     # Set once, by a redaction alone (migration 0005): {"by": m, "commitments": {...}}.
-    Column("redaction", JsonDocument, nullable=True),
+    Column("redaction", NullableJsonDocument, nullable=True),
     UniqueConstraint("stream", "version"),
     Index("ix_events_stream_recorded_at", "stream", "recorded_at"),
 )
@@ -89,8 +92,8 @@ idempotency_records = Table(
     Column("headers", JsonDocument, nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
-    # Set once, by a redaction alone (migration 0005): {"stream": s, "by": m}.
-    Column("redaction", JsonDocument, nullable=True),
+    # Set by a redaction alone (migration 0005): {"stream": s, "by": m}.
+    Column("redaction", NullableJsonDocument, nullable=True),
 )
 
 snapshots = Table(
