@@ -16,8 +16,8 @@ per frame.
 A redaction (docs/redaction.md) rewrites history, and the hub's memory is history too: when a
 channel applies an ``UpdateRedacted`` event, read from the store like any other (so in every
 process, whichever committed it), every message it still holds about that update (its recent
-messages, each reader's queue and owed backlog) is re-encoded with the update as it now
-stands, its tombstone. No reader resuming from any version is served the text afterwards.
+messages, each reader's queue and owed backlog) is re-encoded with the update redacted, as
+the past read model has it. No reader resuming from any version is served the text afterwards.
 """
 
 from __future__ import annotations
@@ -180,9 +180,15 @@ class Channel:
         if redacted is None or redacted.redaction is None:
             return
         tombstone = views.redaction_view(redacted)
+        # Encode once, send many, here too: each message is re-encoded once, and the same
+        # new frame goes to the replay and to every reader's queue that held the old one.
+        done: dict[int, Frame] = {}
 
         def rewrite(frame: Frame) -> Frame:
-            return Frame(frame.version, frame.kind, messages.redacted(frame.text, tombstone), frame.update_id)
+            if frame.version not in done:
+                text = messages.redacted(frame.text, tombstone)
+                done[frame.version] = Frame(frame.version, frame.kind, text, frame.update_id)
+            return done[frame.version]
 
         self.recent = deque(
             (rewrite(frame) if frame.update_id == update_id else frame for frame in self.recent),

@@ -199,6 +199,9 @@ async def test_what_the_hub_holds_for_readers_is_re_encoded_when_the_redaction_a
         queued.append(frame)
     assert [frame.version for frame in queued] == list(range(3, version + 2))
     assert_no_trace([frame.text for frame in queued])
+    # Re-encoded once per message: the queue and the backlog share the new text.
+    assert [frame.version for frame in backlogged.backlog[2:]] == [3, 4, 5, 6]
+    assert all(q.text is b.text for q, b in zip(queued[:4], backlogged.backlog[2:], strict=True))
     late_frames = [await late.subscriber.next(timeout=0)]
     assert [frame.version for frame in late_frames if frame is not None] == [version + 1]
     # A hub that starts now, from the rewritten log, replays the very same bytes.
