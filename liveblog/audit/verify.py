@@ -365,10 +365,14 @@ class _Verification:
         """Why the line's salts and redaction marker are malformed, if they are (check 3);
         otherwise note what the redaction checks need."""
         data, salts, redacted = document["data"], document.get("salts"), document.get("redacted")
-        if salts is None and self.salted:
-            # liveblog never goes back to format 1: a line without salts after one with them
-            # would be a format-2 event passed off as format 1, to have its hash taken on trust.
-            return f"it has no salts, but version {self.salted} before it has (format 2 never reverts to 1)"
+        if salts is None and redacted is not None and self.salted:
+            # liveblog never goes back to format 1: a redacted line without salts after one with
+            # them would be a format-2 event passed off as format 1, to have its hash taken on
+            # trust. (An unredacted line without salts is hashed in full, so it proves itself.)
+            return (
+                f"redacted without salts, but version {self.salted} before it has salts "
+                "(format 2 never reverts to 1)"
+            )
         if salts is not None and not self.salted:
             self.salted = version
         if salts is not None:
