@@ -52,7 +52,7 @@ from liveblog.errors import ConcurrencyError
 from liveblog.projections import story_view
 from liveblog.projections.event_rows import EventRows
 from liveblog.projections.redaction import redact
-from liveblog.store import event_store, idempotency, snapshots
+from liveblog.store import event_store, idempotency, redaction_cleanup, snapshots
 from liveblog.store.chain import GENESIS
 from liveblog.store.database import Database
 from liveblog.store.event_store import NewEvent, RecordedEvent
@@ -60,6 +60,8 @@ from liveblog.store.idempotency import IdempotencyKey, StoredResponse
 from liveblog.store.tokens import Actor
 
 MAX_ATTEMPTS = 5
+REDACTION = "UpdateRedacted"
+"""The type of the event after whose commit :func:`redaction_cleanup.scrub` runs."""
 
 
 def utc_now() -> datetime:
@@ -181,6 +183,11 @@ class Application:
                 self._remember(outcome.head)
             if outcome.recorded and self.on_commit is not None:
                 self.on_commit(outcome.recorded[-1].stream, outcome.recorded[-1].version)
+            if any(recorded.type == REDACTION for recorded in outcome.recorded):
+                # After the commit, never inside it (VACUUM cannot run in a transaction): the
+                # database gives up the bytes the rewritten rows left behind. Best effort; it
+                # logs what it could not do (docs/redaction.md).
+                await redaction_cleanup.scrub(self.database)
             return outcome
         raise AssertionError("unreachable")  # pragma: no cover
 

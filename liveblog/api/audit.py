@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from liveblog.api import http
+from liveblog.api import caching, http
 from liveblog.api.auth import MaybeActor, require, sees_drafts
 from liveblog.api.openapi import IDEMPOTENCY_KEY, headers
 from liveblog.api.schemas import Checkpoint, EventList, KeyList, RevisionList
@@ -74,7 +74,6 @@ AfterQuery = Annotated[
 LimitQuery = Annotated[
     int, Query(ge=1, le=history.MAX_PAGE_SIZE, description="revisions per page", examples=[50])
 ]
-IMMUTABLE = "max-age=31536000, immutable"
 
 
 def _after(cursor: str | None) -> int:
@@ -97,9 +96,11 @@ async def _revisions(
 ) -> Response:
     """A page of ``target``'s revisions as ``actor`` may see them, with caching headers.
 
-    Revisions never change once recorded, so a page that has a ``next`` is complete and the
-    same for good: strong ``ETag`` and ``Cache-Control: immutable``. The last page grows, so
-    it is revalidated (``no-cache``) against its ``ETag``. Responses differ by token (readers
+    Revisions change once recorded only by a redaction, so a page that has a ``next`` is
+    complete and kept by caches for a bounded time, with the story's purge key
+    (:mod:`liveblog.api.caching`); its strong ``ETag`` is a digest of the body, so a page a
+    redaction rewrote revalidates to the new one. The last page grows, so it is revalidated
+    (``no-cache``) against its ``ETag``. Responses differ by token (readers
     see less): ``Vary: Authorization``, and ``private`` for staff."""
     after = _after(cursor)
     async with services.database.read() as connection:
@@ -120,7 +121,11 @@ async def _revisions(
     scope = "public" if actor is None else "private"
     headers = {
         "ETag": tag,
-        "Cache-Control": f"{scope}, {IMMUTABLE}" if next_cursor is not None else f"{scope}, no-cache",
+        **(
+            caching.past_headers(slug, public=actor is None)
+            if next_cursor is not None
+            else {"Cache-Control": f"{scope}, no-cache"}
+        ),
         "Vary": "Authorization",
     }
     if http.not_modified(request, tag):

@@ -17,6 +17,7 @@ data too, ``liveblog/static``, served at ``/static``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -24,6 +25,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import HTMLResponse
 
 from liveblog.api.auth import MaybeActor, sees_drafts
@@ -33,10 +36,13 @@ from liveblog.api.updates import UpdateIdPath
 from liveblog.domain.values import MAX_VERSION, StoryStatus
 from liveblog.errors import InvalidInput, StoryNotFound, UpdateNotFound
 from liveblog.projections import history, past_views, story_view, views
+from liveblog.projections.tables import update_views
 
 router = APIRouter(include_in_schema=False)
 
 EXCERPT_CHARS = 100
+REDACTED = "redacted"
+"""The status of a redacted update (docs/redaction.md): pages show its tombstone."""
 
 
 def _clock(moment: str | None) -> str:
@@ -44,6 +50,20 @@ def _clock(moment: str | None) -> str:
     if not moment:
         return ""
     return datetime.fromisoformat(moment).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _day(moment: str | None) -> str:
+    """The date of an RFC 3339 time as readers read it: ``2023-06-04`` (UTC)."""
+    if not moment:
+        return ""
+    return datetime.fromisoformat(moment).strftime("%Y-%m-%d")
+
+
+def removed_notice(update: dict[str, Any]) -> str:
+    """What stands in for a redacted update's text wherever a text is wanted (a title, an
+    excerpt, JSON-LD): "Removed for legal reasons on DATE", never anything of the text."""
+    redaction = update.get("redaction") or {}
+    return f"Removed for legal reasons on {_day(redaction.get('at'))}"
 
 
 def web_url(url: str | None) -> str | None:
@@ -85,10 +105,17 @@ templates = Environment(loader=PackageLoader("liveblog.api", "templates"), autoe
 templates.filters["clock"] = _clock
 templates.filters["web_url"] = web_url
 templates.filters["excerpt"] = excerpt
+templates.filters["day"] = _day
+templates.globals["removed_notice"] = removed_notice
 
 
 def render(template: str, *, headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
-    return HTMLResponse(templates.get_template(template).render(**context), headers=headers)
+    """A page, revalidated on every use (``no-cache``) unless ``headers`` say otherwise:
+    every page can change, by a correction or a redaction, whose text must not outlive it."""
+    return HTMLResponse(
+        templates.get_template(template).render(**context),
+        headers={"Cache-Control": "no-cache", **(headers or {})},
+    )
 
 
 # ------------------------------------------------------------------------- live page
@@ -127,6 +154,8 @@ def live_blog_posting(story: dict[str, Any], url: str) -> dict[str, Any]:
 
 
 def _blog_posting(update: dict[str, Any], url: str) -> dict[str, Any]:
+    if update["status"] == REDACTED:
+        return _tombstone_posting(update, url)
     retraction = update["retraction"]
     corrections = [
         {"@type": "CorrectionComment", "text": note["note"], "datePublished": note["at"]}
@@ -157,6 +186,22 @@ def _blog_posting(update: dict[str, Any], url: str) -> dict[str, Any]:
     if corrections:
         posting["correction"] = corrections
     return posting
+
+
+def _tombstone_posting(update: dict[str, Any], url: str) -> dict[str, Any]:
+    """A redacted update in JSON-LD: the notice and its public note, and no author (a
+    byline could name the very person the redaction protects)."""
+    redaction = update["redaction"]
+    notice = removed_notice(update)
+    return {
+        "@type": "BlogPosting",
+        "@id": f"{url}#update-{update['id']}",
+        "url": f"{url}/updates/{update['id']}",
+        "headline": notice,
+        "articleBody": f"{notice}. {redaction['note']}" if redaction.get("note") else notice,
+        "datePublished": update["published_at"],
+        "dateModified": redaction["at"],
+    }
 
 
 def _cursor(before: str | None, *, name: str = "before") -> int | None:
@@ -242,6 +287,39 @@ async def update_page(
 # ---------------------------------------------------------------------- history page
 
 
+async def _redacted_updates(
+    connection: AsyncConnection, slug: str, targets: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """The present views of those of ``targets`` (update ids) that are redacted, by id."""
+    ids = sorted(set(targets) - {history.STORY})
+    if not ids:
+        return {}
+    rows = await connection.execute(
+        select(update_views.c.id, update_views.c.view).where(
+            update_views.c.story == slug, update_views.c.id.in_(ids)
+        )
+    )
+    found = {row.id: json.loads(row.view) for row in rows}
+    return {update_id: view for update_id, view in found.items() if view.get("status") == REDACTED}
+
+
+def _tombstone_change(change: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """A change to a redacted update as the history page shows it: when and what kind of
+    change it was, and nothing of the text (no body, note, diff or field changes). The
+    newest revision, the redaction itself, carries the tombstone's notice."""
+    shown: dict[str, Any] = {
+        "version": change["version"],
+        "at": change["at"],
+        "kind": change["kind"],
+        "note": None,
+        "diff": {},
+        "label": "Update removed for legal reasons",
+    }
+    if change.get("revision") == update.get("revision"):
+        shown["tombstone"] = update["redaction"]
+    return shown
+
+
 def _label(change: dict[str, Any], target: str) -> str:
     if target == history.STORY:
         return f"Story {change['kind']}"
@@ -302,9 +380,12 @@ async def history_page(
                     limit=views.PAGE_SIZE,
                     include_draft_only=sees_drafts(actor),
                 )
+                # The past read model of a redacted update is its tombstone; this holds even
+                # for rows written before the redaction, should any be left.
+                present = await _redacted_updates(connection, slug, (u["id"] for u in shown))
                 as_of = {
                     **header,
-                    "updates": shown,
+                    "updates": [present.get(u["id"], u) for u in shown],
                     "older": None
                     if next_updates is None
                     else _history_url(slug, version=version, updates=next_updates) + "#as-of",
@@ -323,8 +404,13 @@ async def history_page(
         window = [item for item in visible if item[1]["version"] > after_version][:TIMELINE_PAGE]
     else:
         window = visible[-TIMELINE_PAGE:]
+    async with services.database.read() as connection:
+        redacted = await _redacted_updates(connection, slug, (target for target, _ in window))
     changes = [
-        {**history.for_reader(document), "label": _label(document, target)} for target, document in window
+        _tombstone_change(document, redacted[target])
+        if target in redacted
+        else {**history.for_reader(document), "label": _label(document, target)}
+        for target, document in window
     ]
     first, last = (visible[0][1], visible[-1][1]) if visible else (None, None)
     older = newer = None

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from liveblog.api import http
+from liveblog.api import caching, http
 from liveblog.api.auth import Editor, MaybeActor, sees_drafts
 from liveblog.api.openapi import IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, headers
 from liveblog.api.schemas import NewStory, Story, StoryList, StoryPatch
@@ -20,6 +20,7 @@ from liveblog.domain.state import StoryState
 from liveblog.domain.values import MAX_VERSION, SLUG_PATTERN, Moment, StoryStatus
 from liveblog.errors import InvalidInput, StoryNotFound
 from liveblog.projections import past_views, story_view, views
+from liveblog.projections.story_view import dumps
 from liveblog.store import event_store
 from liveblog.store.idempotency import StoredResponse
 from liveblog.store.tokens import Actor
@@ -165,18 +166,16 @@ async def _story_as_of(
         raise StoryNotFound(f"story {slug!r} has no version {version}")
     if not _readable(story["status"], actor):
         raise StoryNotFound(f"story {slug!r} was not published at version {version}")
-    tag = http.etag(version)
-    # The past does not change: caches may keep it for good. Staff see more of it (drafts,
-    # updates retracted in a draft), so theirs is private and the answer varies by token.
-    scope = "public" if actor is None else "private"
-    headers = {
-        "ETag": tag,
-        "Cache-Control": f"{scope}, max-age=31536000, immutable",
-        "Vary": "Authorization",
-    }
+    body = dumps(story).encode()
+    # The past changes only by a redaction, which must not outlive it in any cache: a bounded
+    # lifetime, a purge key for CDNs, and an ETag of the body, so that revalidating after a
+    # redaction gets the new body (liveblog/api/caching.py). Staff see more of the past
+    # (drafts, updates retracted in a draft), so theirs is private and varies by token.
+    tag = caching.digest_etag(str(version), body)
+    headers = {"ETag": tag, **caching.past_headers(slug, public=actor is None), "Vary": "Authorization"}
     if http.not_modified(request, tag):
         return Response(status_code=304, headers=headers)
-    return http.json_response(story, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 async def _story_command(

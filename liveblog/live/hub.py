@@ -12,6 +12,12 @@ latency, never an event, and offers a heartbeat, encoded once, to the readers of
 that has been quiet for ``heartbeat_every`` seconds. Heartbeats travel through the readers'
 queues like events, so a reader's sender simply waits for its queue: no timer per reader or
 per frame.
+
+A redaction (docs/redaction.md) rewrites history, and the hub's memory is history too: when a
+channel applies an ``UpdateRedacted`` event, read from the store like any other (so in every
+process, whichever committed it), every message it still holds about that update (its recent
+messages, each reader's queue and owed backlog) is re-encoded with the update redacted, as
+the past read model has it. No reader resuming from any version is served the text afterwards.
 """
 
 from __future__ import annotations
@@ -20,15 +26,17 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.application import Application, decode
 from liveblog.domain import Event, StoryState, evolve
-from liveblog.domain.events import StoryPublished
+from liveblog.domain.events import StoryPublished, UpdateRedacted, update_id_of
 from liveblog.domain.values import StoryStatus
 from liveblog.live import messages
+from liveblog.projections import views
 from liveblog.store import event_store
 
 REPLAY = 1000
@@ -38,11 +46,17 @@ HEARTBEAT_SECONDS = 15.0
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One encoded message: the story version it brings, its type, its JSON text."""
+    """One encoded message: the story version it brings, its type, its JSON text, and the
+    update it renders (``None``: none), so that a redaction finds what to re-encode."""
 
     version: int
     kind: str
     text: str
+    update_id: str | None = None
+
+
+Rewrite = Callable[[Frame], Frame]
+"""Re-encodes a frame (after a redaction), keeping its version and kind."""
 
 
 class Overflow(Exception):
@@ -58,6 +72,9 @@ class Subscriber:
         self._max_bytes = max_bytes
         self._ready = asyncio.Event()
         self.overflow = asyncio.Event()
+        self.backlog: list[Frame] = []
+        """What the reader was owed when it subscribed (the :class:`Subscription`'s list),
+        kept here so that a redaction rewrites it like the queue."""
 
     def offer(self, frame: Frame) -> None:
         """Queue ``frame`` without waiting; a full queue marks the reader as overflowed."""
@@ -74,6 +91,17 @@ class Subscriber:
     @property
     def overflowed(self) -> bool:
         return self.overflow.is_set()
+
+    def rewrite(self, update_id: str, rewrite: Rewrite) -> None:
+        """Re-encode, in place, every frame still owed or queued about ``update_id``."""
+        for index, frame in enumerate(self.backlog):
+            if frame.update_id == update_id:
+                self.backlog[index] = rewrite(frame)
+        for index, frame in enumerate(self._messages):
+            if frame.update_id == update_id:
+                rewritten = rewrite(frame)
+                self._messages[index] = rewritten
+                self._bytes += len(rewritten.text) - len(frame.text)
 
     async def next(self, timeout: float | None = None) -> Frame | None:
         """The next message; ``None`` after ``timeout`` seconds of quiet, if one is given.
@@ -134,10 +162,40 @@ class Channel:
         self.state = state
         if self.public_from is None and isinstance(event, StoryPublished):
             self.public_from = state.version
-        frame = Frame(state.version, "event", messages.event(state, event))
+        update_id = update_id_of(event)
+        if isinstance(event, UpdateRedacted):
+            self.redact(state, event.update_id)
+        frame = Frame(state.version, "event", messages.event(state, event), update_id)
         self.recent.append(frame)
         if live:
             self.offer(frame)
+
+    def redact(self, state: StoryState, update_id: str) -> None:
+        """``update_id`` was redacted (``state`` is the story just after): re-encode every
+        message held about it, here and in each reader's backlog and queue, with the update
+        as that message had it, redacted (:func:`~liveblog.projections.views.redacted_view`:
+        its revision and flags of the time, its text gone, its tombstone), as the past read
+        model has it; so that its text is served to nobody from now on."""
+        redacted = state.updates.get(update_id)
+        if redacted is None or redacted.redaction is None:
+            return
+        tombstone = views.redaction_view(redacted)
+        # Encode once, send many, here too: each message is re-encoded once, and the same
+        # new frame goes to the replay and to every reader's queue that held the old one.
+        done: dict[int, Frame] = {}
+
+        def rewrite(frame: Frame) -> Frame:
+            if frame.version not in done:
+                text = messages.redacted(frame.text, tombstone)
+                done[frame.version] = Frame(frame.version, frame.kind, text, frame.update_id)
+            return done[frame.version]
+
+        self.recent = deque(
+            (rewrite(frame) if frame.update_id == update_id else frame for frame in self.recent),
+            maxlen=REPLAY,
+        )
+        for subscriber in self.subscribers:
+            subscriber.rewrite(update_id, rewrite)
 
     def offer(self, frame: Frame) -> None:
         self.quiet_since = time.monotonic()
@@ -220,6 +278,8 @@ class Hub:
                 backlog = [Frame(current, "reset", messages.reset(current))]
             else:
                 backlog = [frame for frame in channel.recent if frame.version > after]
+            # The same list: a redaction before the reader has been served it rewrites it.
+            subscriber.backlog = backlog
             channel.subscribers.add(subscriber)
         return Subscription(subscriber, current, backlog, channel.public_from)
 

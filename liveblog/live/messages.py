@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from liveblog.domain import events as e
 from liveblog.domain.state import StoryState
 from liveblog.domain.values import rfc3339
@@ -35,3 +38,14 @@ def event(after: StoryState, happened: e.Event) -> str:
             "update": None if update is None else views.update_view(after.slug, update),
         }
     )
+
+
+def redacted(text: str, tombstone: dict[str, Any]) -> str:
+    """The event message ``text`` with its update redacted
+    (:func:`~liveblog.projections.views.redacted_view` with ``tombstone``): how the hub
+    re-encodes what it holds about an update that has since been redacted. The rest of the
+    message (the story header, the event's type and time) is kept."""
+    message = json.loads(text)
+    if message["update"] is not None:
+        message["update"] = views.redacted_view(message["update"], tombstone)
+    return dumps(message)

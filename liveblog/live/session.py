@@ -157,6 +157,8 @@ class LiveSession:
                 yield Close(CLOSE_NORMAL, RESET)
                 return
             yield Event(owed.version, owed.text)
+        # Served: nothing of it is left for a redaction to rewrite (docs/redaction.md).
+        subscription.subscriber.backlog = []
         while True:
             frame = await self._next()
             if isinstance(frame, Close):

@@ -7,6 +7,10 @@
  * each event carries the story header and the affected update as they now stand, so applying
  * one is re-rendering that update's element (and the header) from the event.
  *
+ * A redacted update (docs/redaction.md) arrives as an event like any other, the update now
+ * holding no text and a `redaction`; its element is replaced by the tombstone at once, and
+ * every other trace of its text on the page (its key-event excerpt, its JSON-LD) goes too.
+ *
  * Security: the only HTML ever inserted is an update's `body_html`, which the server has
  * sanitised (nh3). Everything else goes in as text (textContent, setAttribute), and links
  * only with http(s) URLs. No inline script or style, so the page's strict CSP holds.
@@ -29,19 +33,23 @@
   const dayAndTime = new Intl.DateTimeFormat(undefined, {
     year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
   });
+  const dayOnly = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "long", day: "numeric" });
 
   /** "2023-06-04 10:45 UTC", as the server writes it. */
   function utcText(date) {
     return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
   }
 
-  /** Show every <time datetime> under `root` in the reader's time zone, UTC on hover. */
+  /** Show every <time datetime> under `root` in the reader's time zone, UTC on hover
+   *  (a <time class="date"> as a date alone, "Removed for legal reasons on 4 June 2023"). */
   function localiseTimes(root) {
     const today = new Date().toDateString();
     for (const element of root.querySelectorAll("time[datetime]")) {
       const date = new Date(element.dateTime);
       if (Number.isNaN(date.getTime())) continue;
-      element.textContent = (date.toDateString() === today ? timeOfDay : dayAndTime).format(date);
+      const format = element.classList.contains("date") ? dayOnly
+        : date.toDateString() === today ? timeOfDay : dayAndTime;
+      element.textContent = format.format(date);
       element.title = utcText(date);
     }
   }
@@ -110,8 +118,50 @@
     return `${space > 0 ? cut.slice(0, space) : cut}…`;
   }
 
+  /** "2023-06-04": the UTC date of `moment`, as pages.py's `day` filter writes it. */
+  function utcDay(moment) {
+    return new Date(moment).toISOString().slice(0, 10);
+  }
+
+  /** What stands in for a redacted update's text (as pages.py's `removed_notice`). */
+  function removedNotice(update) {
+    return `Removed for legal reasons on ${utcDay(update.redaction.at)}`;
+  }
+
+  /** A redacted update's tombstone, the same element as the server's _update.html: where
+   *  the update was, when it was removed, the public note and the legal basis. */
+  function buildTombstone(update) {
+    const redaction = update.redaction;
+    const heading = `update-${update.id}-removed`;
+    const at = h("time", { class: "date", datetime: redaction.at, title: utcText(new Date(redaction.at)) },
+      utcDay(redaction.at));
+    const article = h(
+      "article",
+      {
+        class: "update redacted",
+        id: `update-${update.id}`,
+        "data-update-id": update.id,
+        "data-revision": update.revision,
+        "data-published": update.published_at,
+        "aria-labelledby": heading,
+      },
+      h("header", {}, h("a", { class: "permalink", href: permalink(update) }, timeElement(update.published_at))),
+      h(
+        "div", { class: "tombstone", role: "note" },
+        h("h3", { class: "tombstone-heading", id: heading }, "Removed for legal reasons on ", at),
+        redaction.note && h("p", { class: "tombstone-note" }, redaction.note),
+        redaction.legal_basis && h(
+          "p", { class: "tombstone-basis" }, h("strong", {}, "Legal basis:"), " ", redaction.legal_basis,
+        ),
+      ),
+    );
+    localiseTimes(article);
+    return article;
+  }
+
   /** An update's <article>, the same element as the server's _update.html. */
   function buildUpdate(update) {
+    if (update.status === "redacted") return buildTombstone(update);
     const classes = ["update"];
     if (update.status === "retracted") classes.push("retracted");
     if (update.key_event) classes.push("key-event");
@@ -243,6 +293,7 @@
       insertByTime(container, element, container === updateList && hasOlderPages);
     }
     placeKeyEvent(update);
+    if (update.status === "redacted") scrubStructuredData(update);
     $("pinned-section").hidden = pinnedList.children.length === 0;
     $("no-updates").hidden = updateList.children.length + pinnedList.children.length > 0;
   }
@@ -257,6 +308,36 @@
       existing?.remove();
     }
     $("key-events-nav").hidden = keyEventList.children.length === 0;
+  }
+
+  /** Replace a redacted update's entry in the page's JSON-LD (which search engines read and
+   *  which holds its text) by its tombstone, as the server renders it (pages.py). */
+  function scrubStructuredData(update) {
+    for (const script of document.querySelectorAll('script[type="application/ld+json"]')) {
+      let document_;
+      try {
+        document_ = JSON.parse(script.textContent);
+      } catch {
+        script.remove(); // unreadable, so it cannot be cleaned: it goes
+        continue;
+      }
+      const entries = Array.isArray(document_.liveBlogUpdate) ? document_.liveBlogUpdate : [];
+      const suffix = `#update-${update.id}`;
+      const notice = removedNotice(update);
+      document_.liveBlogUpdate = entries.map((entry) => (typeof entry["@id"] === "string" && entry["@id"].endsWith(suffix)
+        ? {
+          "@type": "BlogPosting",
+          "@id": entry["@id"],
+          url: entry.url,
+          headline: notice,
+          articleBody: update.redaction.note ? `${notice}. ${update.redaction.note}` : notice,
+          datePublished: update.published_at,
+          dateModified: update.redaction.at,
+        }
+        : entry));
+      // textContent, and "<" escaped as the server does, so nothing can close the element.
+      script.textContent = JSON.stringify(document_).replace(/</g, "\\u003c");
+    }
   }
 
   /** The header as it now stands: headline, summary, live or ended. */

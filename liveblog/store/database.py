@@ -117,6 +117,21 @@ class Database:
             async with connection.begin():
                 yield connection
 
+    @asynccontextmanager
+    async def outside_transaction(self) -> AsyncIterator[Any]:
+        """The driver's own connection (aiosqlite's or asyncpg's), in no transaction, for the
+        statements that cannot run in one (``VACUUM``; :mod:`liveblog.store.redaction_cleanup`).
+        On SQLite it is held behind the process's write lock, so no write of this process
+        comes between. The driver is used directly because SQLAlchemy's ``AUTOCOMMIT`` would
+        change the SQLite connection's transaction handling for later users of the pool."""
+        async with translate_errors():
+            if self.is_sqlite:
+                async with self._local_write_lock, self.engine.connect() as connection:
+                    yield (await connection.get_raw_connection()).driver_connection
+            else:
+                async with self.engine.connect() as connection:
+                    yield (await connection.get_raw_connection()).driver_connection
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 
@@ -147,6 +162,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # REPLACE's implicit delete then fires DELETE triggers too; the append-only tables do
         # not rely on it (migration 0003 refuses REPLACE on any connection), it is belt and braces.
         cursor.execute("PRAGMA recursive_triggers=ON")
+        # Freed space is zeroed as it is freed, so a redacted text leaves no bytes behind in
+        # the file even before the VACUUM that follows a redaction (docs/redaction.md).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
