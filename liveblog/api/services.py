@@ -18,6 +18,7 @@ from liveblog.live.bus import PostgresListener
 from liveblog.live.hub import Hub
 from liveblog.store.database import Database
 from liveblog.store.schema import ensure_migrated
+from liveblog.store.tokens import TokenCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,8 @@ class Services:
     connections: ConnectionCount
     token_use: dict[str, datetime] = field(default_factory=dict)
     """When each token was last recorded as used, to write that at most once a minute."""
+    token_cache: TokenCache = field(default_factory=TokenCache)
+    """Editors' tokens, confirmed by each write (see :class:`~liveblog.store.tokens.TokenCache`)."""
 
 
 @asynccontextmanager
@@ -52,6 +55,8 @@ async def running_services(settings: Settings, database: Database | None = None)
                 on_reconnect=hub.wake_all,
             )
             await listener.start()
+        token_cache = TokenCache()
+        application.on_token_refused = token_cache.forget
         try:
             yield Services(
                 settings=settings,
@@ -60,6 +65,7 @@ async def running_services(settings: Settings, database: Database | None = None)
                 hub=hub,
                 write_rate=WriteRate(per_minute=settings.write_rate_per_minute, burst=settings.write_burst),
                 connections=ConnectionCount(per_address=settings.live_connections_per_address),
+                token_cache=token_cache,
             )
         finally:
             if listener is not None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.errors import IdempotencyKeyReused
+from liveblog.store.batch import Batch
 from liveblog.store.tables import idempotency_records
 
 
@@ -54,17 +55,20 @@ async def recall(connection: AsyncConnection, key: IdempotencyKey) -> StoredResp
     return StoredResponse(status=row.status, headers=dict(row.headers), body=row.body)
 
 
-async def remember(
-    connection: AsyncConnection, key: IdempotencyKey, response: StoredResponse, *, at: datetime
-) -> None:
-    await connection.execute(
-        insert(idempotency_records).values(
-            scope=key.scope,
-            key=key.key,
-            fingerprint=key.fingerprint,
-            status=response.status,
-            headers=response.headers,
-            body=response.body,
-            created_at=at,
-        )
+def remember(batch: Batch, key: IdempotencyKey, response: StoredResponse, *, at: datetime) -> None:
+    """Add to ``batch`` (sent in the transaction of the request's events) the record that
+    answers ``key``'s retries with ``response``, whose body is stored as it was sent."""
+    batch.insert(
+        idempotency_records,
+        [
+            {
+                "scope": key.scope,
+                "key": key.key,
+                "fingerprint": key.fingerprint,
+                "status": response.status,
+                "headers": response.headers,
+                "body": response.body,
+                "created_at": at,
+            }
+        ],
     )
