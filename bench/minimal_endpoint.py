@@ -4,9 +4,10 @@
 pydantic, inserts one row with asyncpg from a pool (one round trip, autocommit), and answers
 201 with a small JSON document rendered by pydantic. ``GET /health`` answers 200. It runs
 under uvicorn with its defaults (``loop="auto"``, ``http="auto"``: uvloop and httptools when
-installed) — what the same stack does with no application around the INSERT.
+installed) — what the same stack does with no application around the INSERT. ``--http h11``
+runs it on the HTTP parser liveblog's server uses (h11, for its header and body timeouts).
 
-    python bench/minimal_endpoint.py --dsn postgresql://... --port 8001
+    python bench/minimal_endpoint.py --dsn postgresql://... --port 8001 [--http h11]
 """
 
 from __future__ import annotations
@@ -72,8 +73,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="a minimal FastAPI + pydantic + asyncpg endpoint")
     parser.add_argument("--dsn", required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--http", default="auto", choices=("auto", "h11", "httptools"), help="uvicorn's HTTP parser [auto]"
+    )
     args = parser.parse_args(argv)
-    uvicorn.run(create_app(args.dsn), host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(create_app(args.dsn), host="127.0.0.1", port=args.port, log_level="warning", http=args.http)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,7 @@ class Config:
 
 CONFIGS = (
     Config("minimal endpoint", "minimal"),
+    Config("minimal endpoint on h11", "minimal-h11"),
     Config("liveblog, 1 story, 1 process", "liveblog", 1, 1),
     Config("liveblog, 16 stories, 1 process", "liveblog", STORIES, 1),
     Config("liveblog, 1 story, 2 processes", "liveblog", 1, 2),
@@ -251,6 +252,12 @@ async def create_tokens(url: str, count: int) -> list[str]:
         await store.dispose()
 
 
+def minimal_server(dsn: str, workdir: Path, http: str) -> Server:
+    port = free_port()
+    command = [sys.executable, str(BENCH_DIR / "minimal_endpoint.py"), "--dsn", dsn, "--port", str(port)]
+    return spawn_server([*command, "--http", http], port, workdir, os.environ, f"minimal endpoint ({http})")
+
+
 def liveblog_server(database: Database, workdir: Path) -> Server:
     port = free_port()
     environment = {
@@ -273,17 +280,14 @@ async def bench(args: argparse.Namespace) -> tuple[Results, list[str]]:
         assert database.raw_dsn is not None
         # The signing key exists before the servers start, so that no two race to create it.
         Signer.from_file(workdir / "signing.key")
-        minimal_port = free_port()
-        minimal = spawn_server(
-            [sys.executable, str(BENCH_DIR / "minimal_endpoint.py"), "--dsn", database.raw_dsn,
-             "--port", str(minimal_port)],
-            minimal_port, workdir, os.environ, "minimal endpoint",
-        )  # fmt: skip
+        minimal = minimal_server(database.raw_dsn, workdir, "auto")
+        minimal_h11 = minimal_server(database.raw_dsn, workdir, "h11")
         # Two separate processes on two ports, each with its own wrk (see bench/README.md on
         # why not `--workers 2`); one-process configurations use the first alone.
         servers = [liveblog_server(database, workdir), liveblog_server(database, workdir)]
         try:
-            await wait_for_http(minimal, "/health")
+            for server in (minimal, minimal_h11):
+                await wait_for_http(server, "/health")
             for server in servers:
                 await wait_for_http(server, "/api/v1/stories")
             slugs = [SLUG] + [f"{SLUG}-{n}" for n in range(1, STORIES)]
@@ -300,6 +304,8 @@ async def bench(args: argparse.Namespace) -> tuple[Results, list[str]]:
                 for config in order:
                     if config.kind == "minimal":
                         measurement = await run_wrk([minimal], args, slugs[:1], [])
+                    elif config.kind == "minimal-h11":
+                        measurement = await run_wrk([minimal_h11], args, slugs[:1], [])
                     elif config.kind == "liveblog":
                         chosen = servers[: config.processes]
                         measurement = await run_wrk(chosen, args, slugs[: config.stories], secrets_)
@@ -312,7 +318,7 @@ async def bench(args: argparse.Namespace) -> tuple[Results, list[str]]:
                         f"CPU {fmt(measurement.cpu_ms, 2)} ms/request"
                     )
         finally:
-            for server in (minimal, *servers):
+            for server in (minimal, minimal_h11, *servers):
                 stop_process(server.process)
     return results, setup
 
@@ -362,9 +368,10 @@ def report(results: Results, setup: Sequence[str], args: argparse.Namespace, loa
         "lrrrrrr",
         rows,
     )
-    one = ratio(CONFIGS[1].name)
-    scaling = ratio(CONFIGS[4].name, CONFIGS[2].name)
-    worst_p99 = max(median([m.p99_ms for m in results.rounds[c.name]]) for c in CONFIGS[1:5])
+    liveblog = [config for config in CONFIGS if config.kind == "liveblog"]
+    one = ratio(liveblog[0].name)
+    scaling = ratio(liveblog[3].name, liveblog[1].name)
+    worst_p99 = max(median([m.p99_ms for m in results.rounds[c.name]]) for c in liveblog)
     met = {True: "**met**", False: "**not met**"}
     lines += [
         "",

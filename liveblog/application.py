@@ -261,6 +261,7 @@ class Application:
             [NewEvent(type=e.type, data=event_data(e), metadata=metadata, schema=e.SCHEMA) for e in decided],
             recorded_at=now,
             prev_hash=head.hash,
+            batch=batch,
         )
         touched = dict.fromkeys(
             update_id for update_id in map(update_id_of, decided) if update_id is not None

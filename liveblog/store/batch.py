@@ -45,6 +45,8 @@ class Batch:
     changes: list[Change] = field(default_factory=list)
     token: tuple[str, datetime] | None = None
     """``(token id, now)``: a cached token the write must confirm is still valid."""
+    notification: tuple[str, str] | None = None
+    """``(channel, payload)``: a PostgreSQL NOTIFY to send with the rows (on commit)."""
 
     def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """Insert ``rows`` (all with the same columns) into ``table``."""
@@ -61,8 +63,12 @@ class Batch:
         valid (not revoked, not expired at ``now``) as the write's transaction sees it."""
         self.token = (token_id, now)
 
+    def notify(self, channel: str, payload: str) -> None:
+        """``pg_notify(channel, payload)`` in the batch's statement (PostgreSQL only)."""
+        self.notification = (channel, payload)
+
     def __bool__(self) -> bool:
-        return bool(self.inserts or self.changes or self.token)
+        return bool(self.inserts or self.changes or self.token or self.notification)
 
     async def flush(self, connection: AsyncConnection) -> None:
         """Send everything collected in ``connection``'s transaction, and empty the batch."""
@@ -74,7 +80,7 @@ class Batch:
             refused = await driver.flush(connection, self)
         else:
             refused = await _flush_each(connection, self)
-        self.inserts, self.changes, self.token = {}, [], None
+        self.inserts, self.changes, self.token, self.notification = {}, [], None, None
         if refused is not None:
             raise Unauthenticated(refused)
 

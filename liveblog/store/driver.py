@@ -4,7 +4,7 @@ would dominate the work (PostgreSQL only; the one module that reaches under SQLA
 :func:`flush` sends a :class:`~liveblog.store.batch.Batch` as one statement: one
 data-modifying CTE per table, each reading its rows from a single JSON parameter with
 ``jsonb_populate_recordset`` (which converts every value to its column's type), then a
-``SELECT`` of the state of the batch's token (revoked? expired?). One round trip, however many rows
+``SELECT`` of the state of the batch's token (revoked? expired?) and its NOTIFY, if any. One round trip, however many rows
 and tables. The statements run in the caller's SQLAlchemy transaction, on its connection:
 SQLAlchemy has already begun that transaction (the write lock is its first statement) and
 commits or rolls it back as usual.
@@ -80,12 +80,18 @@ def statement(batch: Batch) -> tuple[str, list[object]]:
             f"c{len(parts)} AS (UPDATE {_name(table.name)} AS t SET {assignments} "
             f"FROM {_recordset(table, len(arguments))} AS r WHERE {match})"
         )
+    notify = ""
+    if batch.notification is not None:
+        arguments.extend(batch.notification)
+        notify = f", pg_notify(${len(arguments) - 1}::text, ${len(arguments)}::text)::text AS notified"
     if batch.token is None:
-        final = "SELECT true AS found, NULL::timestamptz AS revoked_at, NULL::timestamptz AS expires_at"
+        final = (
+            f"SELECT true AS found, NULL::timestamptz AS revoked_at, NULL::timestamptz AS expires_at{notify}"
+        )
     else:
         arguments.append(batch.token[0])
         final = (
-            "SELECT t.id IS NOT NULL AS found, t.revoked_at, t.expires_at "
+            f"SELECT t.id IS NOT NULL AS found, t.revoked_at, t.expires_at{notify} "
             f"FROM (SELECT 1) AS one LEFT JOIN tokens AS t ON t.id = ${len(arguments)}::text"
         )
     sql = ("WITH " + ", ".join(parts) + " " if parts else "") + final
@@ -101,7 +107,7 @@ async def flush(connection: AsyncConnection, batch: Batch) -> str | None:
     driver = await _driver(connection)
     changed = {change.table for change in batch.changes}
     if changed & batch.inserts.keys():
-        await _send(driver, statement(replace(batch, changes=[], token=None)))
+        await _send(driver, statement(replace(batch, changes=[], token=None, notification=None)))
         batch = replace(batch, inserts={})
     row = await _send(driver, statement(batch))
     if batch.token is None:
