@@ -76,7 +76,9 @@ async def running_services(settings: Settings, database: Database | None = None)
             await database.dispose()
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # A coroutine: FastAPI runs a plain function dependency in a worker thread, a thread hop
+    # on every request (the profile in bench/README.md found it on the write path).
     services: Services = request.app.state.services
     return services
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.errors import IdempotencyKeyReused
@@ -33,21 +33,21 @@ class StoredResponse:
     body: str
 
 
+_RECALL = select(
+    idempotency_records.c.fingerprint,
+    idempotency_records.c.status,
+    idempotency_records.c.headers,
+    idempotency_records.c.body,
+).where(idempotency_records.c.scope == bindparam("scope"), idempotency_records.c.key == bindparam("key"))
+"""Built once: every keyed command runs it."""
+
+
 async def recall(connection: AsyncConnection, key: IdempotencyKey) -> StoredResponse | None:
     """The response first given for ``key``, or ``None`` if the key is new.
 
     Raises :class:`IdempotencyKeyReused` if the key was used for a different request.
     """
-    row = (
-        await connection.execute(
-            select(
-                idempotency_records.c.fingerprint,
-                idempotency_records.c.status,
-                idempotency_records.c.headers,
-                idempotency_records.c.body,
-            ).where(idempotency_records.c.scope == key.scope, idempotency_records.c.key == key.key)
-        )
-    ).one_or_none()
+    row = (await connection.execute(_RECALL, {"scope": key.scope, "key": key.key})).one_or_none()
     if row is None:
         return None
     if row.fingerprint != key.fingerprint:
