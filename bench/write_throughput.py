@@ -34,6 +34,7 @@ from harness import (
     BenchError,
     Database,
     Server,
+    admin_execute,
     describe_setup,
     execute,
     fmt,
@@ -50,6 +51,7 @@ from harness import (
     table,
     wait_for_http,
 )
+from minimal_endpoint import TABLE as MINIMAL_TABLE
 
 from liveblog.audit.signing import Signer
 from liveblog.store import schema, tokens
@@ -283,8 +285,10 @@ async def bench(args: argparse.Namespace) -> tuple[Results, list[str]]:
     async with fresh_database("postgresql", args.postgres_dsn) as (database, workdir):
         secrets_ = await create_tokens(database.url, args.connections)
         assert database.raw_dsn is not None
-        # The signing key exists before the servers start, so that no two race to create it.
+        # The signing key and the minimal endpoint's table exist before the servers start,
+        # so that no two race to create them.
         Signer.from_file(workdir / "signing.key")
+        await admin_execute(database.raw_dsn, MINIMAL_TABLE)
         minimal = minimal_server(database.raw_dsn, workdir, "auto")
         minimal_h11 = minimal_server(database.raw_dsn, workdir, "h11")
         # Two separate processes on two ports, each with its own wrk (see bench/README.md on
