@@ -11,7 +11,9 @@ serialised write transaction of :class:`~liveblog.store.database.Database`:
 4. the events are appended (hash-chained) with the version the state was at, the read model
    is updated, a snapshot is taken every ``SNAPSHOT_EVERY`` versions, a signed checkpoint
    is taken on publish, on close and at most every ``checkpoint_every`` while a story
-   changes, the response is rendered and, with a key, stored beside the events.
+   changes, the response is rendered and, with a key, stored beside the events. Everything
+   written after the events goes in one :class:`~liveblog.store.batch.Batch`, one round trip,
+   which also confirms a cached token still valid (so a revoked one is refused at once).
 
 A :class:`~liveblog.errors.ConcurrencyError` (another writer got in between, which the
 write lock makes rare) rolls everything back and the command is decided again on fresh state.
@@ -48,11 +50,12 @@ from liveblog.domain.events import (
 )
 from liveblog.domain.upcasting import event_from_stored
 from liveblog.domain.values import STORED, StoryStatus
-from liveblog.errors import ConcurrencyError
+from liveblog.errors import ConcurrencyError, DomainError, Unauthenticated
 from liveblog.projections import story_view
 from liveblog.projections.event_rows import EventRows
 from liveblog.projections.redaction import redact
 from liveblog.store import event_store, idempotency, redaction_cleanup, snapshots
+from liveblog.store.batch import Batch
 from liveblog.store.chain import GENESIS
 from liveblog.store.database import Database
 from liveblog.store.event_store import NewEvent, RecordedEvent
@@ -161,6 +164,8 @@ class Application:
         self._last_checkpoint: dict[str, datetime | None] = {}
         self.on_commit: Callable[[str, int], None] | None = None
         """Called with (story, version) after each commit that appended events."""
+        self.on_token_refused: Callable[[str], None] | None = None
+        """Called with the token id when a cached actor's token is found no longer valid."""
 
     async def handle(
         self,
@@ -179,6 +184,10 @@ class Application:
                 if attempt == MAX_ATTEMPTS:
                     raise
                 continue
+            except Unauthenticated:
+                if actor.confirm and self.on_token_refused is not None:
+                    self.on_token_refused(actor.id)
+                raise
             if outcome.head is not None:
                 self._remember(outcome.head)
             if outcome.recorded and self.on_commit is not None:
@@ -200,24 +209,38 @@ class Application:
         request_id: str | None,
     ) -> Outcome:
         async with self.database.write(command.story) as connection:
-            if key is not None:
-                previous = await idempotency.recall(connection, key)
-                if previous is not None:
-                    return Outcome(response=previous, head=None, recorded=())
-            # A command happens when it holds the write lock: its events' `at` is the moment
-            # they are recorded and become visible, so `as_of` that moment shows them.
-            now = self.clock()
-            command = command.model_copy(update={"at": now})
-            head = await self._load_head(connection, command.story)
-            decided = decide(command, head.state)
+            # Everything the command writes after its events goes in one batch, sent last,
+            # with the check that a cached token is still valid (see liveblog.store.batch).
+            batch = Batch()
+            if actor.confirm:
+                batch.confirm_token(actor.id, self.clock())
+            try:
+                if key is not None:
+                    previous = await idempotency.recall(connection, key)
+                    if previous is not None:
+                        await batch.flush(connection)
+                        return Outcome(response=previous, head=None, recorded=())
+                # A command happens when it holds the write lock: its events' `at` is the moment
+                # they are recorded and become visible, so `as_of` that moment shows them.
+                now = self.clock()
+                command = command.model_copy(update={"at": now})
+                head = await self._load_head(connection, command.story)
+                decided = decide(command, head.state)
+            except DomainError:
+                # A token no longer valid is refused first, whatever else was wrong.
+                await batch.check_token(connection)
+                raise
             after = fold(head.state, decided)
             assert after is not None  # decide never yields events that leave no story
             recorded: list[RecordedEvent] = []
             if decided:
-                recorded = await self._record(connection, head, after, decided, actor, key, request_id, now)
+                recorded = await self._record(
+                    connection, batch, head, after, decided, actor, key, request_id, now
+                )
             response = respond(after)
             if key is not None:
-                await idempotency.remember(connection, key, response, at=now)
+                idempotency.remember(batch, key, response, at=now)
+            await batch.flush(connection)
             return Outcome(
                 response=response,
                 head=Head(after, recorded[-1].hash) if recorded else head,
@@ -227,6 +250,7 @@ class Application:
     async def _record(
         self,
         connection: AsyncConnection,
+        batch: Batch,
         head: Head,
         after: StoryState,
         decided: list[Event],
@@ -249,15 +273,19 @@ class Application:
             [NewEvent(type=e.type, data=event_data(e), metadata=metadata, schema=e.SCHEMA) for e in decided],
             recorded_at=now,
             prev_hash=head.hash,
+            batch=batch,
         )
         touched = dict.fromkeys(
             update_id for update_id in map(update_id_of, decided) if update_id is not None
         )
-        await story_view.apply(connection, before, after, touched)
-        await _event_rows(before, decided, actor.as_metadata()).apply(connection)
+        story_view.collect(batch, before, after, touched)
+        _event_rows(before, decided, actor.as_metadata()).collect(batch)
         for event, stored in zip(decided, recorded, strict=True):
             if isinstance(event, UpdateRedacted):
-                # Before any snapshot below: those taken from now on hold the tombstone.
+                # The redaction rewrites rows the batch may hold: send it first (redactions
+                # are rare; the extra round trip is theirs alone). Before any snapshot below:
+                # those taken from now on hold the tombstone.
+                await batch.flush(connection)
                 await redact(connection, after, event.update_id, by=stored.version)
         if after.version // snapshots.SNAPSHOT_EVERY > expected // snapshots.SNAPSHOT_EVERY:
             await snapshots.save(

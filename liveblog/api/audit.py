@@ -235,7 +235,7 @@ async def sign_checkpoint(
             if sealed is None:
                 raise StoryNotFound(f"there is no story {slug!r}")
             response = _sealed_response(sealed)
-            await idempotency.remember(connection, key, response, at=now)
+            await idempotency.remember_now(connection, key, response, at=now)
     return http.replay(response)
 
 

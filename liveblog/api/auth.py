@@ -39,16 +39,31 @@ async def optional_actor(request: Request, services: ServicesDep, _documented: C
     return await authenticate_header(services, request.headers.get("authorization"))
 
 
-async def authenticate_header(services: Services, header: str | None) -> Actor | None:
-    """The actor an ``Authorization`` header names (``None`` without one)."""
+async def cached_actor(request: Request, services: ServicesDep, _documented: Credentials) -> Actor | None:
+    """:func:`optional_actor` for the routes whose every action is a command written by
+    :meth:`~liveblog.application.Application.handle`: a token seen before comes from the
+    process's cache, marked for the command's write to confirm it (so still at once)."""
+    return await authenticate_header(services, request.headers.get("authorization"), cached=True)
+
+
+async def authenticate_header(
+    services: Services, header: str | None, *, cached: bool = False
+) -> Actor | None:
+    """The actor an ``Authorization`` header names (``None`` without one). With ``cached``,
+    possibly an actor from the token cache that the caller's write must confirm."""
     if header is None:
         return None
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated("send the token as `Authorization: Bearer <token>`")
+    secret = secret.strip()
     now = services.application.clock()
-    async with services.database.read() as connection:
-        actor = await tokens.authenticate(connection, secret.strip(), now=now)
+    actor = services.token_cache.get(secret) if cached else None
+    if actor is None:
+        async with services.database.read() as connection:
+            actor = await tokens.authenticate(connection, secret, now=now)
+        if cached:
+            services.token_cache.put(secret, actor)
     last = services.token_use.get(actor.id)
     if last is None or now - last >= TOKEN_USE_RESOLUTION:
         # Last-used times are kept to the minute: one small write per token per minute.
@@ -58,17 +73,20 @@ async def authenticate_header(services: Services, header: str | None) -> Actor |
     return actor
 
 
-def require(*roles: Role) -> Callable[..., Awaitable[Actor]]:
-    """A dependency that admits an actor holding one of ``roles`` (or admin)."""
+def require(*roles: Role, cached: bool = False) -> Callable[..., Awaitable[Actor]]:
+    """A dependency that admits an actor holding one of ``roles`` (or admin); with
+    ``cached``, from :func:`cached_actor` (only for routes that write through ``handle``)."""
     allowed = {*roles, Role.ADMIN}
     # The roles are the requirement's "scopes" in the OpenAPI document (OpenAPI 3.1 lets a
     # non-OAuth scheme list the roles an operation needs there).
     scopes = sorted(role.value for role in allowed)
 
+    source = cached_actor if cached else optional_actor
+
     async def dependency(
-        actor: Annotated[Actor | None, Depends(optional_actor)],
-        # A default rather than Annotated, which would name a local (`scopes`) in a string
-        # annotation that FastAPI resolves against the module's globals.
+        # Defaults rather than Annotated, which would name locals (`source`, `scopes`) in
+        # string annotations that FastAPI resolves against the module's globals.
+        actor: Actor | None = Depends(source),  # noqa: B008
         _documented: HTTPAuthorizationCredentials | None = Security(BEARER, scopes=scopes),  # noqa: B008
     ) -> Actor:
         if actor is None:
@@ -81,8 +99,11 @@ def require(*roles: Role) -> Callable[..., Awaitable[Actor]]:
     return dependency
 
 
-async def writer(actor: Annotated[Actor, Depends(require(Role.EDITOR))], services: ServicesDep) -> Actor:
-    """An editor (or admin) with write budget left (429 with Retry-After otherwise)."""
+async def writer(
+    actor: Annotated[Actor, Depends(require(Role.EDITOR, cached=True))], services: ServicesDep
+) -> Actor:
+    """An editor (or admin) with write budget left (429 with Retry-After otherwise), for the
+    routes that act only through a command: the command's write confirms a cached token."""
     services.write_rate.take(actor.id)
     return actor
 

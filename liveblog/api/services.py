@@ -19,6 +19,7 @@ from liveblog.live.bus import PostgresListener
 from liveblog.live.hub import Hub
 from liveblog.store.database import Database
 from liveblog.store.schema import ensure_migrated
+from liveblog.store.tokens import TokenCache
 from liveblog.webhooks.policy import RetryPolicy
 from liveblog.webhooks.source import FeedSource, StoreFeedSource
 from liveblog.webhooks.worker import Dispatcher, WorkerConfig
@@ -40,6 +41,8 @@ class Services:
     """When each token was last recorded as used, to write that at most once a minute."""
     sealer: Sealer | None = None
     """The sweep that signs every story's head within ``checkpoint_within_seconds``."""
+    token_cache: TokenCache = field(default_factory=TokenCache)
+    """Editors' tokens, confirmed by each write (see :class:`~liveblog.store.tokens.TokenCache`)."""
 
 
 @asynccontextmanager
@@ -75,6 +78,8 @@ async def running_services(settings: Settings, database: Database | None = None)
                 on_reconnect=reconnected,
             )
             await listener.start()
+        token_cache = TokenCache()
+        application.on_token_refused = token_cache.forget
         sealer = None
         if application.signer is not None:
             sealer = Sealer(
@@ -98,6 +103,7 @@ async def running_services(settings: Settings, database: Database | None = None)
                 sealer=sealer,
                 feed=feed,
                 webhooks=dispatcher,
+                token_cache=token_cache,
             )
         finally:
             if dispatcher is not None:
@@ -131,7 +137,9 @@ def webhook_dispatcher(
     return Dispatcher(database, feed, config, clock=application.clock)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # A coroutine: FastAPI runs a plain function dependency in a worker thread, a thread hop
+    # on every request (the profile in bench/README.md found it on the write path).
     services: Services = request.app.state.services
     return services
 

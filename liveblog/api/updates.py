@@ -50,9 +50,8 @@ def update_response(state: StoryState, update_id: str, *, status: int = 200) -> 
     headers = {"ETag": http.etag(update.revision)}
     if status == 201:
         headers["Location"] = f"/api/v1/stories/{state.slug}/updates/{update_id}"
-    return StoredResponse(
-        status=status, headers=headers, body=story_view.dumps(views.update_view(state.slug, update))
-    )
+    # The same encoding the read model stores for this state: rendered once per command.
+    return StoredResponse(status=status, headers=headers, body=story_view.update_json(state, update_id))
 
 
 @router.post("", status_code=201, response_model=Update, openapi_extra=headers(IDEMPOTENCY_KEY))

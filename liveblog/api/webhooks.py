@@ -96,7 +96,7 @@ async def _keyed_write(
         else:
             response = await change(connection)
             if key is not None:
-                await idempotency.remember(connection, key, response, at=services.application.clock())
+                await idempotency.remember_now(connection, key, response, at=services.application.clock())
     if services.webhooks is not None:
         services.webhooks.refresh()
     if response.status == 204:

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from liveblog.domain.events import Event
 from liveblog.domain.state import StoryState
 from liveblog.projections import history, past_views, redaction, views
+from liveblog.projections.tables import header_versions, revisions, update_versions
+from liveblog.store.batch import Batch
 
 
 @dataclass
@@ -55,12 +57,20 @@ class EventRows:
         """The past update rows, each with its ``draft_only`` mark (for a rebuild)."""
         return [{**row, "draft_only": (row["story"], row["id"]) in self.draft_only} for row in self.updates]
 
-    async def apply(self, connection: AsyncConnection) -> None:
-        """Insert the collected rows next to those already stored (and mark, at a
-        publication, the rows of the updates retracted while the story was a draft)."""
-        await history.apply(connection, self.revisions)
-        await past_views.apply(connection, self.headers, self.updates)
-        await past_views.mark_draft_only(connection, sorted(self.draft_only))
+    def collect(self, batch: Batch) -> None:
+        """Add to ``batch`` the collected rows, to insert next to those already stored (and
+        the marks, at a publication, of the rows of updates retracted while in draft)."""
+        batch.insert(revisions, self.revisions)
+        batch.insert(header_versions, self.headers)
+        batch.insert(update_versions, self.updates)
+        batch.change(
+            update_versions,
+            ("story", "id"),
+            [
+                {"story": story, "id": update_id, "draft_only": True}
+                for story, update_id in sorted(self.draft_only)
+            ],
+        )
 
     async def replace(self, connection: AsyncConnection) -> None:
         """Store the collected rows instead of every row stored (a rebuild)."""

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select, tuple_, update
+from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.domain.events import Event, update_id_of
@@ -45,18 +45,6 @@ async def apply(
     for table, rows in ((header_versions, list(headers)), (update_versions, list(updates))):
         if rows:
             await connection.execute(insert(table), rows)
-
-
-async def mark_draft_only(connection: AsyncConnection, draft_only: Iterable[tuple[str, str]]) -> None:
-    """Leave every row of these ``(story, update)`` pairs to staff: each was retracted while
-    its story was a draft (:func:`liveblog.projections.views.draft_only_at_publication`)."""
-    pairs = list(draft_only)
-    if pairs:
-        await connection.execute(
-            update(update_versions)
-            .where(tuple_(update_versions.c.story, update_versions.c.id).in_(pairs))
-            .values(draft_only=True)
-        )
 
 
 async def replace(

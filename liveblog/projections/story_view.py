@@ -1,6 +1,6 @@
 """The story read model: write it inline with each append, read it, rebuild or check it.
 
-``apply`` runs in the append transaction, so the read model is never behind the log it
+``collect`` adds its rows to the append transaction's batch, so the read model is never behind the log it
 was committed with. The stored JSON is produced by :mod:`liveblog.projections.views`.
 """
 
@@ -10,18 +10,51 @@ import json
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.domain.state import StoryState
 from liveblog.domain.values import StoryStatus
 from liveblog.projections import views
 from liveblog.projections.tables import story_headers, update_views
+from liveblog.store.batch import Batch
 
 
 def dumps(document: Any) -> str:
     """The one JSON encoding used for stored views and responses (compact, UTF-8)."""
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+_RENDERED_KEEP = 256
+_rendered: dict[tuple[int, str], tuple[object, str]] = {}
+
+
+def _memo(item: object, slug: str, render: Any) -> str:
+    """``render()``, remembered for ``item`` (an immutable state) while it lives in the memo.
+
+    A command renders the same update and header for the read model, the past read model
+    and its response: this encodes each once. The memo holds the object itself and compares
+    identity, so a recycled ``id()`` can never return another object's rendering."""
+    key = (id(item), slug)
+    hit = _rendered.get(key)
+    if hit is not None and hit[0] is item:
+        return hit[1]
+    text: str = render()
+    _rendered[key] = (item, text)
+    if len(_rendered) > _RENDERED_KEEP:
+        del _rendered[next(iter(_rendered))]
+    return text
+
+
+def header_json(story: StoryState) -> str:
+    """The stored (and served) JSON of ``story``'s header, encoded once per state."""
+    return _memo(story, "", lambda: dumps(views.header_view(story)))
+
+
+def update_json(story: StoryState, update_id: str) -> str:
+    """The stored (and served) JSON of update ``update_id`` as ``story`` holds it."""
+    item = story.updates[update_id]
+    return _memo(item, story.slug, lambda: dumps(views.update_view(story.slug, item)))
 
 
 def header_row(story: StoryState) -> dict[str, Any]:
@@ -30,7 +63,7 @@ def header_row(story: StoryState) -> dict[str, Any]:
         "status": story.status.value,
         "version": story.version,
         "opened_at": story.opened_at,
-        "header": dumps(views.header_view(story)),
+        "header": header_json(story),
     }
 
 
@@ -42,16 +75,8 @@ def update_row(story: StoryState, update_id: str) -> dict[str, Any]:
         "seq": item.seq,
         "pinned": views.is_pinned(item),
         "key_event": views.is_key_event(item),
-        "view": dumps(views.update_view(story.slug, item)),
+        "view": update_json(story, update_id),
     }
-
-
-_INSERT_HEADER = insert(story_headers)
-_UPDATE_HEADER = update(story_headers).where(story_headers.c.slug == bindparam("key_slug"))
-_INSERT_UPDATE = insert(update_views)
-_UPDATE_UPDATE = update(update_views).where(
-    update_views.c.story == bindparam("key_story"), update_views.c.id == bindparam("key_id")
-)
 
 
 def _for_readers(include_draft_only: bool) -> list[Any]:
@@ -59,28 +84,28 @@ def _for_readers(include_draft_only: bool) -> list[Any]:
     return [] if include_draft_only else [update_views.c.draft_only.is_(False)]
 
 
-async def apply(
-    connection: AsyncConnection, before: StoryState | None, after: StoryState, touched: Iterable[str]
-) -> None:
-    """Bring the read model from ``before`` to ``after``; ``touched`` are the changed updates."""
+def collect(batch: Batch, before: StoryState | None, after: StoryState, touched: Iterable[str]) -> None:
+    """Add to ``batch`` what brings the read model from ``before`` to ``after``; ``touched``
+    are the changed updates."""
     header = header_row(after)
     if before is None:
-        await connection.execute(_INSERT_HEADER, header)
+        batch.insert(story_headers, [header])
     else:
-        await connection.execute(_UPDATE_HEADER, {**header, "key_slug": after.slug})
+        batch.change(story_headers, ("slug",), [header])
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
     for update_id in touched:
-        row = update_row(after, update_id)
-        if before is None or update_id not in before.updates:
-            await connection.execute(_INSERT_UPDATE, row)
-        else:
-            await connection.execute(_UPDATE_UPDATE, {**row, "key_story": after.slug, "key_id": update_id})
-    draft_only = views.draft_only_at_publication(before, after)
-    if draft_only:
-        await connection.execute(
-            update(update_views)
-            .where(update_views.c.story == after.slug, update_views.c.id.in_(draft_only))
-            .values(draft_only=True)
+        (new if before is None or update_id not in before.updates else changed).append(
+            update_row(after, update_id)
         )
+    batch.insert(update_views, new)
+    batch.change(update_views, ("story", "id"), changed)
+    draft_only = views.draft_only_at_publication(before, after)
+    batch.change(
+        update_views,
+        ("story", "id"),
+        [{"story": after.slug, "id": update_id, "draft_only": True} for update_id in draft_only],
+    )
 
 
 async def replace(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -39,6 +39,9 @@ class Actor:
     id: str
     name: str
     role: Role
+    confirm: bool = field(default=False, compare=False)
+    """Taken from a process's token cache: the write acting for it must confirm, in its own
+    transaction, that the token is still valid (:meth:`liveblog.store.batch.Batch.confirm_token`)."""
 
     def as_metadata(self) -> dict[str, str]:
         return {"id": self.id, "name": self.name, "role": self.role.value}
@@ -103,13 +106,55 @@ async def authenticate(connection: AsyncConnection, secret: str, *, now: datetim
             )
         )
     ).one_or_none()
-    if row is None:
-        raise Unauthenticated("the bearer token is not known")
-    if row.revoked_at is not None:
-        raise Unauthenticated("the bearer token has been revoked")
-    if row.expires_at is not None and row.expires_at <= now:
-        raise Unauthenticated("the bearer token has expired")
+    refused = (
+        refusal(False, None, None, now=now)
+        if row is None
+        else refusal(True, row.revoked_at, row.expires_at, now=now)
+    )
+    if refused is not None:
+        raise Unauthenticated(refused)
+    assert row is not None
     return Actor(id=row.id, name=row.name, role=Role(row.role))
+
+
+def refusal(
+    found: bool, revoked_at: datetime | None, expires_at: datetime | None, *, now: datetime
+) -> str | None:
+    """Why a token in this state is refused at ``now`` (``None``: it is valid)."""
+    if not found:
+        return "the bearer token is not known"
+    if revoked_at is not None:
+        return "the bearer token has been revoked"
+    if expires_at is not None and expires_at <= now:
+        return "the bearer token has expired"
+    return None
+
+
+class TokenCache:
+    """The actors of recently presented secrets, by the secret's digest, for one process.
+
+    Only what a database check accepted is kept, and a cached actor is marked ``confirm``:
+    the write it acts for checks the token again in its own transaction (in the round trip
+    that writes the command's rows), so revoking a token takes effect at once in every
+    process, while a write spends no round trip of its own on authentication."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._actors: dict[str, Actor] = {}
+
+    def get(self, secret: str) -> Actor | None:
+        actor = self._actors.get(_digest(secret))
+        return None if actor is None else replace(actor, confirm=True)
+
+    def put(self, secret: str, actor: Actor) -> None:
+        self._actors[_digest(secret)] = actor
+        while len(self._actors) > self.size:
+            del self._actors[next(iter(self._actors))]
+
+    def forget(self, token_id: str) -> None:
+        """Drop token ``token_id`` (a write found it revoked or expired)."""
+        for digest in [d for d, actor in self._actors.items() if actor.id == token_id]:
+            del self._actors[digest]
 
 
 async def list_all(connection: AsyncConnection) -> list[TokenInfo]:
