@@ -3,7 +3,7 @@ together: the database, the command handler, the live hub and, on PostgreSQL, th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +18,7 @@ from liveblog.live.bus import PostgresListener
 from liveblog.live.hub import Hub
 from liveblog.store.database import Database
 from liveblog.store.schema import ensure_migrated
+from liveblog.websub import HubPinger
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,10 @@ async def running_services(settings: Settings, database: Database | None = None)
         hub = Hub(application, sweep_every=settings.live_sweep_seconds)
         application.on_commit = hub.wake
         await hub.start()
+        pinger = websub_pinger(settings, database)
+        if pinger is not None:
+            application.on_commit = both(hub.wake, pinger.wake)
+            await pinger.start()
         listener = None
         if not database.is_sqlite:
             listener = PostgresListener(
@@ -64,10 +69,29 @@ async def running_services(settings: Settings, database: Database | None = None)
         finally:
             if listener is not None:
                 await listener.stop()
+            if pinger is not None:
+                await pinger.stop()
             await hub.stop()
     finally:
         if owned:
             await database.dispose()
+
+
+def websub_pinger(settings: Settings, database: Database) -> HubPinger | None:
+    """The WebSub pinger, if a hub is configured (the settings require a public URL with it)."""
+    if settings.websub_hub_url is None or settings.public_url is None:
+        return None
+    return HubPinger(settings.websub_hub_url, settings.public_url, database)
+
+
+def both(first: Callable[[str, int], None], second: Callable[[str, int], None]) -> Callable[[str, int], None]:
+    """An ``on_commit`` that calls ``first`` and then ``second``."""
+
+    def on_commit(story: str, version: int) -> None:
+        first(story, version)
+        second(story, version)
+
+    return on_commit
 
 
 def get_services(request: Request) -> Services:
