@@ -123,12 +123,14 @@ def story_slug_of(url: str, settings: Settings, request: Request) -> str | None:
     ours = urlsplit(public_base(request, settings))
     if parts.scheme not in ("http", "https") or parts.hostname is None or parts.username or parts.password:
         return None
-    # http or https alike: a proxy that terminates TLS may not say which the reader used.
+    # http or https alike: a proxy that terminates TLS may not say which the reader used. So
+    # a URL without a port matches a server on its scheme's default port, whichever it is.
     default = {"http": 80, "https": 443}
-    if (parts.hostname, port or default[parts.scheme]) != (
-        ours.hostname,
-        ours.port or default.get(ours.scheme, 0),
-    ):
+    our_port = ours.port or default.get(ours.scheme, 0)
+    same_port = (
+        (ours.port is None or ours.port == default[parts.scheme]) if port is None else port == our_port
+    )
+    if parts.hostname != ours.hostname or not same_port:
         return None
     prefix = (ours.path or "").rstrip("/") + "/stories/"
     path = parts.path
