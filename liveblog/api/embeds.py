@@ -94,7 +94,7 @@ async def fragment(slug: SlugPath, request: Request, services: ServicesDep) -> H
     JSON-LD, for a CMS to include server-side."""
     story = await reader_story(services, slug)
     base = public_base(request, services.settings)
-    body = templates.get_template("fragment.html").render(**live_context(story, base), base=base)
+    body = templates.get_template("fragment.html").render(**live_context(story, base))
     return HTMLResponse(absolute_links(body, base), headers={"Cache-Control": "no-cache"})
 
 
