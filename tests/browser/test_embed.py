@@ -149,3 +149,23 @@ async def test_without_javascript_the_host_page_has_the_link(
     await expect(link).to_have_attribute("href", f"{live_server.url}/stories/{SLUG}")
     await expect(page.locator(FRAME)).to_have_count(0)
     await context.close()
+
+
+async def test_a_site_not_in_the_frame_ancestors_setting_cannot_frame_the_embed(
+    live_server: LiveServer, browser: Browser, page: Page, host_site: HostSite
+) -> None:
+    live_server.environment["LIVEBLOG_EMBED_FRAME_ANCESTORS"] = "https://cms.example.org"
+    live_server.start()
+    await Desk(live_server).open("Harbour fire")
+    async with page.expect_console_message(
+        lambda message: "frame-ancestors" in message.text, timeout=LIVE
+    ) as refused:
+        await page.goto(host_site.page("article.html", two_lines(live_server)))
+    assert "https://cms.example.org" in (await refused.value).text
+    # The frame holds Chromium's error page, never the story.
+    await expect(page.locator(FRAME)).to_have_count(1)
+    assert not [
+        frame
+        for frame in page.frames
+        if frame.url.startswith(f"{live_server.url}/stories/") and await frame.locator("#headline").count()
+    ]
