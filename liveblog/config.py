@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -88,6 +90,21 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="how often deliveries look at the feed without a wake-up"
     )
     log_level: str = "info"
+    embed_frame_ancestors: str = Field(
+        default="*",
+        description="the CSP frame-ancestors sources of GET /stories/{slug}/embed alone (every other "
+        "page keeps 'none'), space-separated: * (any web origin), 'self', https:, https://cms.example.org",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="this server's public origin (https://live.example.org), for the absolute URLs of "
+        "feeds, oEmbed and fragments and the WebSub pings; unset: the request's own",
+    )
+    websub_hub_url: str | None = Field(
+        default=None,
+        description="a WebSub hub that the feeds advertise and that is pinged when a story changes "
+        "(needs LIVEBLOG_PUBLIC_URL: the feeds' URLs there are the topics)",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -96,10 +113,53 @@ class Settings(BaseSettings):
             ipaddress.ip_network(entry.strip(), strict=False)  # ValueError: not an address or network
         return [entry.strip() for entry in entries]
 
+    @field_validator("embed_frame_ancestors")
+    @classmethod
+    def _frame_sources(cls, sources: str) -> str:
+        return check_frame_ancestors(sources)
+
+    @field_validator("public_url", "websub_hub_url")
+    @classmethod
+    def _web_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("must be an http(s) URL without a query or fragment")
+        return url.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _topics_need_a_public_url(self) -> Settings:
+        if self.websub_hub_url is not None and self.public_url is None:
+            raise ValueError(
+                "LIVEBLOG_WEBSUB_HUB_URL needs LIVEBLOG_PUBLIC_URL: the feeds' public URLs are what the hub is told about"
+            )
+        return self
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, url: str) -> str:
         return async_url(url)
+
+
+_FRAME_SOURCE = re.compile(
+    r"^(?:\*|'self'|'none'|[a-z][a-z0-9+.-]*:|(?:[a-z][a-z0-9+.-]*://)?(?:\*\.)?[a-z0-9.-]+(?::(?:\d{1,5}|\*))?)$",
+    re.IGNORECASE,
+)
+
+
+def check_frame_ancestors(sources: str) -> str:
+    """``sources`` if it is a list of CSP ``frame-ancestors`` sources (``*``, ``'self'``,
+    ``'none'``, a scheme such as ``https:``, a host with optional scheme and port), else a
+    ValueError: nothing that could end the directive (``;``, ``,``) or add another."""
+    parts = sources.split()
+    if not parts or not all(_FRAME_SOURCE.match(part) for part in parts):
+        raise ValueError(
+            "must be CSP frame-ancestors sources separated by spaces, e.g. * or 'self' https://cms.example.org"
+        )
+    if "'none'" in parts and len(parts) > 1:
+        raise ValueError("'none' stands alone")
+    return " ".join(parts)
 
 
 def async_url(url: str) -> str:

@@ -35,6 +35,7 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     │   ├── Unauthenticated         missing, malformed, unknown or revoked token (401)
     │   └── Forbidden               the token's role may not do this            (403)
     ├── RateLimited                 too many writes or connections; retry later  (429)
+    ├── FormatNotImplemented        oEmbed asked for a format other than JSON    (501)
     └── StoreError                  the database is missing, unmigrated or down (503)
         └── SchemaNotMigrated
 
@@ -190,6 +191,12 @@ class RateLimited(LiveblogError):
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class FormatNotImplemented(LiveblogError):
+    """oEmbed asked for a format this server does not serve (XML): 501, as its spec says."""
+
+    title = "Format not implemented"
 
 
 class StoreError(LiveblogError):

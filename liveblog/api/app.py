@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from liveblog import __version__, resources
-from liveblog.api import audit, docs, feed, live, pages, problems, stories, updates, webhooks
+from liveblog.api import audit, docs, embeds, feed, feeds, live, pages, problems, stories, updates, webhooks
 from liveblog.api.cors import CrossOrigin
 from liveblog.api.head import HeadAsGet
 from liveblog.api.limits import BodySizeLimit
@@ -73,11 +73,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(live.router)
     app.include_router(webhooks.router)
     app.include_router(pages.router)
+    app.include_router(embeds.router)
+    app.include_router(feeds.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=resources.folder(resources.STATIC)), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CrossOrigin, write_origins=settings.cors_write_origins)
-    app.add_middleware(SecurityHeaders)  # outside the others: their answers (413, CORS) too
+    # Outside the others: their answers (413, CORS) get the headers too.
+    app.add_middleware(SecurityHeaders, embed_frame_ancestors=settings.embed_frame_ancestors)
     app.add_middleware(HeadAsGet)  # outermost: everything inside sees the GET it stands for
     if services is not None:
         app.state.services = services

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import HTMLResponse
 
 from liveblog.api.auth import MaybeActor, sees_drafts
+from liveblog.api.links import oembed_discovery, public_base
 from liveblog.api.services import ServicesDep
 from liveblog.api.stories import SlugPath, ensure_readable, public_since
 from liveblog.api.updates import UpdateIdPath
@@ -263,6 +264,7 @@ async def live_page(
         live=live,
         json_ld=script_json(live_blog_posting(story, url)),
         language=story["language"],
+        oembed=oembed_discovery(public_base(request, services.settings), slug),
     )
 
 

@@ -40,6 +40,7 @@ STATUS_BY_ERROR: dict[type[errors.LiveblogError], int] = {
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     errors.RateLimited: 429,
+    errors.FormatNotImplemented: 501,
     errors.StoreError: 503,
 }
 """The HTTP status of each class of the error tree; a class not listed has its nearest listed
@@ -84,7 +85,7 @@ def from_error(error: errors.LiveblogError) -> Response:
     if isinstance(error, errors.RateLimited):
         headers["Retry-After"] = str(error.retry_after)
     status = status_of(error)
-    if status >= 500:
+    if status >= 500 and status != 501:  # 501: the client asked for what is not served
         log.error("%s: %s", type(error).__name__, error.detail)
     return problem(status, error.title, error.detail, type(error).__name__, headers=headers, **extra)
 

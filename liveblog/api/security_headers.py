@@ -14,12 +14,17 @@ This is the one place where a Content-Security-Policy is chosen (:func:`policy_f
   origin only, images from this origin or ``data:`` (Swagger's stylesheet draws its icons
   as ``data:`` URLs), no forms, no frames, no other origin at all;
 - every other HTML response (the reader pages) gets :data:`PAGE_POLICY`, which also admits
-  ``https:`` images (media that editors link to).
+  ``https:`` images (media that editors link to);
+- the embed (``/stories/{slug}/embed``, the one page meant to be framed by other sites) gets
+  :data:`PAGE_POLICY` with ``frame-ancestors`` from ``LIVEBLOG_EMBED_FRAME_ANCESTORS``
+  (``*`` unless configured); every other page keeps ``frame-ancestors 'none'``.
 
 Neither allows an inline script or style. ``Referrer-Policy`` is the same on every page.
 """
 
 from __future__ import annotations
+
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,27 +37,36 @@ DOCS_POLICY = (
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 DOCS_PREFIX = "/docs"
+EMBED_PATH = re.compile(r"^/stories/[^/]+/embed$")
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
-def policy_for(path: str) -> str:
-    """The Content-Security-Policy of an HTML response to ``path`` (without the root path)."""
+def policy_for(path: str, *, embed_frame_ancestors: str = "*") -> str:
+    """The Content-Security-Policy of an HTML response to ``path`` (without the root path);
+    ``embed_frame_ancestors`` (checked by :func:`liveblog.config.check_frame_ancestors`) is
+    who may frame the embed."""
     if path == DOCS_PREFIX or path.startswith(DOCS_PREFIX + "/"):
         return DOCS_POLICY
+    if EMBED_PATH.match(path):
+        return PAGE_POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {embed_frame_ancestors}")
     return PAGE_POLICY
 
 
-def headers_for(path: str) -> dict[str, str]:
+def headers_for(path: str, *, embed_frame_ancestors: str = "*") -> dict[str, str]:
     """The security headers an HTML response to ``path`` carries besides ``nosniff``."""
-    return {"Content-Security-Policy": policy_for(path), "Referrer-Policy": "strict-origin-when-cross-origin"}
+    return {
+        "Content-Security-Policy": policy_for(path, embed_frame_ancestors=embed_frame_ancestors),
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+    }
 
 
 class SecurityHeaders:
     """Adds ``nosniff`` to every HTTP response that lacks it, and :func:`headers_for` the
     request's path to every HTML response."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, embed_frame_ancestors: str = "*") -> None:
         self.app = app
+        self.embed_frame_ancestors = embed_frame_ancestors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,7 +76,10 @@ class SecurityHeaders:
         path: str = scope["path"]
         if root and path.startswith(root):
             path = path[len(root) :]
-        extra = [(name.lower().encode(), value.encode()) for name, value in headers_for(path).items()]
+        extra = [
+            (name.lower().encode(), value.encode())
+            for name, value in headers_for(path, embed_frame_ancestors=self.embed_frame_ancestors).items()
+        ]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

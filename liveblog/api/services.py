@@ -23,6 +23,7 @@ from liveblog.store.tokens import TokenCache
 from liveblog.webhooks.policy import RetryPolicy
 from liveblog.webhooks.source import FeedSource, StoreFeedSource
 from liveblog.webhooks.worker import Dispatcher, WorkerConfig
+from liveblog.websub import HubPinger
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +69,19 @@ async def running_services(settings: Settings, database: Database | None = None)
             if dispatcher is not None:
                 dispatcher.wake()
 
-        application.on_commit = committed
+        pinger = websub_pinger(settings, database)
+
+        def committed_here(story: str, version: int) -> None:
+            committed(story, version)
+            # The process that committed announces the change to the WebSub hub; the others
+            # (woken by the bus) need not announce it again.
+            if pinger is not None:
+                pinger.wake(story, version)
+
+        application.on_commit = committed_here
         await hub.start()
+        if pinger is not None:
+            await pinger.start()
         listener = None
         if not database.is_sqlite:
             listener = PostgresListener(
@@ -112,6 +124,8 @@ async def running_services(settings: Settings, database: Database | None = None)
                 await sealer.stop()
             if listener is not None:
                 await listener.stop()
+            if pinger is not None:
+                await pinger.stop()
             await hub.stop()
     finally:
         if owned:
@@ -135,6 +149,13 @@ def webhook_dispatcher(
         poll_seconds=settings.webhook_poll_seconds,
     )
     return Dispatcher(database, feed, config, clock=application.clock)
+
+
+def websub_pinger(settings: Settings, database: Database) -> HubPinger | None:
+    """The WebSub pinger, if a hub is configured (the settings require a public URL with it)."""
+    if settings.websub_hub_url is None or settings.public_url is None:
+        return None
+    return HubPinger(settings.websub_hub_url, settings.public_url, database)
 
 
 async def get_services(request: Request) -> Services:

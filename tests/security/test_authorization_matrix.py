@@ -87,6 +87,16 @@ RULES: dict[RouteKey, str] = {
     ("GET", "/stories/{slug}"): "public",
     ("GET", "/stories/{slug}/updates/{update_id}"): "public",
     ("GET", "/stories/{slug}/history"): "public",
+    # Embeds, oEmbed and feeds (issue #13): for readers, read no token at all (an iframe, a
+    # CMS or a feed reader sends none), so any credentials, even bad ones, change nothing.
+    ("GET", "/stories/{slug}/embed"): "open",
+    ("GET", "/stories/{slug}/fragment"): "open",
+    ("GET", "/embed.js"): "open",
+    ("GET", "/oembed"): "open",
+    ("GET", "/stories/{slug}/feed.atom"): "open",
+    ("GET", "/stories/{slug}/feed.json"): "open",
+    ("GET", "/feed.atom"): "open",
+    ("GET", "/feed.json"): "open",
 }
 
 LIVE_ROUTES = {("WEBSOCKET", f"{S}/live"), ("GET", f"{S}/live")}
@@ -266,6 +276,14 @@ BUILDERS: dict[RouteKey, Builder] = {
     ("GET", "/stories/{slug}"): _read("/stories/{slug}"),
     ("GET", "/stories/{slug}/updates/{update_id}"): _read("/stories/{slug}/updates/{update_id}"),
     ("GET", "/stories/{slug}/history"): _read("/stories/{slug}/history"),
+    ("GET", "/stories/{slug}/embed"): _read("/stories/{slug}/embed"),
+    ("GET", "/stories/{slug}/fragment"): _read("/stories/{slug}/fragment"),
+    ("GET", "/embed.js"): _read("/embed.js"),
+    ("GET", "/oembed"): _read("/oembed", url="http://testserver/stories/matrix-story"),
+    ("GET", "/stories/{slug}/feed.atom"): _read("/stories/{slug}/feed.atom"),
+    ("GET", "/stories/{slug}/feed.json"): _read("/stories/{slug}/feed.json"),
+    ("GET", "/feed.atom"): _read("/feed.atom"),
+    ("GET", "/feed.json"): _read("/feed.json"),
 }
 
 

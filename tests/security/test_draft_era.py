@@ -172,6 +172,12 @@ async def _http_surfaces(
     await get(f"{story}/events", after=0)
     await get(f"/stories/{SLUG}")
     await get(f"/stories/{SLUG}/history")
+    # Issue #13's surfaces: the embed, the fragment, oEmbed and the feeds.
+    for path in ("embed", "fragment", "feed.atom", "feed.json"):
+        assert (await get(f"/stories/{SLUG}/{path}")).status_code == 200
+    for path in ("/feed.atom", "/feed.json"):
+        assert (await get(path)).status_code == 200
+    await get("/oembed", url=f"http://testserver/stories/{SLUG}")
     for version in range(1, versions["current"] + 1):
         await get(story, at_version=version)
         await get(f"/stories/{SLUG}/history", version=version)
