@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import rfc8785
+from liveblog_client.audit import verifier as client_verifier
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -202,6 +203,13 @@ async def test_a_redacted_update_leaves_no_trace_and_the_log_still_verifies(
     )
     old = verify(parse_lines(before.splitlines()))
     assert old.ok, old.message
+    # The Python client's verifier, written independently from docs/audit-format.md, agrees.
+    independent = client_verifier.verify(
+        after.splitlines(), kept=client_verifier.parse_checkpoint(json.dumps(kept).encode())
+    )
+    assert independent.ok, independent.summary()
+    assert independent.redactions == result.redactions
+    assert client_verifier.verify(before.splitlines()).ok
     assert (await verify_database(database, SLUG)).ok
     assert await rebuild.check(database) == []
 
