@@ -156,7 +156,7 @@ def demo() -> None:
 
 
 def _play_demo(settings: Settings) -> None:
-    async def work(database: Database) -> tuple[str, str]:
+    async def work(database: Database) -> tuple[str, str, str]:
         if database.is_sqlite:
             await schema.upgrade(database)
         else:
@@ -169,15 +169,16 @@ def _play_demo(settings: Settings) -> None:
             )
             await demo_story.play_try_story(database, signer=application.signer)
         async with database.write() as connection:
-            await _revoke_named(connection, "demo editor", "demo auditor")
+            await _revoke_named(connection, "demo editor", "demo auditor", "demo admin")
             _, editor = await tokens.create(connection, name="demo editor", role=Role.EDITOR, now=utc_now())
             _, auditor = await tokens.create(
                 connection, name="demo auditor", role=Role.AUDITOR, now=utc_now()
             )
-        return editor, auditor
+            _, admin = await tokens.create(connection, name="demo admin", role=Role.ADMIN, now=utc_now())
+        return editor, auditor, admin
 
-    editor, auditor = _run(work, settings)
-    click.echo(demo_instructions(_base_url(settings), editor, auditor))
+    editor, auditor, admin = _run(work, settings)
+    click.echo(demo_instructions(_base_url(settings), editor, auditor, admin))
     sys.stdout.flush()  # before the server takes over, even when standard output is a pipe
 
 
@@ -206,9 +207,10 @@ def _client_command() -> str:
     return str(script.absolute())
 
 
-def demo_instructions(base: str, editor: str, auditor: str) -> str:
-    """What ``liveblog demo`` and ``serve --demo`` print: the pages, the tokens, and a
-    ``curl`` and a ``liveblog-client`` line that post to the open story."""
+def demo_instructions(base: str, editor: str, auditor: str, admin: str) -> str:
+    """What ``liveblog demo`` and ``serve --demo`` print: the pages, the tokens, a ``curl``
+    and a ``liveblog-client`` line that post to the open story, and how to redact an update
+    and verify the export that reports it."""
     import shlex
 
     open_story = f"{base}/stories/{demo_story.TRY_SLUG}"
@@ -221,6 +223,19 @@ def demo_instructions(base: str, editor: str, auditor: str) -> str:
     client = f"{_client_command()} --url {base} post {demo_story.TRY_SLUG} " + shlex.quote(
         "Hello from **liveblog-client**"
     )
+    redaction = shlex.quote(
+        json.dumps(
+            {
+                "legal_basis": "court order (demo)",
+                "note": "Removed on legal advice.",
+                "reason": "trying redaction",
+            }
+        )
+    )
+    redact = (
+        f"curl -sS -w '\\n' -X POST {base}/api/v1/stories/{demo_story.SLUG}/updates/UPDATE_ID/redaction "
+        f"-H 'Authorization: Bearer {admin}' -H 'Content-Type: application/json' -d {redaction}"
+    )
     return "\n".join(
         [
             "",
@@ -231,6 +246,7 @@ def demo_instructions(base: str, editor: str, auditor: str) -> str:
             "",
             f"editor token:  {editor}",
             f"auditor token: {auditor}",
+            f"admin token:   {admin}",
             "",
             "Post to the open story with curl, and watch its live page change by itself:",
             "",
@@ -240,6 +256,17 @@ def demo_instructions(base: str, editor: str, auditor: str) -> str:
             "",
             f"  export LIVEBLOG_TOKEN={editor}",
             f"  {client}",
+            "",
+            "Redact an update of the reference story (UPDATE_ID: the id in an update's permalink,",
+            "/stories/.../updates/UPDATE_ID) and watch it become a tombstone on the open page:",
+            "",
+            f"  {redact}",
+            "",
+            "then export the log and verify it: the report names the redaction:",
+            "",
+            f"  curl -sS {base}/api/v1/stories/{demo_story.SLUG}/events -H 'Accept: application/x-ndjson' "
+            f"-H 'Authorization: Bearer {auditor}' -o export.ndjson",
+            f"  {_client_command()} verify export.ndjson",
             "",
         ]
     )
