@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from liveblog.api.app import create_app
-from liveblog.api.services import Services, both, running_services
+from liveblog.api.services import Services, running_services
 from liveblog.config import Settings
 from liveblog.store.database import Database
 from liveblog.websub import HubPinger
@@ -124,7 +124,14 @@ async def test_a_failed_ping_is_retried_with_backoff(
     hub.failures_left = 2
     pinger = HubPinger(hub.url, PUBLIC, services.database, first_delay=0.01, max_delay=0.05)
     assert pinger.topics([]) == []
-    services.application.on_commit = both(services.hub.wake, pinger.wake)
+    committed = services.application.on_commit
+
+    def committed_and_pinged(story: str, version: int) -> None:
+        if committed is not None:
+            committed(story, version)
+        pinger.wake(story, version)
+
+    services.application.on_commit = committed_and_pinged
     await pinger.start()
     try:
         await open_story(client, editor, slug="retried")
