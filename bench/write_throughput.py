@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -243,7 +243,8 @@ async def run_pgbench(
     )
 
 
-async def create_tokens(url: str, count: int) -> list[str]:
+async def create_tokens(url: str, count: int, role: Role = Role.EDITOR) -> list[str]:
+    """``count`` new tokens of ``role`` (migrating the database first): their secrets."""
     store = Store(url)
     try:
         await schema.upgrade(store)
@@ -251,7 +252,7 @@ async def create_tokens(url: str, count: int) -> list[str]:
         async with store.write() as connection:
             for n in range(count):
                 _, secret = await tokens.create(
-                    connection, name=f"Bench editor {n}", role=Role.EDITOR, now=datetime.now(UTC)
+                    connection, name=f"Bench {role.value} {n}", role=role, now=datetime.now(UTC)
                 )
                 made.append(secret)
         return made
@@ -265,7 +266,8 @@ def minimal_server(dsn: str, workdir: Path, http: str) -> Server:
     return spawn_server([*command, "--http", http], port, workdir, os.environ, f"minimal endpoint ({http})")
 
 
-def liveblog_server(database: Database, workdir: Path) -> Server:
+def liveblog_server(database: Database, workdir: Path, env: Mapping[str, str] | None = None) -> Server:
+    """``liveblog serve`` on a free port (not yet answering); ``env`` adds to its environment."""
     port = free_port()
     environment = {
         **os.environ,
@@ -274,6 +276,7 @@ def liveblog_server(database: Database, workdir: Path) -> Server:
         "LIVEBLOG_SIGNING_KEY_PATH": str(workdir / "signing.key"),
         "LIVEBLOG_WRITE_RATE_PER_MINUTE": "100000000",
         "LIVEBLOG_WRITE_BURST": "100000000",
+        **(env or {}),
     }
     command = [str(LIVEBLOG), "serve", "--port", str(port)]
     return spawn_server(command, port, workdir, environment, "liveblog serve")

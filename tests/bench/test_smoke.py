@@ -28,6 +28,7 @@ SCRIPTS = {
     "api_throughput.py": ["--postgres-dsn", POSTGRES_URL],
     "as_of.py": ["--postgres-dsn", POSTGRES_URL],
     "fanout.py": [],  # SQLite only
+    "feed_lag.py": ["--postgres-dsn", POSTGRES_URL],  # PostgreSQL only; runs wrk
     "write_throughput.py": ["--postgres-dsn", POSTGRES_URL],  # PostgreSQL only; runs wrk and pgbench
 }
 
