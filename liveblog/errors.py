@@ -29,6 +29,7 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     ├── ConcurrencyError            another writer appended first (retried)     (409)
     ├── IdempotencyKeyReused        same Idempotency-Key, different request     (422)
     ├── InvalidInput                a cursor or parameter that cannot be used   (422)
+    │   └── InvalidCursor
     ├── BadRequest                  malformed JSON or a malformed header        (400)
     ├── PayloadTooLarge             a request body over the configured limit    (413)
     ├── AuthError                   the request may not be served to its sender (403)
