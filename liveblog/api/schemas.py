@@ -260,7 +260,12 @@ class Story(StoryHeader):
 
 
 class StoryList(Response):
-    items: list[StoryHeader] = Field(description="every story, most recently opened first", examples=[[]])
+    items: list[StoryHeader] = Field(
+        description="a page of stories, most recently opened first", examples=[[]]
+    )
+    next: str | None = Field(
+        description="cursor of the next page (`before`), or null at the end", examples=[None]
+    )
 
 
 class UpdateList(Response):

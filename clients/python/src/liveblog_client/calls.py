@@ -103,8 +103,13 @@ def open_story(body: bodies.NewStory, *, idempotency_key: str | None = None) -> 
     return write("POST", f"{API}/stories", models.Story, body, idempotency_key=idempotency_key)
 
 
-def list_stories() -> Call[models.StoryList]:
-    return Call("GET", f"{API}/stories", reader(models.StoryList))
+def list_stories(*, before: str | None = None, limit: int | None = None) -> Call[models.StoryList]:
+    params = {}
+    if before is not None:
+        params["before"] = before
+    if limit is not None:
+        params["limit"] = str(limit)
+    return Call("GET", f"{API}/stories", reader(models.StoryList), params=params)
 
 
 def get_story(slug: str, *, at_version: int | None = None, as_of: str | None = None) -> Call[models.Story]:

@@ -93,9 +93,10 @@ class AsyncClient:
 
     # -------------------------------------------------------------------- stories
 
-    async def stories(self) -> models.StoryList:
-        """Every story (drafts too, for editors), most recently opened first."""
-        return await self.send(calls.list_stories())
+    async def stories(self, *, before: str | None = None, limit: int | None = None) -> models.StoryList:
+        """A page of stories (drafts too, for editors), most recently opened first; pass the
+        page's ``next`` as ``before`` for the next."""
+        return await self.send(calls.list_stories(before=before, limit=limit))
 
     async def story(
         self, slug: str, *, at_version: int | None = None, as_of: datetime | None = None

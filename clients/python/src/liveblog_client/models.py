@@ -150,6 +150,7 @@ class Story(StoryHeader):
 
 class StoryList(Resource):
     items: list[StoryHeader]
+    next: str | None = None
 
 
 class UpdatePage(Resource):

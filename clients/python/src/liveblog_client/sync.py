@@ -85,8 +85,8 @@ class Client:
 
     # -------------------------------------------------------------------- stories
 
-    def stories(self) -> models.StoryList:
-        return self.send(calls.list_stories())
+    def stories(self, *, before: str | None = None, limit: int | None = None) -> models.StoryList:
+        return self.send(calls.list_stories(before=before, limit=limit))
 
     def story(
         self, slug: str, *, at_version: int | None = None, as_of: datetime | None = None
