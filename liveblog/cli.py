@@ -127,6 +127,7 @@ def serve(host: str | None, port: int | None, with_demo: bool, workers: int) -> 
         host=settings.host,
         port=settings.port,
         workers=workers,
+        timeout_worker_healthcheck=settings.worker_healthcheck_timeout,
         log_level=settings.log_level,
         ws="websockets-sansio",
         ws_max_size=settings.live_inbound_bytes,  # readers have nothing to say: larger frames close

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     http_keepalive_timeout: float = Field(
         default=5.0, gt=0, description="seconds an idle connection is kept open between requests"
     )
+    worker_healthcheck_timeout: int = Field(
+        default=30,
+        ge=1,
+        description=(
+            "seconds `serve --workers N` waits for a worker's health answer before replacing it"
+            " (uvicorn's 5 s restarts busy workers on a loaded machine)"
+        ),
+    )
     http_max_connections: int = Field(
         default=1000,
         ge=1,
