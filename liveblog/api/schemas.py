@@ -549,26 +549,47 @@ class RejectionBody(Request):
 
 class Submitter(Response):
     id: str = Field(description="the submitter's token id", examples=["tok_3kP"])
-    name: str = Field(description="the submitter's name (the update's author once published)")
+    name: str = Field(
+        description="the submitter's name (the update's author once published)", examples=["Field reporter"]
+    )
 
 
 class Submission(Response):
     id: str = Field(description="its id: the id of the update it publishes if approved", examples=["uZ1"])
     story: str = Field(description="the slug of its story", examples=["belgorod-captive-soldiers"])
-    status: Literal["pending", "approved", "rejected", "withdrawn"] = Field(examples=["pending"])
-    submitted_by: Submitter = Field(description="who submitted it")
+    status: Literal["pending", "approved", "rejected", "withdrawn"] = Field(
+        description="pending until an editor approves or rejects it, or its submitter withdraws it",
+        examples=["pending"],
+    )
+    submitted_by: Submitter = Field(
+        description="who submitted it", examples=[{"id": "tok_3kP", "name": "Field reporter"}]
+    )
     submitted_at: str = Field(description="when (RFC 3339, UTC)", examples=[MOMENT])
     decided_at: str | None = Field(description="when it was approved, rejected or withdrawn", examples=[None])
     update: dict[str, Any] = Field(
         description="the proposed update as submitted: body, byline, sources, media, verification, "
-        "occurred_at (emptied if the published update was redacted)"
+        "occurred_at (emptied if the published update was redacted)",
+        examples=[
+            {
+                "body": "Two soldiers shown on video.",
+                "byline": None,
+                "sources": [],
+                "media": [],
+                "verification": None,
+                "occurred_at": None,
+            }
+        ],
     )
     note: str | None = Field(description="the rejection's note to the submitter", examples=[None])
     changes: dict[str, Any] | None = Field(
         description="the editor's edits at approval (only what differs from the submission)", examples=[None]
     )
-    published_update: str | None = Field(description="the published update's id, once approved")
-    redacted: bool = Field(description="the published update was redacted, its submitted text with it")
+    published_update: str | None = Field(
+        description="the published update's id, once approved", examples=[None]
+    )
+    redacted: bool = Field(
+        description="the published update was redacted, its submitted text with it", examples=[False]
+    )
 
 
 class SubmissionList(Response):

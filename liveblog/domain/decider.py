@@ -46,10 +46,11 @@ def decide(command: c.Command, state: StoryState | None) -> list[e.Event]:
     if isinstance(command, c.OpenStory):
         return _open(command, state)
     story = _existing(command.story, state)
-    if command.at < story.updated_at:
+    latest = story.clock if story.clock is not None else story.updated_at
+    if command.at < latest:
         # A story's clock never runs backwards: a command stamped just before another one
         # took the write lock is recorded at the time of the latest event, not before it.
-        command = command.model_copy(update={"at": story.updated_at})
+        command = command.model_copy(update={"at": latest})
     match command:
         case c.PublishStory():
             return _publish(command, story)
@@ -296,8 +297,12 @@ def fold(state: StoryState | None, events: Iterable[e.Event]) -> StoryState | No
 def _advance(state: StoryState, event: e.Event, changes: dict[str, object]) -> StoryState:
     # The submission queue is the newsroom's: its events count in the stream (``version``)
     # but do not tell readers that the story changed (``updated_at``).
-    updated_at = state.updated_at if e.is_internal(event) else event.at
-    return state.model_copy(update={**changes, "version": state.version + 1, "updated_at": updated_at})
+    # ``clock`` keeps their time, so that the story's clock still never runs backwards.
+    if e.is_internal(event):
+        timing: dict[str, object] = {"clock": event.at}
+    else:
+        timing = {"updated_at": event.at, "clock": None}
+    return state.model_copy(update={**changes, "version": state.version + 1, **timing})
 
 
 def _changes(event: e.Event, story: StoryState) -> dict[str, object]:

@@ -108,3 +108,6 @@ class StoryState(Value):
     closed_at: datetime | None
     updates: dict[str, UpdateState]
     submissions: dict[str, SubmissionState] = Field(default_factory=dict)
+    clock: datetime | None = None
+    """The time of the latest event when it is one of the submission queue's (which leave
+    ``updated_at`` alone: readers are not told of them); ``None`` otherwise."""

@@ -268,6 +268,15 @@ def test_redacting_the_published_update_empties_the_submission_too() -> None:
     assert plain.submissions == {}
 
 
+def test_the_clock_counts_the_queue_too() -> None:
+    """A command stamped before the latest submission event is recorded at its time."""
+    early = c.PublishStory(story=SLUG, at=minute(3))
+    given(opened(), submitted(at=minute(10))).when(early).then(published(at=minute(10)))
+    late = fold(None, [opened(), submitted(at=minute(10)), published(at=minute(11))])
+    assert late is not None
+    assert (late.clock, late.updated_at) == (None, minute(11))
+
+
 def test_the_queue_events_are_internal() -> None:
     assert is_internal(submitted())
     assert not is_internal(posted())
