@@ -39,11 +39,15 @@ from liveblog.domain.events import (
     StoryPublished,
     StoryReopened,
     StoryRevised,
+    SubmissionApproved,
+    SubmissionRejected,
+    SubmissionWithdrawn,
     UpdateCorrected,
     UpdateFlagsChanged,
     UpdatePosted,
     UpdateRedacted,
     UpdateRetracted,
+    UpdateSubmitted,
     VerificationChanged,
     event_data,
     update_id_of,
@@ -51,7 +55,7 @@ from liveblog.domain.events import (
 from liveblog.domain.upcasting import event_from_stored
 from liveblog.domain.values import STORED, StoryStatus
 from liveblog.errors import ConcurrencyError, DomainError, Unauthenticated
-from liveblog.projections import story_view
+from liveblog.projections import story_view, submissions
 from liveblog.projections.event_rows import EventRows
 from liveblog.projections.redaction import redact
 from liveblog.store import event_store, idempotency, redaction_cleanup, snapshots
@@ -125,6 +129,10 @@ def _seals(event: Event) -> bool:
             | VerificationChanged()
             | UpdateFlagsChanged()
             | UpdateRetracted()
+            | UpdateSubmitted()
+            | SubmissionWithdrawn()
+            | SubmissionRejected()
+            | SubmissionApproved()
         ):
             return False
         case _:
@@ -275,10 +283,11 @@ class Application:
             prev_hash=head.hash,
             batch=batch,
         )
-        touched = dict.fromkeys(
-            update_id for update_id in map(update_id_of, decided) if update_id is not None
-        )
+        named = dict.fromkeys(update_id for update_id in map(update_id_of, decided) if update_id is not None)
+        # A submission's events name an id that is no update (yet): only the queue has it.
+        touched = [update_id for update_id in named if update_id in after.updates]
         story_view.collect(batch, before, after, touched)
+        submissions.collect(batch, before, after, named)
         _event_rows(before, decided, actor.as_metadata()).collect(batch)
         for event, stored in zip(decided, recorded, strict=True):
             if isinstance(event, UpdateRedacted):

@@ -13,7 +13,8 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     │   ├── NotFound                unknown story or update                     (404)
     │   │   ├── StoryNotFound
     │   │   ├── UpdateNotFound
-    │   │   └── WebhookNotFound
+    │   │   ├── WebhookNotFound
+    │   │   └── SubmissionNotFound
     │   ├── Conflict                the story is not in a state that allows it  (409)
     │   │   ├── StoryAlreadyExists
     │   │   ├── StoryIsClosed
@@ -21,11 +22,13 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     │   │   ├── UpdateIsRetracted
     │   │   ├── AlreadyRetracted
     │   │   ├── UpdateIsRedacted
-    │   │   └── AlreadyRedacted
+    │   │   ├── AlreadyRedacted
+    │   │   └── SubmissionNotPending
     │   ├── RuleViolation           the command itself is not acceptable        (422)
     │   │   ├── NothingToChange
     │   │   └── NoteRequired
-    │   └── RevisionMismatch        If-Match no longer holds                    (412)
+    │   ├── RevisionMismatch        If-Match no longer holds                    (412)
+    │   └── NotTheSubmitter         only a submission's submitter may withdraw it (403)
     ├── ConcurrencyError            another writer appended first (retried)     (409)
     ├── IdempotencyKeyReused        same Idempotency-Key, different request     (422)
     ├── InvalidInput                a cursor or parameter that cannot be used   (422)
@@ -83,6 +86,10 @@ class WebhookNotFound(NotFound):
     title = "Webhook not found"
 
 
+class SubmissionNotFound(NotFound):
+    title = "Submission not found"
+
+
 class Conflict(DomainError):
     title = "Conflict with the story's current state"
 
@@ -117,6 +124,12 @@ class AlreadyRedacted(Conflict):
     title = "Update already redacted"
 
 
+class SubmissionNotPending(Conflict):
+    """The submission was approved, rejected or withdrawn already (a second editor's approval)."""
+
+    title = "Submission no longer pending"
+
+
 class RuleViolation(DomainError):
     title = "Unacceptable command"
 
@@ -137,6 +150,12 @@ class RevisionMismatch(DomainError):
     def __init__(self, detail: str, *, current_revision: int) -> None:
         super().__init__(detail)
         self.current_revision = current_revision
+
+
+class NotTheSubmitter(DomainError):
+    """Someone other than a submission's submitter tried to withdraw it."""
+
+    title = "Not your submission"
 
 
 class ConcurrencyError(LiveblogError):

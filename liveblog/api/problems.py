@@ -29,6 +29,7 @@ STATUS_BY_ERROR: dict[type[errors.LiveblogError], int] = {
     errors.DomainError: 422,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.NotTheSubmitter: 403,
     errors.RuleViolation: 422,
     errors.RevisionMismatch: 412,
     errors.ConcurrencyError: 409,

@@ -182,6 +182,15 @@ class UpdateStatus(StrEnum):
     REDACTED = "redacted"
 
 
+class SubmissionStatus(StrEnum):
+    """Where a contributor's submission stands (issue 15)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
 class MediaKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"

@@ -53,6 +53,10 @@ def revision_rows(
                     _update_revision(old, new, after.version, event, actor),
                 )
             ]
+        case e.UpdateSubmitted() | e.SubmissionWithdrawn() | e.SubmissionRejected() | e.SubmissionApproved():
+            # The queue is the newsroom's: no revision (the approval's UpdatePosted makes the
+            # update's first one, as any post does); the log and the queue keep the rest.
+            return []
         case _:
             assert_never(event)
 
@@ -138,6 +142,8 @@ def _update_kind(event: e.UpdateEvent) -> tuple[str, str | None, str | None]:
             return "retraction", event.note, event.reason
         case e.UpdateRedacted():
             return "redaction", event.note, event.reason
+        case e.UpdateSubmitted() | e.SubmissionWithdrawn() | e.SubmissionRejected() | e.SubmissionApproved():
+            raise AssertionError("a submission's events make no revision (see revision_rows)")
         case _:
             assert_never(event)
 

@@ -179,6 +179,55 @@ def update_write(
     )
 
 
+# ------------------------------------------------------------- submissions (issue 15, part 1)
+
+
+def submissions_path(slug: str) -> str:
+    return f"{story_path(slug)}/submissions"
+
+
+def submit(
+    slug: str, body: bodies.NewSubmission, *, idempotency_key: str | None = None
+) -> Call[models.Submission]:
+    return write("POST", submissions_path(slug), models.Submission, body, idempotency_key=idempotency_key)
+
+
+def list_submissions(
+    slug: str, *, status: str | None = None, before: str | None = None, limit: int | None = None
+) -> Call[models.SubmissionPage]:
+    params = {}
+    if status is not None:
+        params["status"] = status
+    if before is not None:
+        params["before"] = before
+    if limit is not None:
+        params["limit"] = str(limit)
+    return Call("GET", submissions_path(slug), reader(models.SubmissionPage), params=params)
+
+
+def get_submission(slug: str, submission_id: str) -> Call[models.Submission]:
+    return Call("GET", f"{submissions_path(slug)}/{quote(submission_id, safe='')}", reader(models.Submission))
+
+
+def approve(
+    slug: str, submission_id: str, body: bodies.Approval, *, idempotency_key: str | None = None
+) -> Call[models.Update]:
+    path = f"{submissions_path(slug)}/{quote(submission_id, safe='')}/approval"
+    return write("POST", path, models.Update, body, idempotency_key=idempotency_key)
+
+
+def reject(
+    slug: str, submission_id: str, body: bodies.Rejection, *, idempotency_key: str | None = None
+) -> Call[models.Submission]:
+    path = f"{submissions_path(slug)}/{quote(submission_id, safe='')}/rejection"
+    return write("POST", path, models.Submission, body, idempotency_key=idempotency_key)
+
+
+def withdraw(slug: str, submission_id: str, *, idempotency_key: str | None = None) -> Call[models.Submission]:
+    path = f"{submissions_path(slug)}/{quote(submission_id, safe='')}/withdrawal"
+    return write("POST", path, models.Submission, idempotency_key=idempotency_key)
+
+
 # -------------------------------------------------------------------------- audit
 
 

@@ -133,6 +133,47 @@ class AsyncClient:
 
     # -------------------------------------------------------------------- updates
 
+    # --------------------------------------------------------- submissions (issue 15, part 1)
+
+    async def submit(
+        self, slug: str, body: bodies.NewSubmission, *, idempotency_key: str | None = None
+    ) -> models.Submission:
+        """Submit an update to the story's queue (a contributor's token, or an editor's)."""
+        return await self.send(calls.submit(slug, body, idempotency_key=idempotency_key))
+
+    async def submissions(
+        self, slug: str, *, status: str | None = None, before: str | None = None, limit: int | None = None
+    ) -> models.SubmissionPage:
+        """A page of the queue, newest first (a contributor: its own submissions only)."""
+        return await self.send(calls.list_submissions(slug, status=status, before=before, limit=limit))
+
+    async def submission(self, slug: str, submission_id: str) -> models.Submission:
+        return await self.send(calls.get_submission(slug, submission_id))
+
+    async def approve(
+        self,
+        slug: str,
+        submission_id: str,
+        body: bodies.Approval | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> models.Update:
+        """Publish a pending submission (with the editor's changes): the published update.
+        :class:`~liveblog_client.errors.Conflict` if it was decided already."""
+        return await self.send(
+            calls.approve(slug, submission_id, body or bodies.Approval(), idempotency_key=idempotency_key)
+        )
+
+    async def reject(
+        self, slug: str, submission_id: str, body: bodies.Rejection, *, idempotency_key: str | None = None
+    ) -> models.Submission:
+        return await self.send(calls.reject(slug, submission_id, body, idempotency_key=idempotency_key))
+
+    async def withdraw(
+        self, slug: str, submission_id: str, *, idempotency_key: str | None = None
+    ) -> models.Submission:
+        return await self.send(calls.withdraw(slug, submission_id, idempotency_key=idempotency_key))
+
     async def post_update(
         self, slug: str, body: bodies.NewUpdate, *, idempotency_key: str | None = None
     ) -> models.Update:

@@ -158,6 +158,42 @@ class UpdatePage(Resource):
     next: str | None
 
 
+# ------------------------------------------------------------- submissions (issue 15, part 1)
+
+
+class SubmissionStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class Submitter(Resource):
+    id: str
+    name: str
+
+
+class Submission(Resource):
+    """A contributor's proposed update (``update``: its fields as submitted) and where it stands."""
+
+    id: str
+    story: str
+    status: SubmissionStatus
+    submitted_by: Submitter
+    submitted_at: AwareDatetime
+    decided_at: AwareDatetime | None = None
+    update: dict[str, Any]
+    note: str | None = None
+    changes: dict[str, Any] | None = None
+    published_update: str | None = None
+    redacted: bool = False
+
+
+class SubmissionPage(Resource):
+    items: list[Submission]
+    next: str | None
+
+
 # ------------------------------------------------------------------------- audit
 
 

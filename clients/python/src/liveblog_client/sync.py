@@ -119,6 +119,47 @@ class Client:
 
     # -------------------------------------------------------------------- updates
 
+    # --------------------------------------------------------- submissions (issue 15, part 1)
+
+    def submit(
+        self, slug: str, body: bodies.NewSubmission, *, idempotency_key: str | None = None
+    ) -> models.Submission:
+        """Submit an update to the story's queue (a contributor's token, or an editor's)."""
+        return self.send(calls.submit(slug, body, idempotency_key=idempotency_key))
+
+    def submissions(
+        self, slug: str, *, status: str | None = None, before: str | None = None, limit: int | None = None
+    ) -> models.SubmissionPage:
+        """A page of the queue, newest first (a contributor: its own submissions only)."""
+        return self.send(calls.list_submissions(slug, status=status, before=before, limit=limit))
+
+    def submission(self, slug: str, submission_id: str) -> models.Submission:
+        return self.send(calls.get_submission(slug, submission_id))
+
+    def approve(
+        self,
+        slug: str,
+        submission_id: str,
+        body: bodies.Approval | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> models.Update:
+        """Publish a pending submission (with the editor's changes): the published update.
+        :class:`~liveblog_client.errors.Conflict` if it was decided already."""
+        return self.send(
+            calls.approve(slug, submission_id, body or bodies.Approval(), idempotency_key=idempotency_key)
+        )
+
+    def reject(
+        self, slug: str, submission_id: str, body: bodies.Rejection, *, idempotency_key: str | None = None
+    ) -> models.Submission:
+        return self.send(calls.reject(slug, submission_id, body, idempotency_key=idempotency_key))
+
+    def withdraw(
+        self, slug: str, submission_id: str, *, idempotency_key: str | None = None
+    ) -> models.Submission:
+        return self.send(calls.withdraw(slug, submission_id, idempotency_key=idempotency_key))
+
     def post_update(
         self, slug: str, body: bodies.NewUpdate, *, idempotency_key: str | None = None
     ) -> models.Update:
