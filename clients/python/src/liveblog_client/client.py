@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self, TypeVar
 
@@ -131,6 +132,12 @@ class AsyncClient:
         return await self.send(calls.story_action(slug, "reopen", idempotency_key=idempotency_key))
 
     # -------------------------------------------------------------------- updates
+
+    async def upload(self, path: str | Path) -> models.UploadedMedia:
+        """Upload the image at ``path`` (JPEG, PNG, WebP or GIF); attach it to an update with
+        ``Media(kind="image", id=..., alt=...)``. The server strips its metadata."""
+        file = Path(path)
+        return await self.send(calls.upload_media(file.name, file.read_bytes()))
 
     async def post_update(
         self, slug: str, body: bodies.NewUpdate, *, idempotency_key: str | None = None
