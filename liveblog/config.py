@@ -97,6 +97,16 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         default=2.0, gt=0, description="how often deliveries look at the feed without a wake-up"
     )
+    media_dir: Path = Field(
+        default=Path("liveblog-media"),
+        description="where uploaded images are stored, content-addressed (created if missing); "
+        "relative paths are from the working directory, like the signing key's",
+    )
+    media_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="largest image file accepted by POST /api/v1/media (413 beyond)",
+    )
     log_level: str = "info"
     embed_frame_ancestors: str = Field(
         default="*",

@@ -14,7 +14,8 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     │   │   ├── StoryNotFound
     │   │   ├── UpdateNotFound
     │   │   ├── WebhookNotFound
-    │   │   └── SubmissionNotFound
+    │   │   ├── SubmissionNotFound
+    │   │   └── MediaNotFound
     │   ├── Conflict                the story is not in a state that allows it  (409)
     │   │   ├── StoryAlreadyExists
     │   │   ├── StoryIsClosed
@@ -32,7 +33,11 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     ├── ConcurrencyError            another writer appended first (retried)     (409)
     ├── IdempotencyKeyReused        same Idempotency-Key, different request     (422)
     ├── InvalidInput                a cursor or parameter that cannot be used   (422)
-    │   └── InvalidCursor
+    │   ├── InvalidCursor
+    │   ├── InvalidImage            an upload that is not a usable image
+    │   ├── UnknownMedia            a media id or media URL never uploaded here
+    │   ├── ForeignImage            a Markdown image not from liveblog's media
+    │   └── UnsupportedMediaType    an upload of a type not accepted            (415)
     ├── BadRequest                  malformed JSON or a malformed header        (400)
     ├── PayloadTooLarge             a request body over the configured limit    (413)
     ├── AuthError                   the request may not be served to its sender (403)
@@ -88,6 +93,12 @@ class WebhookNotFound(NotFound):
 
 class SubmissionNotFound(NotFound):
     title = "Submission not found"
+
+
+class MediaNotFound(NotFound):
+    """No uploaded image with that id (or not in that width or type), or it was removed."""
+
+    title = "Media not found"
 
 
 class Conflict(DomainError):
@@ -181,6 +192,30 @@ class InvalidInput(LiveblogError):
 
 class InvalidCursor(InvalidInput):
     """A string that is not a change-feed cursor this server issued (422)."""
+
+
+class InvalidImage(InvalidInput):
+    """An upload that is empty, corrupt, not the format it claims, or a decompression bomb."""
+
+    title = "Invalid image"
+
+
+class UnknownMedia(InvalidInput):
+    """An update names a media id (or a media URL) that was never uploaded to this server."""
+
+    title = "Unknown media"
+
+
+class ForeignImage(InvalidInput):
+    """A Markdown image (``![alt](url)``) whose URL is not liveblog's own media."""
+
+    title = "Image not from this server"
+
+
+class UnsupportedMediaType(InvalidInput):
+    """An upload that is not JPEG, PNG, WebP or GIF (SVG above all: it can carry script)."""
+
+    title = "Unsupported media type"
 
 
 class BadRequest(LiveblogError):

@@ -17,6 +17,7 @@ from liveblog.api import (
     feed,
     feeds,
     live,
+    media,
     pages,
     problems,
     stories,
@@ -89,9 +90,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(pages.router)
     app.include_router(embeds.router)
     app.include_router(feeds.router)
+    app.include_router(media.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=resources.folder(resources.STATIC)), name="static")
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        per_path={media.MEDIA_PATH: settings.media_max_bytes + media.MULTIPART_ALLOWANCE},
+    )
     app.add_middleware(CrossOrigin, write_origins=settings.cors_write_origins)
     # Outside the others: their answers (413, CORS) get the headers too.
     app.add_middleware(SecurityHeaders, embed_frame_ancestors=settings.embed_frame_ancestors)

@@ -35,6 +35,7 @@ STATUS_BY_ERROR: dict[type[errors.LiveblogError], int] = {
     errors.ConcurrencyError: 409,
     errors.IdempotencyKeyReused: 422,
     errors.InvalidInput: 422,
+    errors.UnsupportedMediaType: 415,
     errors.BadRequest: 400,
     errors.PayloadTooLarge: 413,
     errors.AuthError: 403,

@@ -27,6 +27,7 @@ from liveblog.api.stories import NOT_MODIFIED, SlugPath, ensure_readable
 from liveblog.domain import commands as c
 from liveblog.domain.state import StoryState
 from liveblog.errors import InvalidInput, UpdateNotFound
+from liveblog.media import references
 from liveblog.projections import story_view, views
 from liveblog.store.idempotency import StoredResponse
 from liveblog.store.tokens import Actor
@@ -60,12 +61,14 @@ async def post_update(
 ) -> Response:
     """Post a new update to the top of the story."""
     update_id = new_update_id()
+    fields = body.model_dump(exclude_none=True)
+    fields["media"] = await references.resolve(services.database, body.media, [body.body])
     command = c.PostUpdate(
         story=slug,
         update_id=update_id,
         author=actor.name,
         at=services.application.clock(),
-        **body.model_dump(exclude_none=True),
+        **fields,
     )
     outcome = await services.application.handle(
         command,
@@ -151,10 +154,11 @@ async def correct_update(
     services: ServicesDep,
 ) -> Response:
     """Correct, clarify or amend an update (or a minor edit). `If-Match` names its revision."""
+    media = await references.resolve(services.database, body.changes.media, [body.changes.body])
     command = c.CorrectUpdate(
         story=slug,
         update_id=update_id,
-        changes=body.changes,
+        changes=body.changes.model_copy(update={"media": media}),
         kind=body.kind,
         reason=body.reason,
         note=body.note,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from liveblog.domain import events as e
 from liveblog.domain.state import StoryState, UpdateState
 from liveblog.domain.values import CorrectionKind, rfc3339
+from liveblog.projections import views
 from liveblog.projections.diffs import word_diff
 from liveblog.projections.story_view import dumps
 from liveblog.projections.tables import revisions
@@ -116,7 +117,7 @@ def _fields(update: UpdateState | None) -> dict[str, Any]:
         "body": update.body,
         "byline": update.byline,
         "sources": [source.model_dump() for source in update.sources],
-        "media": [item.model_dump(mode="json") for item in update.media],
+        "media": [views.media_view(item) for item in update.media],
         "occurred_at": rfc3339(update.occurred_at),
         "status": update.status.value,
         "pinned": update.pinned,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from liveblog.domain.state import StoryState, UpdateState
-from liveblog.domain.values import StoryStatus, UpdateStatus, rfc3339
+from liveblog.domain.values import Media, StoryStatus, UpdateStatus, rfc3339
 from liveblog.projections.rendering import markdown_to_html
 
 PAGE_SIZE = 20
@@ -31,6 +31,36 @@ def header_view(story: StoryState) -> dict[str, Any]:
     }
 
 
+IMAGE_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
+def media_view(item: Media) -> dict[str, Any]:
+    """One of an update's media as readers get it: a link elsewhere ``{kind, url, caption}``
+    (with ``alt`` and ``credit`` when set), or an uploaded image with its facts and the URLs of
+    its widths (``url`` the largest, ``variants`` narrowest first)."""
+    if item.id is None or item.content_type is None or item.width is None or item.height is None:
+        view: dict[str, Any] = {"kind": item.kind.value, "url": item.url, "caption": item.caption}
+        if item.alt is not None:
+            view["alt"] = item.alt
+        if item.credit is not None:
+            view["credit"] = item.credit
+        return view
+    extension = IMAGE_EXTENSIONS[item.content_type]
+    widths = item.widths or (item.width,)
+    return {
+        "kind": item.kind.value,
+        "id": item.id,
+        "url": f"/media/{item.id}/{widths[-1]}.{extension}",
+        "alt": item.alt,
+        "caption": item.caption,
+        "credit": item.credit,
+        "content_type": item.content_type,
+        "width": item.width,
+        "height": item.height,
+        "variants": [{"width": w, "url": f"/media/{item.id}/{w}.{extension}"} for w in widths],
+    }
+
+
 def update_view(story: str, update: UpdateState) -> dict[str, Any]:
     verification = update.verification
     view = {
@@ -43,7 +73,7 @@ def update_view(story: str, update: UpdateState) -> dict[str, Any]:
         "byline": update.byline,
         "author": {"name": update.author},
         "sources": [{"name": s.name, "url": s.url} for s in update.sources],
-        "media": [{"kind": m.kind.value, "url": m.url, "caption": m.caption} for m in update.media],
+        "media": [media_view(m) for m in update.media],
         "verification": None
         if verification is None
         else {

@@ -38,6 +38,8 @@ class Call(Generic[T]):
     params: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    files: dict[str, tuple[str, bytes, str]] | None = None
+    """A multipart body instead of JSON: field name to (file name, bytes, content type)."""
 
     def content(self) -> bytes | None:
         return None if self.body is None else json.dumps(self.body, ensure_ascii=False).encode()
@@ -135,6 +137,16 @@ def story_action(slug: str, action: str, *, idempotency_key: str | None = None) 
 
 
 # ------------------------------------------------------------------------ updates
+
+
+def upload_media(name: str, data: bytes) -> Call[models.UploadedMedia]:
+    """Upload an image. It needs no Idempotency-Key: the same bytes are the same image."""
+    return Call(
+        "POST",
+        f"{API}/media",
+        reader(models.UploadedMedia),
+        files={"file": (name, data, "application/octet-stream")},
+    )
 
 
 def post_update(

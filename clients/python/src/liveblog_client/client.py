@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self, TypeVar
 
@@ -173,6 +174,12 @@ class AsyncClient:
         self, slug: str, submission_id: str, *, idempotency_key: str | None = None
     ) -> models.Submission:
         return await self.send(calls.withdraw(slug, submission_id, idempotency_key=idempotency_key))
+
+    async def upload(self, path: str | Path) -> models.UploadedMedia:
+        """Upload the image at ``path`` (JPEG, PNG, WebP or GIF); attach it to an update with
+        ``Media(kind="image", id=..., alt=...)``. The server strips its metadata."""
+        file = Path(path)
+        return await self.send(calls.upload_media(file.name, file.read_bytes()))
 
     async def post_update(
         self, slug: str, body: bodies.NewUpdate, *, idempotency_key: str | None = None

@@ -66,11 +66,35 @@ class Source(Resource):
 
 
 class Media(Resource):
-    """An image, video or link attached to an update; also used in request bodies."""
+    """An image, video or link attached to an update; also used in request bodies. An image
+    uploaded with :meth:`Client.upload` is named by ``id`` (no ``url``) with a required
+    ``alt``; in an Update the server adds its ``url``, size and ``variants``."""
 
     kind: MediaKind
-    url: str
+    url: str | None = None
     caption: str | None = None
+    id: str | None = None
+    alt: str | None = None
+    credit: str | None = None
+
+
+class MediaVariant(Resource):
+    """One stored width of an uploaded image."""
+
+    width: int
+    url: str
+
+
+class UploadedMedia(Resource):
+    """An image as ``POST /api/v1/media`` stored it (metadata stripped, in a few widths)."""
+
+    id: str
+    content_type: str
+    width: int
+    height: int
+    url: str
+    variants: list[MediaVariant]
+    created_at: AwareDatetime
 
 
 class Verification(Resource):

@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self, TypeVar
 
@@ -159,6 +160,12 @@ class Client:
         self, slug: str, submission_id: str, *, idempotency_key: str | None = None
     ) -> models.Submission:
         return self.send(calls.withdraw(slug, submission_id, idempotency_key=idempotency_key))
+
+    def upload(self, path: str | Path) -> models.UploadedMedia:
+        """Upload the image at ``path`` (JPEG, PNG, WebP or GIF); attach it to an update with
+        ``Media(kind="image", id=..., alt=...)``. The server strips its metadata."""
+        file = Path(path)
+        return self.send(calls.upload_media(file.name, file.read_bytes()))
 
     def post_update(
         self, slug: str, body: bodies.NewUpdate, *, idempotency_key: str | None = None

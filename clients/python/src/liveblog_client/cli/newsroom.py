@@ -1,5 +1,5 @@
-"""The editor's commands: open, publish, retitle, close, reopen; post, correct, verify-claim,
-pin, retract; and the submission queue's: submit and withdraw (a contributor), queue,
+"""The editor's commands: open, publish, retitle, close, reopen; upload, post, correct,
+verify-claim, pin, retract; and the submission queue's: submit and withdraw (a contributor), queue,
 approve and reject (an editor).
 
 Each prints one line for scripts on standard output (``open``: the slug; ``post``: the new
@@ -58,6 +58,16 @@ def media(text: str) -> Media:
     if kind not in {item.value for item in MediaKind} or not url:
         raise click.BadParameter(f"{text!r}: expected 'KIND URL [CAPTION]' with KIND image, video or link")
     return Media(kind=MediaKind(kind), url=url, caption=caption.strip() or None)
+
+
+def image(text: str) -> Media:
+    """``ID ALT TEXT``: an image uploaded with ``upload`` and its description."""
+    media_id, _, alt = text.strip().partition(" ")
+    if not media_id or not alt.strip():
+        raise click.BadParameter(
+            f"{text!r}: expected 'ID ALT TEXT' (the id printed by upload, then the alt text)"
+        )
+    return Media(kind=MediaKind.IMAGE, id=media_id, alt=alt.strip())
 
 
 def moment(text: str | None) -> datetime | None:
@@ -188,6 +198,9 @@ def retitle(
 @click.option(
     "--media", "media_items", multiple=True, metavar="'KIND URL [CAPTION]'", help="attach media (repeatable)"
 )
+@click.option(
+    "--image", "images", multiple=True, metavar="'ID ALT'", help="attach an uploaded image (repeatable)"
+)
 @idempotent
 @pass_env
 def post(
@@ -203,6 +216,7 @@ def post(
     pin: bool,
     occurred_at: str | None,
     media_items: tuple[str, ...],
+    images: tuple[str, ...],
     idempotency_key: str | None,
 ) -> None:
     """Post an update to story SLUG; BODY is Markdown ("-": standard input). Prints its id."""
@@ -219,11 +233,22 @@ def post(
         key_event=key_event,
         pinned=pin,
         occurred_at=moment(occurred_at),
-        media=[media(item) for item in media_items],
+        media=[*(media(item) for item in media_items), *(image(item) for item in images)],
     )
     with env.client() as client:
         update = client.post_update(slug, new, idempotency_key=idempotency_key)
     env.emit(update, update.id)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_env
+def upload(env: Env, path: Path) -> None:
+    """Upload the image at PATH (JPEG, PNG, WebP or GIF; its metadata is stripped). Prints its
+    id, for `post --image 'ID ALT'`."""
+    with env.client() as client:
+        uploaded = client.upload(path)
+    env.emit(uploaded, uploaded.id)
 
 
 @main.command()
