@@ -34,6 +34,7 @@ from liveblog.domain import commands as c
 from liveblog.domain.state import StoryState
 from liveblog.domain.values import SubmissionStatus
 from liveblog.errors import Forbidden, InvalidInput, SubmissionNotFound
+from liveblog.media import references
 from liveblog.projections import submissions, views
 from liveblog.store.idempotency import StoredResponse
 from liveblog.store.tokens import Actor, Role
@@ -102,7 +103,7 @@ async def submit_update(
         sources=body.sources,
         verification=body.verification,
         occurred_at=body.occurred_at,
-        media=body.media,
+        media=await references.resolve(services.database, body.media, [body.body]) or (),
         at=services.application.clock(),
     )
     return await _handle(
@@ -202,8 +203,12 @@ async def approve_submission(
     yours, apart from the submitted text): 201 with the published Update, an update like
     any other. Of two approvals of the same submission one wins; the other gets 409."""
     approval = body if body is not None else ApprovalBody()
+    media = await references.resolve(services.database, approval.changes.media, [approval.changes.body])
     command = c.ApproveSubmission(
-        story=slug, update_id=submission_id, changes=approval.changes, at=services.application.clock()
+        story=slug,
+        update_id=submission_id,
+        changes=approval.changes.model_copy(update={"media": media}),
+        at=services.application.clock(),
     )
     return await _handle(
         command,

@@ -304,3 +304,33 @@ async def test_serving_unknown_media_is_404(client: httpx.AsyncClient, editor: d
         response = await client.get(path)
         assert response.status_code in (404, 422), path
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_submission_and_its_approval_take_uploaded_images_by_id_only(
+    client: httpx.AsyncClient, editor: dict[str, str], database: Database
+) -> None:
+    """A reporter's photo goes through the queue like an editor's: unknown ids and foreign
+    Markdown images are refused at submission and at approval, nothing recorded."""
+    await open_story(client, editor)
+    reporter = {"Authorization": f"Bearer {await make_token(database, Role.CONTRIBUTOR, 'Field')}"}
+    image = await uploaded(client, reporter, png((400, 300), "RGB"))
+    queue = "/api/v1/stories/border-raid/submissions"
+    before = await event_count(database)
+    for body in (
+        {"body": "x", "media": [{"kind": "image", "id": "e" * 64, "alt": "x"}]},
+        {"body": "![x](https://example.org/x.png)"},
+    ):
+        assert_problem(await client.post(queue, json=body, headers=reporter), 422)
+    assert await event_count(database) == before
+    photo = {"kind": "image", "id": image["id"], "alt": "The checkpoint at dawn"}
+    submitted = await client.post(
+        queue, json={"body": "At the checkpoint.", "media": [photo]}, headers=reporter
+    )
+    assert submitted.status_code == 201, submitted.text
+    approval = f"{queue}/{submitted.json()['id']}/approval"
+    unknown = {"changes": {"media": [{"kind": "image", "id": "d" * 64, "alt": "y"}]}}
+    assert_problem(await client.post(approval, json=unknown, headers=editor), 422)
+    approved = await client.post(approval, headers=editor)
+    assert approved.status_code == 201, approved.text
+    assert approved.json()["media"][0]["id"] == image["id"]
+    assert approved.json()["media"][0]["alt"] == "The checkpoint at dawn"
