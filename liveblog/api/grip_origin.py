@@ -198,7 +198,9 @@ def _ws(events: list[grip.WsEvent], headers: dict[str, str] | None = None) -> Re
     return Response(
         grip.encode_events(events),
         media_type=grip.WS_CONTENT_TYPE,
-        headers={"Sec-WebSocket-Extensions": "grip", **(headers or {})},
+        # No prefix: the live protocol's messages pass as they are (Pushpin's default
+        # prefix, "m:", would make it drop them); control messages still start "c:".
+        headers={"Sec-WebSocket-Extensions": 'grip; message-prefix=""', **(headers or {})},
     )
 
 
