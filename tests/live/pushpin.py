@@ -99,7 +99,9 @@ class Pushpin:
 
     def start(self) -> None:
         binary = shutil.which("pushpin")
-        assert binary is not None, "pushpin is not installed (Debian's package `pushpin`; .ci/run installs it)"
+        assert binary is not None, (
+            "pushpin is not installed (Debian's package `pushpin`; .ci/run installs it)"
+        )
         for name in ("run", "log"):
             (self.directory / name).mkdir(parents=True, exist_ok=True)
         routes = self.directory / "routes"
@@ -182,12 +184,17 @@ class PublishRelay:
                             kept.append(item)
                 status = 200
                 if kept:
-                    status = httpx.post(relay.target + "publish/", json={"items": kept}, timeout=10).status_code
+                    try:
+                        status = httpx.post(
+                            relay.target + "publish/", json={"items": kept}, timeout=10
+                        ).status_code
+                    except httpx.HTTPError:
+                        status = 503  # Pushpin is down (it stops first at the end of the module)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)

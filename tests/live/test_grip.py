@@ -28,7 +28,7 @@ from liveblog.store.database import Database
 from liveblog.store.tokens import Role
 from tests.api.helpers import open_story, post_update
 from tests.live.processes import ServerProcess
-from tests.live.pushpin import Pushpin, PublishRelay
+from tests.live.pushpin import PublishRelay, Pushpin
 
 TIMEOUT = 30.0  # seconds for a frame that must come; generous, the machine is shared
 
@@ -141,18 +141,23 @@ async def http(tier: Tier) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def sse(
-    http: httpx.AsyncClient, tier: Tier, slug: str, *, after: int | None = None, headers: dict[str, str] | None = None
+    http: httpx.AsyncClient,
+    tier: Tier,
+    slug: str,
+    *,
+    after: int | None = None,
+    headers: dict[str, str] | None = None,
 ) -> AsyncIterator[SseReader]:
     url = live(tier, slug) + ("" if after is None else f"?after={after}")
-    async with http.stream("GET", url, headers={"Accept": "text/event-stream", **(headers or {})}) as response:
+    async with http.stream(
+        "GET", url, headers={"Accept": "text/event-stream", **(headers or {})}
+    ) as response:
         assert response.status_code == 200, (await response.aread(), tier.logs())
         yield SseReader(response)
 
 
 async def ws_receive(connection: ClientConnection) -> dict[str, Any]:
-    raw = await asyncio.wait_for(connection.recv(), TIMEOUT)
-    print("WS<", raw)
-    return dict(json.loads(raw))
+    return dict(json.loads(await asyncio.wait_for(connection.recv(), TIMEOUT)))
 
 
 async def ws_events_until(connection: ClientConnection, version: int) -> list[int]:
@@ -179,11 +184,16 @@ async def test_sse_and_websocket_readers_get_every_version_once_in_order_through
     sockets = [await connect(ws_url(tier, "grip-burst", start)) for _ in range(2)]
     try:
         for stream in streams:
-            assert await stream.next() == ("hello", {"type": "hello", "story": "grip-burst", "version": start})
+            assert await stream.next() == (
+                "hello",
+                {"type": "hello", "story": "grip-burst", "version": start},
+            )
         for socket in sockets:
             assert await ws_receive(socket) == {"type": "hello", "story": "grip-burst", "version": start}
         # A burst: concurrent posts, each its own commit and publish.
-        posted = await asyncio.gather(*(post_update(origin, editor, slug="grip-burst", body=f"No. {n}") for n in range(20)))
+        posted = await asyncio.gather(
+            *(post_update(origin, editor, slug="grip-burst", body=f"No. {n}") for n in range(20))
+        )
         assert len(posted) == 20
         last = (await origin.get("/api/v1/stories/grip-burst")).json()["version"]
         assert last == start + 20
@@ -266,7 +276,9 @@ async def test_a_draft_never_reaches_a_reader_and_the_newsroom_follows_it(
         await reader.aclose()
         # The draft's channel items never went to the readers' channel.
         public_items = [
-            item for item in tier.relay.seen if item.get("channel") == grip.story_channel("grip-draft", newsroom=False)
+            item
+            for item in tier.relay.seen
+            if item.get("channel") == grip.story_channel("grip-draft", newsroom=False)
         ]
         assert [int(item["id"]) for item in public_items] == [version + 1]
         assert all(secret["body"] not in json.dumps(item) for item in public_items)
@@ -344,4 +356,3 @@ async def test_readers_sending_frames_are_limited_over_http(
             while True:
                 await ws_receive(socket)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
-
