@@ -122,6 +122,11 @@ class Settings(BaseSettings):
         description="the key the GRIP proxy signs its requests with (Grip-Sig, HS256; Pushpin's "
         "sig_key); requests for the live paths without a valid signature are refused (grip tier)",
     )
+    grip_publish_token: str | None = Field(
+        default=None,
+        description="sent as `Authorization: Bearer` with every publish (Fastly Fanout's API token; "
+        "Pushpin needs none)",
+    )
     grip_next_link_seconds: int = Field(
         default=20,
         ge=1,

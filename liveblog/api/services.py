@@ -86,7 +86,9 @@ async def running_services(settings: Settings, database: Database | None = None)
         if settings.live_tier == "grip":
             # The committing process alone publishes a commit's events (on_recorded is
             # called here, never for what the bus brings from other processes).
-            publisher = GripPublisher(settings.grip_publish_urls, application)
+            publisher = GripPublisher(
+                settings.grip_publish_urls, application, token=settings.grip_publish_token
+            )
             application.on_recorded = publisher.recorded
             await publisher.start()
         await hub.start()

@@ -58,6 +58,7 @@ class GripPublisher:
         max_delay: float = 10.0,
         timeout: float = 10.0,
         recheck_every: float = RECHECK_SECONDS,
+        token: str | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.urls = [url if url.endswith("/") else url + "/" for url in urls]
@@ -67,6 +68,7 @@ class GripPublisher:
         self.max_delay = max_delay
         self.timeout = timeout
         self.recheck_every = recheck_every
+        self._headers = {} if token is None else {"Authorization": f"Bearer {token}"}
         self.clock = clock or application.clock
         self._queue: asyncio.Queue[list[dict[str, Any]] | Sequence[RecordedEvent]] = asyncio.Queue()
         self._states: OrderedDict[str, StoryState] = OrderedDict()
@@ -150,7 +152,7 @@ class GripPublisher:
     # ------------------------------------------------------------------ the tasks
 
     async def _run(self) -> None:
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
+        async with httpx.AsyncClient(timeout=self.timeout, headers=self._headers) as client:
             while True:
                 work = await self._queue.get()
                 try:

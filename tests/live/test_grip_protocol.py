@@ -29,7 +29,14 @@ def test_websocket_events_round_trip_and_refuse_what_is_not_one() -> None:
     assert grip.close_code(grip.parse_events(encoded)[2]) == 4401
     assert grip.close_code(grip.WsEvent("CLOSE")) == 1005
     assert grip.parse_events(b"") == []
-    for hostile in (b"OPEN", b"NOPE\r\n", b"TEXT zz\r\nab\r\n", b"TEXT 10\r\nab\r\n", b"TEXT 2\r\nabXX", b"TEXT -1\r\n\r\n"):
+    for hostile in (
+        b"OPEN",
+        b"NOPE\r\n",
+        b"TEXT zz\r\nab\r\n",
+        b"TEXT 10\r\nab\r\n",
+        b"TEXT 2\r\nabXX",
+        b"TEXT -1\r\n\r\n",
+    ):
         with pytest.raises(ValueError):
             grip.parse_events(hostile)
 
