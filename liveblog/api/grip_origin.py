@@ -28,7 +28,7 @@ from starlette.responses import Response
 
 from liveblog.api.auth import sees_drafts
 from liveblog.api.services import Services
-from liveblog.api.stories import ensure_readable
+from liveblog.api.stories import ensure_live_readable
 from liveblog.errors import Forbidden, LiveblogError, NotFound
 from liveblog.live import grip, messages
 from liveblog.live.session import (
@@ -212,7 +212,7 @@ async def _open(
         if isinstance(after, LiveblogError):
             raise after
         actor = await authenticate(request.headers.get("authorization"))
-        await ensure_readable(services, slug, actor)
+        await ensure_live_readable(services, slug, actor)
         frames = await _session(services, slug, after, actor)
     except LiveblogError as exc:
         return [*opened, grip.close(close_code_for(exc), exc.detail[:120])], {}

@@ -27,7 +27,7 @@ from liveblog.api.auth import MaybeActor, authenticate_header, sees_drafts
 from liveblog.api.limits import client_address
 from liveblog.api.openapi import problem_response
 from liveblog.api.services import Services, ServicesDep
-from liveblog.api.stories import SlugPath, ensure_readable
+from liveblog.api.stories import SlugPath, ensure_live_readable
 from liveblog.domain.values import SLUG_PATTERN
 from liveblog.errors import BadRequest, LiveblogError, NotFound, Unauthenticated
 from liveblog.live import grip
@@ -96,7 +96,7 @@ async def _serve(websocket: WebSocket, services: Services, slug: str, after: str
         raise NotFound(f"there is no story {slug!r}")
     authorization = websocket.headers.get("authorization")
     actor = await authenticate_header(services, authorization)
-    await ensure_readable(services, slug, actor)
+    await ensure_live_readable(services, slug, actor)
     session = await LiveSession.open(
         services.hub, slug, after=version, drafts=_newsroom(actor), recheck=_recheck(services, authorization)
     )
@@ -225,7 +225,7 @@ async def live_events(
     if "text/event-stream" not in request.headers.get("accept", ""):
         raise BadRequest("open this path as a WebSocket, or send Accept: text/event-stream")
     version = _after(last_event_id if last_event_id is not None else after)
-    await ensure_readable(services, slug, actor)
+    await ensure_live_readable(services, slug, actor)
     if grip_tier:
         return await grip_origin.stream(services, request, slug, version, actor)
     authorization = request.headers.get("authorization")
