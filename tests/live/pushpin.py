@@ -164,6 +164,8 @@ class PublishRelay:
         self.target = target
         self.port = free_port()
         self._lose: set[tuple[str, str]] = set()
+        self._fail = 0
+        self.failed = 0
         self.lost: list[tuple[str, str]] = []
         self.seen: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -174,6 +176,13 @@ class PublishRelay:
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))))
                 kept = []
                 with relay._lock:
+                    if relay._fail > 0:
+                        relay._fail -= 1
+                        relay.failed += 1
+                        self.send_response(503)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
                     for item in body.get("items", []):
                         relay.seen.append(item)
                         key = (item.get("channel", ""), item.get("id", ""))
@@ -209,6 +218,11 @@ class PublishRelay:
         acknowledged as if delivered)."""
         with self._lock:
             self._lose.add((channel, str(version)))
+
+    def fail(self, count: int) -> None:
+        """Answer the next ``count`` publishes 503 (the endpoint briefly unavailable)."""
+        with self._lock:
+            self._fail = count
 
     def start(self) -> None:
         self.thread.start()

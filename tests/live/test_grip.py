@@ -244,6 +244,30 @@ async def test_a_lost_message_is_recovered_from_the_origin_without_skip_or_dupli
         await reader.aclose()
 
 
+async def test_a_publish_endpoint_briefly_unavailable_delays_but_loses_nothing(
+    tier: Tier, database: Database, origin: httpx.AsyncClient, http: httpx.AsyncClient
+) -> None:
+    _, editor = await token(database, Role.EDITOR, "Desk")
+    story = await open_story(origin, editor, slug="grip-retry")
+    start = story["version"]
+    reader = sse(http, tier, "grip-retry", after=start)
+    stream = await anext(reader)
+    socket = await connect(ws_url(tier, "grip-retry", start))
+    try:
+        assert (await stream.next() or ("", {}))[0] == "hello"
+        assert (await ws_receive(socket))["type"] == "hello"
+        tier.relay.fail(2)  # the next two publishes are refused (503); the publisher retries
+        for n in range(3):
+            await post_update(origin, editor, slug="grip-retry", body=f"Retry {n}")
+        expected = [start + 1, start + 2, start + 3]
+        assert await stream.events_until(start + 3) == expected
+        assert await ws_events_until(socket, start + 3) == expected
+        assert tier.relay.failed >= 2
+    finally:
+        await socket.close()
+        await reader.aclose()
+
+
 async def test_a_draft_never_reaches_a_reader_and_the_newsroom_follows_it(
     tier: Tier, database: Database, origin: httpx.AsyncClient, http: httpx.AsyncClient
 ) -> None:
