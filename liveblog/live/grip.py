@@ -27,6 +27,11 @@ a lost *last* message and re-checks the reader's token. The next link carries ev
 origin needs (the proxy sends none of the reader's headers with it), MAC'd with the GRIP key
 so a reader cannot forge a newsroom link.
 
+Why not the ``gripcontrol``/``pubcontrol`` libraries: their publishing is synchronous
+(``requests`` in threads) and pubcontrol has not been released since 2023; the protocol
+needed here is small and documented, so it is this module (PyJWT checks the signature) and an
+``httpx`` publisher.
+
 WebSocket-over-HTTP (the proxy turns each WebSocket into short POSTs of ``OPEN``, ``TEXT``,
 ``CLOSE``... events): the proxy does not check ``prev-id`` on WebSockets, so order there rests
 on each process publishing its events in commit order, and a publish the proxy never
