@@ -36,7 +36,9 @@ WebSocket-over-HTTP (the proxy turns each WebSocket into short POSTs of ``OPEN``
 ``CLOSE``... events): the proxy does not check ``prev-id`` on WebSockets, so order there rests
 on each process publishing its events in commit order, and a publish the proxy never
 acknowledged (given up after retries) is followed by a close (4008: resume with ``after``)
-published to the story's channels, so no WebSocket reader silently skips a version.
+published to the story's channels. What that leaves open (a WebSocket that connects while
+an event is being published; two processes publishing one story at once) is in
+docs/deploy.md, "Known limits".
 """
 
 from __future__ import annotations
