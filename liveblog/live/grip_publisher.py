@@ -13,7 +13,7 @@ that fails (an error status, no answer, no connection) is retried with exponenti
 to ``attempts`` times. One given up is not lost for held streams (the proxy sees the next
 message's ``prev-id`` does not follow and recovers from the origin), and WebSocket readers of
 that story are closed (4008) by the next publish that gets through, so they resume with
-``after``: nobody skips a version.
+``after`` (the limits that remain: docs/deploy.md).
 
 The publisher also ends the connections of tokens that lapse: :meth:`watch` notes the token
 of each connection this process admitted; every ``recheck_every`` seconds each noted token is
