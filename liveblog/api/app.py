@@ -10,7 +10,20 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from liveblog import __version__, resources
-from liveblog.api import audit, docs, embeds, feed, feeds, live, pages, problems, stories, updates, webhooks
+from liveblog.api import (
+    audit,
+    docs,
+    embeds,
+    feed,
+    feeds,
+    live,
+    pages,
+    problems,
+    sitemap,
+    stories,
+    updates,
+    webhooks,
+)
 from liveblog.api.cors import CrossOrigin
 from liveblog.api.head import HeadAsGet
 from liveblog.api.limits import BodySizeLimit
@@ -75,6 +88,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(pages.router)
     app.include_router(embeds.router)
     app.include_router(feeds.router)
+    app.include_router(sitemap.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=resources.folder(resources.STATIC)), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
