@@ -184,6 +184,6 @@ def iframe_snippet(base: str, story: dict[str, Any], width: int, height: int) ->
     title = html.escape(f"Live blog: {story['title']}")
     return (
         f'<iframe src="{src}" width="{width}" height="{height}" title="{title}" '
-        f'data-liveblog-story="{html.escape(story["slug"])}" style="border:0;max-width:100%"></iframe>'
+        f'data-liveblog-story="{html.escape(story["slug"])}" allow="clipboard-write" style="border:0;max-width:100%"></iframe>'
         f'<script src="{base}/embed.js" async></script>'
     )

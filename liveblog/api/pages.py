@@ -387,7 +387,7 @@ def _label(change: dict[str, Any], target: str) -> str:
     """What a change was made to: the story, or an update named by its first words, as
     readers read them (the Markdown rendered, so never a raw ``**``)."""
     if target == history.STORY:
-        return "The story"
+        return ""  # the kind says it: "Story revised", "Coverage ended"
     words = plain_text(markdown_to_html(change.get("body") or "")).split()
     return "Update: " + " ".join(words[:LABEL_WORDS]) + ("…" if len(words) > LABEL_WORDS else "")
 

@@ -12,6 +12,7 @@ Both are for everyone and read no credentials.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +35,13 @@ NEWS_WINDOW = timedelta(days=2)
 MAX_URLS = 1000
 """At most this many ``<url>`` in one News sitemap (Google's limit)."""
 CACHE = "public, max-age=60"
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot hold (control characters, lone
+    surrogates), which would make the whole sitemap unreadable."""
+    return _NOT_XML.sub("", text)
 
 
 def news_language(language: str) -> str:
@@ -69,10 +77,10 @@ def news_sitemap(headers: Iterable[dict[str, Any]], base: str, publication: str)
         ElementTree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = f"{base}/stories/{header['slug']}"
         news = ElementTree.SubElement(url, f"{{{NEWS_NS}}}news")
         publisher = ElementTree.SubElement(news, f"{{{NEWS_NS}}}publication")
-        ElementTree.SubElement(publisher, f"{{{NEWS_NS}}}name").text = publication
+        ElementTree.SubElement(publisher, f"{{{NEWS_NS}}}name").text = xml_text(publication)
         ElementTree.SubElement(publisher, f"{{{NEWS_NS}}}language").text = news_language(header["language"])
         ElementTree.SubElement(news, f"{{{NEWS_NS}}}publication_date").text = header["published_at"]
-        ElementTree.SubElement(news, f"{{{NEWS_NS}}}title").text = header["title"]
+        ElementTree.SubElement(news, f"{{{NEWS_NS}}}title").text = xml_text(header["title"])
     document: bytes = ElementTree.tostring(urlset, encoding="utf-8", xml_declaration=True)
     return document
 

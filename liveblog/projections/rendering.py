@@ -111,10 +111,15 @@ def markdown_diff_to_html(segments: Sequence[Mapping[str, str]]) -> str:
     )
 
 
+_BLOCK_TAG = re.compile(r"</?(?:p|li|h[1-6]|blockquote|pre|tr|td|th|br|hr|ul|ol|table|thead|tbody)\b[^>]*>")
+_ANY_TAG = re.compile(r"<[^>]*>")
+
+
 def _plain_diff(segments: Sequence[Mapping[str, str]]) -> str:
     def words(op: str) -> str:
         text = "".join(s["text"] for s in segments if s["op"] in ("equal", op))
-        return html.unescape(re.sub(r"<[^>]*>", " ", markdown_to_html(text.translate(_NO_MARKERS))))
+        blocks_apart = _BLOCK_TAG.sub(" ", markdown_to_html(text.translate(_NO_MARKERS)))
+        return html.unescape(_ANY_TAG.sub("", blocks_apart))
 
     parts = []
     for segment in word_diff(" ".join(words("delete").split()), " ".join(words("insert").split())):

@@ -11,6 +11,11 @@
  * holding no text and a `redaction`; its element is replaced by the tombstone at once, and
  * every other trace of its text on the page (its key-event excerpt, its JSON-LD) goes too.
  *
+ * For the reader (docs/api.md "Pages and browsers"): times in their own zone ("15:34 CEST",
+ * UTC on hover, "3 min ago" for the first hour), a "Copy link" button on each update, an
+ * "Oldest first" toggle (remembered), and a post that arrives while the reader has scrolled
+ * down held hidden behind an "N new updates" button, so that nothing above them moves.
+ *
  * Security: the only HTML ever inserted is an update's `body_html`, which the server has
  * sanitised (nh3). Everything else goes in as text (textContent, setAttribute), and links
  * only with http(s) URLs. No inline script or style, so the page's strict CSP holds.

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from liveblog.api.app import create_app
 from liveblog.api.services import Services
-from liveblog.api.sitemap import MAX_URLS, NEWS_NS, SITEMAP_NS, news_language, news_stories
+from liveblog.api.sitemap import MAX_URLS, NEWS_NS, SITEMAP_NS, news_language, news_sitemap, news_stories
 from liveblog.config import Settings
 from tests.api.helpers import open_story, post_update
 
@@ -144,3 +144,11 @@ def test_the_sitemap_keeps_to_googles_two_days_and_thousand_urls() -> None:
 )
 def test_news_language_is_the_iso_639_code(tag: str, language: str) -> None:
     assert news_language(tag) == language
+
+
+def test_the_sitemap_stays_xml_whatever_the_title() -> None:
+    now = datetime(2026, 1, 10, 12, tzinfo=UTC)
+    story = {**header("odd", "live", now), "title": "Bell \x07 & <b>bold</b> \U0001f525"}
+    document = ElementTree.fromstring(news_sitemap([story], "https://live.example.org", "A & B"))
+    assert document.findtext("s:url/news:news/news:title", namespaces=NS) == "Bell  & <b>bold</b> \U0001f525"
+    assert document.findtext("s:url/news:news/news:publication/news:name", namespaces=NS) == "A & B"
