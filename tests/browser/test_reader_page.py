@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.async_api import Browser, Page, expect
 
+from tests.browser import axe
 from tests.browser.axe import serious_violations
 from tests.browser.conftest import ARTIFACTS, LiveServer, recording_page
 from tests.browser.test_live_page import LIVE, SLUG, Desk, article, caught_up, console_errors, follow
@@ -49,7 +52,7 @@ async def assert_accessible(page: Page, where: str) -> None:
 
 
 async def claim_styles(page: Page) -> list[dict[str, str]]:
-    return await page.eval_on_selector_all(
+    styles: list[dict[str, str]] = await page.eval_on_selector_all(
         "#updates .badge.claim",
         """badges => badges.map((b) => ({
           status: [...b.classList].find((c) => c.startsWith("claim-")),
@@ -57,6 +60,7 @@ async def claim_styles(page: Page) -> list[dict[str, str]]:
           icon: getComputedStyle(b, "::before").maskImage || getComputedStyle(b, "::before").webkitMaskImage,
         }))""",
     )
+    return styles
 
 
 async def no_horizontal_scroll(page: Page) -> None:
@@ -254,3 +258,12 @@ async def test_embed_fragment_and_history_are_accessible_and_history_steps_in_pl
     await expect(plain.locator(".timeline time").first).to_contain_text("UTC")
     await no_js.close()
     await context.close()
+
+
+def test_the_accessibility_check_fails_loudly_without_axe_core(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No axe-core (no `npm ci`): an AssertionError saying how to install it, never a pass or a skip."""
+    monkeypatch.setattr(axe, "AXE", tmp_path / "node_modules" / "axe-core" / "axe.min.js")
+    with pytest.raises(AssertionError, match="npm ci"):
+        axe.axe_source()
