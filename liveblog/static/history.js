@@ -18,17 +18,21 @@
 
   const STEPS = "a.step, a.show-then, a#as-of-older";
 
+  let latest = 0; // the newest request: an older one answering late is dropped
+
   /** Show the as-of section of `url` (this page, another version) in place. */
   async function show(url, push) {
+    const mine = ++latest;
     let fresh;
     try {
       const response = await fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin" });
       if (!response.ok) throw new Error(String(response.status));
       fresh = new DOMParser().parseFromString(await response.text(), "text/html");
     } catch {
-      window.location.assign(url);
+      if (mine === latest) window.location.assign(url);
       return;
     }
+    if (mine !== latest) return;
     const section = fresh.getElementById("as-of");
     if (!section) {
       window.location.assign(url);
