@@ -124,6 +124,35 @@ class Settings(BaseSettings):
         description="a WebSub hub that the feeds advertise and that is pinged when a story changes "
         "(needs LIVEBLOG_PUBLIC_URL: the feeds' URLs there are the topics)",
     )
+    publisher_name: str = Field(
+        default="liveblog",
+        min_length=1,
+        max_length=200,
+        description="the publisher's name in the pages' JSON-LD (schema.org publisher) and in the Google "
+        "News sitemap (news:publication)",
+    )
+    publisher_logo_url: str | None = Field(
+        default=None,
+        description="an http(s) URL of the publisher's logo for the JSON-LD publisher (Google asks for one "
+        "for Top Stories); unset: the publisher has no logo",
+    )
+
+    @field_validator("publisher_name")
+    @classmethod
+    def _publisher_name(cls, name: str) -> str:
+        if not name.strip():
+            raise ValueError("must not be blank")
+        return name.strip()
+
+    @field_validator("publisher_logo_url")
+    @classmethod
+    def _logo_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL")
+        return url.strip()
 
     live_tier: Literal["direct", "grip"] = Field(
         default="direct",
