@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Depends, File, Path, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
 from starlette.responses import FileResponse, Response
 
 from liveblog.api import http
@@ -40,6 +41,7 @@ MEDIA_PATH = "/api/v1/media"
 MEDIA_POLICY = "default-src 'none'; sandbox"
 IMMUTABLE = "public, max-age=31536000, immutable"
 READ_CHUNK = 256 * 1024
+DECODING_AT_ONCE = 2
 
 
 MediaIdPath = Annotated[
@@ -95,15 +97,25 @@ def _store_files(files: store.MediaFiles, processed: images.ProcessedImage) -> N
         files.write(rendition.sha256, processed.extension, rendition.data)
 
 
+def _limiter(request: Request) -> anyio.CapacityLimiter:
+    """The app's bound on images decoded at once (each may take a core and 200 MB)."""
+    limiter = getattr(request.app.state, "media_limiter", None)
+    if not isinstance(limiter, anyio.CapacityLimiter):
+        limiter = anyio.CapacityLimiter(DECODING_AT_ONCE)
+        request.app.state.media_limiter = limiter
+    return limiter
+
+
 @router.post(MEDIA_PATH, status_code=201)
 async def upload_media(
+    request: Request,
     file: Annotated[UploadFile, File(description="the image: JPEG, PNG, WebP or GIF")],
     actor: Annotated[Actor, Depends(uploader)],
     services: ServicesDep,
 ) -> Response:
     """Upload an image; it is stored without any of its metadata, in a few widths."""
     data = await _read_limited(file, services.settings.media_max_bytes)
-    processed = await anyio.to_thread.run_sync(images.process, data)
+    processed = await anyio.to_thread.run_sync(images.process, data, limiter=_limiter(request))
     files = store.MediaFiles(services.settings.media_dir)
     await anyio.to_thread.run_sync(_store_files, files, processed)
     item = store.StoredMedia(
