@@ -2,9 +2,10 @@
 
 An upload (multipart, one field ``file``) is read whole, up to ``LIVEBLOG_MEDIA_MAX_BYTES``
 (413 beyond; the body limit of this one route is that plus room for the multipart framing),
-made safe by :func:`liveblog.media.images.process` in a worker thread (format from the bytes,
-every piece of metadata stripped, renditions re-encoded), its files written content-addressed,
-and its row recorded. The same image uploaded twice is the same image (its id is the hash of
+and taken in by :func:`liveblog.media.uploads.store`: made safe by
+:func:`liveblog.media.images.process` in a worker thread (format from the bytes, every piece
+of metadata stripped, renditions re-encoded), its files written content-addressed, and its
+row recorded. The same image uploaded twice is the same image (its id is the hash of
 its bytes): the answer is the one recorded first.
 
 Served renditions carry the type liveblog stored (never one a client sent), ``nosniff``
@@ -18,7 +19,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-import anyio.to_thread
 from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
 from starlette.responses import FileResponse, Response
 
@@ -27,7 +27,7 @@ from liveblog.api.auth import require
 from liveblog.api.services import ServicesDep
 from liveblog.domain.values import MEDIA_ID_PATTERN, rfc3339
 from liveblog.errors import MediaNotFound, PayloadTooLarge
-from liveblog.media import images
+from liveblog.media import uploads
 from liveblog.store import media as store
 from liveblog.store.tokens import Actor, Role
 
@@ -92,11 +92,6 @@ async def _read_limited(file: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _store_files(files: store.MediaFiles, processed: images.ProcessedImage) -> None:
-    for rendition in processed.renditions:
-        files.write(rendition.sha256, processed.extension, rendition.data)
-
-
 def _limiter(request: Request) -> anyio.CapacityLimiter:
     """The app's bound on images decoded at once (each may take a core and 200 MB)."""
     limiter = getattr(request.app.state, "media_limiter", None)
@@ -115,22 +110,14 @@ async def upload_media(
 ) -> Response:
     """Upload an image; it is stored without any of its metadata, in a few widths."""
     data = await _read_limited(file, services.settings.media_max_bytes)
-    processed = await anyio.to_thread.run_sync(images.process, data, limiter=_limiter(request))
-    files = store.MediaFiles(services.settings.media_dir)
-    await anyio.to_thread.run_sync(_store_files, files, processed)
-    item = store.StoredMedia(
-        id=processed.id,
-        content_type=processed.content_type,
-        width=processed.width,
-        height=processed.height,
-        renditions=tuple(
-            store.StoredRendition(r.width, r.height, r.sha256, len(r.data)) for r in processed.renditions
-        ),
+    item = await uploads.store(
+        services.database,
+        store.MediaFiles(services.settings.media_dir),
+        data,
         uploaded_by=actor.id,
-        created_at=services.application.clock(),
+        now=services.application.clock(),
+        limiter=_limiter(request),
     )
-    async with services.database.write() as connection:
-        item = await store.add(connection, item)
     return http.json_response(media_json(item), status=201, headers={"Location": f"{MEDIA_PATH}/{item.id}"})
 
 
