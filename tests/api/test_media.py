@@ -179,6 +179,9 @@ async def test_who_may_upload(
     # Not a multipart upload, or no `file` field: 422.
     assert_problem(await client.post(MEDIA, json={"file": "x"}, headers=admin), 422)
     assert_problem(await client.post(MEDIA, files={"other": ("a", b"x")}, headers=admin), 422)
+    broken = {**admin, "Content-Type": "multipart/form-data"}  # no boundary
+    problem = assert_problem(await client.post(MEDIA, content=b"garbage", headers=broken), 400)
+    assert problem["title"] == "Malformed multipart body"
 
 
 async def test_an_update_shows_an_uploaded_image_by_id(
