@@ -25,7 +25,8 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     │   │   └── AlreadyRedacted
     │   ├── RuleViolation           the command itself is not acceptable        (422)
     │   │   ├── NothingToChange
-    │   │   └── NoteRequired
+    │   │   ├── NoteRequired
+    │   │   └── ImageUnresolved
     │   └── RevisionMismatch        If-Match no longer holds                    (412)
     ├── ConcurrencyError            another writer appended first (retried)     (409)
     ├── IdempotencyKeyReused        same Idempotency-Key, different request     (422)
@@ -138,6 +139,13 @@ class NothingToChange(RuleViolation):
 
 class NoteRequired(RuleViolation):
     title = "Public note required"
+
+
+class ImageUnresolved(RuleViolation):
+    """An uploaded image (a media item with an ``id``) without its alt text or the facts the
+    server records with it: never written through the application (the verifiers' check 7)."""
+
+    title = "Image without its recorded facts"
 
 
 class RevisionMismatch(DomainError):
