@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
 from starlette.responses import FileResponse, Response
 
 from liveblog.api import http
-from liveblog.api.auth import require
+from liveblog.api.auth import MaybeActor, require
 from liveblog.api.services import ServicesDep
 from liveblog.domain.values import MEDIA_ID_PATTERN, rfc3339
 from liveblog.errors import MediaNotFound, PayloadTooLarge
@@ -45,7 +45,12 @@ DECODING_AT_ONCE = 2
 
 
 MediaIdPath = Annotated[
-    str, Path(pattern=MEDIA_ID_PATTERN, description="the image's id (SHA-256 of its largest rendition)")
+    str,
+    Path(
+        pattern=MEDIA_ID_PATTERN,
+        description="the image's id (SHA-256 of its largest rendition)",
+        examples=["9f2c1e0b7a6d5c4b3a29180716253443526170819a8b7c6d5e4f30211a0b9c8d"],
+    ),
 ]
 
 
@@ -104,7 +109,9 @@ def _limiter(request: Request) -> anyio.CapacityLimiter:
 @router.post(MEDIA_PATH, status_code=201)
 async def upload_media(
     request: Request,
-    file: Annotated[UploadFile, File(description="the image: JPEG, PNG, WebP or GIF")],
+    file: Annotated[
+        UploadFile, File(description="the image: JPEG, PNG, WebP or GIF", examples=["(the image's bytes)"])
+    ],
     actor: Annotated[Actor, Depends(uploader)],
     services: ServicesDep,
 ) -> Response:
@@ -130,7 +137,7 @@ async def _stored(services: ServicesDep, media_id: str) -> store.StoredMedia:
 
 
 @router.get(MEDIA_PATH + "/{media_id}")
-async def get_media(media_id: MediaIdPath, services: ServicesDep) -> Response:
+async def get_media(media_id: MediaIdPath, _actor: MaybeActor, services: ServicesDep) -> Response:
     """An uploaded image's facts and the URLs of its widths."""
     return http.json_response(media_json(await _stored(services, media_id)))
 

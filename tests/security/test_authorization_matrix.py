@@ -19,6 +19,7 @@ which never look at tokens and serve no story data).
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from liveblog.api.app import create_app
 from liveblog.config import Settings
@@ -97,6 +99,11 @@ RULES: dict[RouteKey, str] = {
     ("GET", "/stories/{slug}/feed.json"): "open",
     ("GET", "/feed.atom"): "open",
     ("GET", "/feed.json"): "open",
+    # Images (issue #15): editors upload (contributors too, once that role exists); an image's
+    # facts are public reads; its files are served like static files, reading no token.
+    ("POST", f"{API}/media"): "editor",
+    ("GET", f"{API}/media/{{media_id}}"): "public",
+    ("GET", "/media/{media_id}/{width}.{extension}"): "open",
 }
 
 LIVE_ROUTES = {("WEBSOCKET", f"{S}/live"), ("GET", f"{S}/live")}
@@ -163,6 +170,7 @@ class Call:
     json: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, tuple[str, bytes, str]] | None = None
 
 
 @dataclass
@@ -229,6 +237,31 @@ def _hook(method: str, path: str, body: Any = None) -> Builder:
     return build
 
 
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _upload() -> Builder:
+    async def build(world: World) -> Call:
+        return Call("POST", f"{API}/media", files={"file": ("a.png", _png(), "image/png")})
+
+    return build
+
+
+def _image(path: str) -> Builder:
+    async def build(world: World) -> Call:
+        response = await world.client.post(
+            f"{API}/media", files={"file": ("a.png", _png(), "image/png")}, headers=world.setup
+        )
+        assert response.status_code == 201, response.text
+        image = response.json()
+        return Call("GET", path.format(media_id=image["id"], url=image["url"]))
+
+    return build
+
+
 BUILDERS: dict[RouteKey, Builder] = {
     ("GET", "/openapi.json"): _read("/openapi.json"),
     ("GET", "/docs"): _read("/docs"),
@@ -284,6 +317,9 @@ BUILDERS: dict[RouteKey, Builder] = {
     ("GET", "/stories/{slug}/feed.json"): _read("/stories/{slug}/feed.json"),
     ("GET", "/feed.atom"): _read("/feed.atom"),
     ("GET", "/feed.json"): _read("/feed.json"),
+    ("POST", f"{API}/media"): _upload(),
+    ("GET", f"{API}/media/{{media_id}}"): _image(f"{API}/media/{{media_id}}"),
+    ("GET", "/media/{media_id}/{width}.{extension}"): _image("{url}"),
 }
 
 
@@ -315,6 +351,7 @@ async def test_http_route_authorization(
             call.url,
             json=call.json,
             params=call.params,
+            files=call.files,
             headers={**call.headers, **identities[who].headers},
         )
         refusal = expected_refusal(rule, who)
