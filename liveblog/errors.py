@@ -27,7 +27,8 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     │   │   └── SubmissionNotPending
     │   ├── RuleViolation           the command itself is not acceptable        (422)
     │   │   ├── NothingToChange
-    │   │   └── NoteRequired
+    │   │   ├── NoteRequired
+    │   │   └── ImageUnresolved
     │   ├── RevisionMismatch        If-Match no longer holds                    (412)
     │   └── NotTheSubmitter         only a submission's submitter may withdraw it (403)
     ├── ConcurrencyError            another writer appended first (retried)     (409)
@@ -151,6 +152,13 @@ class NothingToChange(RuleViolation):
 
 class NoteRequired(RuleViolation):
     title = "Public note required"
+
+
+class ImageUnresolved(RuleViolation):
+    """An uploaded image (a media item with an ``id``) without its alt text or the facts the
+    server records with it: never written through the application (the verifiers' check 7)."""
+
+    title = "Image without its recorded facts"
 
 
 class RevisionMismatch(DomainError):

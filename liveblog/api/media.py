@@ -2,9 +2,10 @@
 
 An upload (multipart, one field ``file``) is read whole, up to ``LIVEBLOG_MEDIA_MAX_BYTES``
 (413 beyond; the body limit of this one route is that plus room for the multipart framing),
-made safe by :func:`liveblog.media.images.process` in a worker thread (format from the bytes,
-every piece of metadata stripped, renditions re-encoded), its files written content-addressed,
-and its row recorded. The same image uploaded twice is the same image (its id is the hash of
+and taken in by :func:`liveblog.media.uploads.store`: made safe by
+:func:`liveblog.media.images.process` in a worker thread (format from the bytes, every piece
+of metadata stripped, renditions re-encoded), its files written content-addressed, and its
+row recorded. The same image uploaded twice is the same image (its id is the hash of
 its bytes): the answer is the one recorded first.
 
 Served renditions carry the type liveblog stored (never one a client sent), ``nosniff``
@@ -17,16 +18,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import anyio.to_thread
-from fastapi import APIRouter, Depends, File, Path, UploadFile
+import anyio
+from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
 from starlette.responses import FileResponse, Response
 
 from liveblog.api import http
-from liveblog.api.auth import require
+from liveblog.api.auth import MaybeActor, require
 from liveblog.api.services import ServicesDep
 from liveblog.domain.values import MEDIA_ID_PATTERN, rfc3339
 from liveblog.errors import MediaNotFound, PayloadTooLarge
-from liveblog.media import images
+from liveblog.media import uploads
 from liveblog.store import media as store
 from liveblog.store.tokens import Actor, Role
 
@@ -40,10 +41,16 @@ MEDIA_PATH = "/api/v1/media"
 MEDIA_POLICY = "default-src 'none'; sandbox"
 IMMUTABLE = "public, max-age=31536000, immutable"
 READ_CHUNK = 256 * 1024
+DECODING_AT_ONCE = 2
 
 
 MediaIdPath = Annotated[
-    str, Path(pattern=MEDIA_ID_PATTERN, description="the image's id (SHA-256 of its largest rendition)")
+    str,
+    Path(
+        pattern=MEDIA_ID_PATTERN,
+        description="the image's id (SHA-256 of its largest rendition)",
+        examples=["9f2c1e0b7a6d5c4b3a29180716253443526170819a8b7c6d5e4f30211a0b9c8d"],
+    ),
 ]
 
 
@@ -90,35 +97,34 @@ async def _read_limited(file: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _store_files(files: store.MediaFiles, processed: images.ProcessedImage) -> None:
-    for rendition in processed.renditions:
-        files.write(rendition.sha256, processed.extension, rendition.data)
+def _limiter(request: Request) -> anyio.CapacityLimiter:
+    """The app's bound on images decoded at once (each may take a core and 200 MB)."""
+    limiter = getattr(request.app.state, "media_limiter", None)
+    if not isinstance(limiter, anyio.CapacityLimiter):
+        limiter = anyio.CapacityLimiter(DECODING_AT_ONCE)
+        request.app.state.media_limiter = limiter
+    return limiter
 
 
 @router.post(MEDIA_PATH, status_code=201)
 async def upload_media(
-    file: Annotated[UploadFile, File(description="the image: JPEG, PNG, WebP or GIF")],
+    request: Request,
+    file: Annotated[
+        UploadFile, File(description="the image: JPEG, PNG, WebP or GIF", examples=["(the image's bytes)"])
+    ],
     actor: Annotated[Actor, Depends(uploader)],
     services: ServicesDep,
 ) -> Response:
     """Upload an image; it is stored without any of its metadata, in a few widths."""
     data = await _read_limited(file, services.settings.media_max_bytes)
-    processed = await anyio.to_thread.run_sync(images.process, data)
-    files = store.MediaFiles(services.settings.media_dir)
-    await anyio.to_thread.run_sync(_store_files, files, processed)
-    item = store.StoredMedia(
-        id=processed.id,
-        content_type=processed.content_type,
-        width=processed.width,
-        height=processed.height,
-        renditions=tuple(
-            store.StoredRendition(r.width, r.height, r.sha256, len(r.data)) for r in processed.renditions
-        ),
+    item = await uploads.store(
+        services.database,
+        store.MediaFiles(services.settings.media_dir),
+        data,
         uploaded_by=actor.id,
-        created_at=services.application.clock(),
+        now=services.application.clock(),
+        limiter=_limiter(request),
     )
-    async with services.database.write() as connection:
-        item = await store.add(connection, item)
     return http.json_response(media_json(item), status=201, headers={"Location": f"{MEDIA_PATH}/{item.id}"})
 
 
@@ -131,7 +137,7 @@ async def _stored(services: ServicesDep, media_id: str) -> store.StoredMedia:
 
 
 @router.get(MEDIA_PATH + "/{media_id}")
-async def get_media(media_id: MediaIdPath, services: ServicesDep) -> Response:
+async def get_media(media_id: MediaIdPath, _actor: MaybeActor, services: ServicesDep) -> Response:
     """An uploaded image's facts and the URLs of its widths."""
     return http.json_response(media_json(await _stored(services, media_id)))
 

@@ -134,8 +134,16 @@ async def _on_model_validation(_request: Request, exc: Exception) -> Response:
     )
 
 
-async def _on_http_exception(_request: Request, exc: Exception) -> Response:
+async def _on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400 and request.headers.get("content-type", "").startswith("multipart/"):
+        # FastAPI's 400 for a form it could not parse (no boundary, broken framing).
+        return problem(
+            400,
+            "Malformed multipart body",
+            "the request body is not valid multipart/form-data (send the image as the `file` field)",
+            "MalformedMultipart",
+        )
     if exc.status_code == 400:
         # FastAPI's own 400: a body it could not decode (not UTF-8, nested too deep).
         return problem(400, "Malformed JSON", "the request body is not valid UTF-8 JSON", "MalformedJson")

@@ -22,10 +22,11 @@ from liveblog.domain import commands as c
 from liveblog.domain import events as e
 from liveblog.domain import submissions
 from liveblog.domain.state import PublicNote, Redaction, Retraction, StoryState, UpdateState, Verification
-from liveblog.domain.values import CorrectionKind, StoryStatus, UpdateStatus
+from liveblog.domain.values import CorrectionKind, Media, MediaKind, StoryStatus, UpdateStatus
 from liveblog.errors import (
     AlreadyRedacted,
     AlreadyRetracted,
+    ImageUnresolved,
     InvalidTransition,
     NoteRequired,
     NothingToChange,
@@ -128,11 +129,35 @@ def _revise(command: c.ReviseStory, story: StoryState) -> list[e.Event]:
     return [e.StoryRevised(title=title, summary=summary, reason=command.reason, at=command.at)]
 
 
+def _check_images(media: Iterable[Media]) -> None:
+    """Each uploaded image (an item with an ``id``) comes with its alt text and the facts the
+    server records from the upload (``liveblog.media.references.resolve``): its type, size and
+    widths, the largest its width. Raises ImageUnresolved otherwise."""
+    for index, item in enumerate(media):
+        if item.id is None:
+            continue
+        if (
+            item.kind is not MediaKind.IMAGE
+            or item.url is not None
+            or item.alt is None
+            or item.content_type is None
+            or item.width is None
+            or item.height is None
+            or not item.widths
+            or item.widths[-1] != item.width
+        ):
+            raise ImageUnresolved(
+                f"media[{index}]: an uploaded image needs its alt text and the type, size and widths "
+                "recorded from its upload"
+            )
+
+
 def _post(command: c.PostUpdate, story: StoryState) -> list[e.Event]:
     if story.status is StoryStatus.CLOSED:
         raise StoryIsClosed(f"story {story.slug!r} is closed; reopen it to post")
     if command.update_id in story.updates or command.update_id in story.submissions:
         raise InvalidTransition(f"update id {command.update_id!r} is already used")
+    _check_images(command.media)
     return [
         e.UpdatePosted(
             update_id=command.update_id,
@@ -154,6 +179,7 @@ def _correct(command: c.CorrectUpdate, story: StoryState) -> list[e.Event]:
     update = _live_update(command, story)
     if command.kind is not CorrectionKind.MINOR and command.note is None:
         raise NoteRequired(f"a {command.kind} needs a public note saying what was wrong")
+    _check_images(command.changes.media or ())
     changes = _effective_changes(command.changes, update)
     if changes.is_empty():
         raise NothingToChange("the correction leaves the update exactly as it is")

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Container, Iterable
 from typing import assert_never
 
+from pydantic import ValidationError
+
 from liveblog.domain import commands as c
 from liveblog.domain import events as e
 from liveblog.domain.decider import decide, evolve
@@ -132,7 +134,12 @@ def replay(story: str, events: Iterable[e.Event], redacted: Container[int] = ())
             state = evolve(state, event)
             continue
         try:
-            decided = decide(command_for(event, story), state)
+            command = command_for(event, story)
+        except ValidationError as exc:  # the value rules of new input (an image without alt text)
+            reasons = "; ".join(str(error["msg"]) for error in exc.errors())
+            raise IllegalEvent(index, f"{event.type} could not have been accepted: {reasons}") from exc
+        try:
+            decided = decide(command, state)
         except DomainError as exc:
             raise IllegalEvent(index, f"{event.type} refused by the rules: {exc.detail}") from exc
         if decided[:1] != [event]:

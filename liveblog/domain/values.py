@@ -243,11 +243,20 @@ class Media(Value):
     credit: OptionalLine | None = Field(
         None, description="who made it, shown after the caption", examples=["Photo: Agency"]
     )
-    content_type: ImageType | None = Field(None, description="set by the server: the stored type")
-    width: int | None = Field(None, ge=1, le=100_000, description="set by the server: pixels")
-    height: int | None = Field(None, ge=1, le=100_000, description="set by the server: pixels")
+    content_type: ImageType | None = Field(
+        None, description="set by the server: the stored type", examples=["image/jpeg"]
+    )
+    width: int | None = Field(
+        None, ge=1, le=100_000, description="set by the server: pixels", examples=[1280]
+    )
+    height: int | None = Field(
+        None, ge=1, le=100_000, description="set by the server: pixels", examples=[853]
+    )
     widths: tuple[Annotated[int, Field(ge=1, le=100_000)], ...] | None = Field(
-        None, max_length=8, description="set by the server: the widths stored, ascending"
+        None,
+        max_length=8,
+        description="set by the server: the widths stored, ascending",
+        examples=[[320, 640, 1280]],
     )
 
     @model_validator(mode="after")

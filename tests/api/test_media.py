@@ -181,6 +181,9 @@ async def test_who_may_upload(
     # Not a multipart upload, or no `file` field: 422.
     assert_problem(await client.post(MEDIA, json={"file": "x"}, headers=admin), 422)
     assert_problem(await client.post(MEDIA, files={"other": ("a", b"x")}, headers=admin), 422)
+    broken = {**admin, "Content-Type": "multipart/form-data"}  # no boundary
+    problem = assert_problem(await client.post(MEDIA, content=b"garbage", headers=broken), 400)
+    assert problem["title"] == "Malformed multipart body"
 
 
 async def test_an_update_shows_an_uploaded_image_by_id(
@@ -254,6 +257,14 @@ async def test_an_update_shows_an_uploaded_image_by_id(
     )  # fmt: skip
     assert corrected.status_code == 200, corrected.text
     assert corrected.json()["media"][0]["content_type"] == "image/png"
+    # The past, the history (with both images) and its page show them as they were.
+    story = "/api/v1/stories/border-raid"
+    past = (await client.get(f"{story}?at_version={events[-1]['version']}")).json()
+    assert past["updates"][0]["media"][0] == shown
+    history = (await client.get(f"{story}/updates/{update['id']}/history")).json()["items"]
+    assert image["id"] in str(history) and second["id"] in str(history)
+    page = (await client.get(f"/stories/border-raid/history?version={events[-1]['version']}")).text
+    assert f'src="/media/{image["id"]}/640.jpg"' in page
 
 
 async def test_markdown_images_only_from_this_server(

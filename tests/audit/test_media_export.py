@@ -4,7 +4,9 @@ rendition, so the signed log commits to the image bytes (docs/audit-format.md, "
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import json
 from datetime import UTC, datetime
 
 import httpx
@@ -16,6 +18,7 @@ from liveblog.audit.export import export_lines
 from liveblog.store import media as store
 from tests.api.helpers import open_story, post_update
 from tests.api.test_media import jpeg_with_gps, png, uploaded
+from tests.audit import attacker, events_of, forge
 
 UPDATES = "/api/v1/stories/border-raid/updates"
 
@@ -68,3 +71,26 @@ async def test_images_in_an_export_verify_and_bind_their_bytes(
     both_verify(after)
     assert not any(removed["id"].encode() in line for line in after)
     assert files.path(removed["id"], "png").parent.exists() and not files.path(removed["id"], "png").exists()
+
+
+async def test_an_image_forged_without_its_alt_text_or_facts_fails_both_verifiers(
+    client: httpx.AsyncClient, editor: dict[str, str], services: Services
+) -> None:
+    await open_story(client, editor)
+    image = await uploaded(client, editor, png((700, 400), "RGB"))
+    await post_update(client, editor, media=[{"kind": "image", "id": image["id"], "alt": "A map"}])
+    lines = [json.loads(line) for line in await export(services)]
+    both_verify([json.dumps(line).encode() for line in lines])  # the honest log verifies
+    for forgery in ({"alt": None}, {"widths": [320]}, {"url": "https://evil.example/x.png"}):
+        events = copy.deepcopy(events_of(lines))
+        item = events[-1]["data"]["media"][0]
+        item.update(forgery)
+        if item["alt"] is None:
+            del item["alt"]
+        forged = [json.dumps(line).encode() for line in forge(lines, events, attacker())]
+        # Rehashed and resigned (the forger's own key, trusted from the file): only the
+        # rules (check 7) can tell.
+        result = server_verifier.verify(server_verifier.parse_lines(forged))
+        assert not result.ok and "image" in str(result), (forgery, result)
+        verdict = client_verifier.verify(forged)
+        assert not verdict.ok and "image" in str(verdict), (forgery, verdict)

@@ -19,6 +19,7 @@ which never look at tokens and serve no story data).
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from liveblog.api.app import create_app
 from liveblog.config import Settings
@@ -85,6 +87,10 @@ RULES: dict[RouteKey, str] = {
     # Live delivery
     ("WEBSOCKET", f"{S}/live"): "public",
     ("GET", f"{S}/live"): "public",  # Server-Sent Events
+    # WebSocket-over-HTTP from the GRIP proxy: in the direct tier (this app) a 404 for
+    # everyone, reading no token; in the grip tier refused without a valid Grip-Sig
+    # (tests/live/test_grip.py), the reader's token checked as on the WebSocket.
+    ("POST", f"{S}/live"): "open",
     # Webhooks
     ("POST", f"{API}/webhooks"): "admin",
     ("GET", f"{API}/webhooks"): "admin",
@@ -109,9 +115,14 @@ RULES: dict[RouteKey, str] = {
     # What search engines read (issue #13, point 5): for everyone, reading no token.
     ("GET", "/sitemap-news.xml"): "open",
     ("GET", "/robots.txt"): "open",
+    # Images (issue #15): editors and contributors upload; an image's
+    # facts are public reads; its files are served like static files, reading no token.
+    ("POST", f"{API}/media"): "submit",
+    ("GET", f"{API}/media/{{media_id}}"): "public",
+    ("GET", "/media/{media_id}/{width}.{extension}"): "open",
 }
 
-LIVE_ROUTES = {("WEBSOCKET", f"{S}/live"), ("GET", f"{S}/live")}
+LIVE_ROUTES = {("WEBSOCKET", f"{S}/live"), ("GET", f"{S}/live"), ("POST", f"{S}/live")}
 PERMITTED = {
     "open": set(IDENTITIES),
     "public": {"anonymous", "editor", "auditor", "admin", "consumer", "contributor"},
@@ -155,7 +166,9 @@ def test_the_rules_agree_with_the_api_contract() -> None:
     assert webhooks and all(RULES[key] == "admin" for key in webhooks)
     queue = {("POST", Q), ("POST", f"{QS}/withdrawal")}
     assert RULES[("POST", Q)] == "submit"
-    special = {("POST", f"{S}/checkpoint"), ("POST", f"{U}/redaction"), *webhooks, *queue}
+    media = {("POST", f"{API}/media"), ("POST", f"{S}/live")}
+    assert RULES[("POST", f"{API}/media")] == "submit"
+    special = {("POST", f"{S}/checkpoint"), ("POST", f"{U}/redaction"), *webhooks, *queue, *media}
     assert writes and all(RULES[key] == "editor" for key in writes - special)
     assert RULES[("GET", f"{S}/events")] == "auditor"
     assert RULES[("GET", f"{API}/events")] == "feed"
@@ -181,6 +194,7 @@ class Call:
     json: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, tuple[str, bytes, str]] | None = None
 
 
 @dataclass
@@ -279,6 +293,31 @@ def _hook(method: str, path: str, body: Any = None) -> Builder:
     return build
 
 
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _upload() -> Builder:
+    async def build(world: World) -> Call:
+        return Call("POST", f"{API}/media", files={"file": ("a.png", _png(), "image/png")})
+
+    return build
+
+
+def _image(path: str) -> Builder:
+    async def build(world: World) -> Call:
+        response = await world.client.post(
+            f"{API}/media", files={"file": ("a.png", _png(), "image/png")}, headers=world.setup
+        )
+        assert response.status_code == 201, response.text
+        image = response.json()
+        return Call("GET", path.format(media_id=image["id"], url=image["url"]))
+
+    return build
+
+
 BUILDERS: dict[RouteKey, Builder] = {
     ("GET", "/openapi.json"): _read("/openapi.json"),
     ("GET", "/docs"): _read("/docs"),
@@ -342,6 +381,9 @@ BUILDERS: dict[RouteKey, Builder] = {
     ("GET", "/feed.json"): _read("/feed.json"),
     ("GET", "/sitemap-news.xml"): _read("/sitemap-news.xml"),
     ("GET", "/robots.txt"): _read("/robots.txt"),
+    ("POST", f"{API}/media"): _upload(),
+    ("GET", f"{API}/media/{{media_id}}"): _image(f"{API}/media/{{media_id}}"),
+    ("GET", "/media/{media_id}/{width}.{extension}"): _image("{url}"),
 }
 
 
@@ -384,6 +426,7 @@ async def test_http_route_authorization(
             call.url,
             json=call.json,
             params=call.params,
+            files=call.files,
             headers={**call.headers, **identities[who].headers},
         )
         refusal = expected_refusal(rule, who)

@@ -102,6 +102,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
         Settings(
             database_url=fuzz_database_url,
             signing_key_path=key,
+            media_dir=tmp_path / "media",
             write_burst=100_000,  # the fuzzer writes fast; the rate limit has tests of its own
             write_rate_per_minute=100_000,
         )

@@ -30,6 +30,32 @@ from typing import Any
 KINDS = frozenset({"correction", "clarification", "amendment", "minor"})
 CLAIMS = frozenset({"unverified", "confirmed", "disputed", "denied", "false"})
 CORRECTABLE = ("body", "byline", "sources", "occurred_at", "media")
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+
+
+def image_problem(media: Any) -> str | None:
+    """What is wrong with an uploaded image (a media item with an ``id``) in ``media``: each
+    carries its alt text and the type, size and widths the server recorded from the upload
+    (docs/audit-format.md, "Images"); ``None`` if nothing."""
+    if not isinstance(media, list):
+        return None
+    for index, item in enumerate(media):
+        if not isinstance(item, dict) or item.get("id") is None:
+            continue
+        widths, width = item.get("widths"), item.get("width")
+        if (
+            item.get("kind") != "image"
+            or item.get("url") is not None
+            or not isinstance(item.get("alt"), str)
+            or item.get("content_type") not in IMAGE_TYPES
+            or not isinstance(width, int)
+            or not isinstance(item.get("height"), int)
+            or not isinstance(widths, list)
+            or not widths
+            or widths[-1] != width
+        ):
+            return f"media[{index}]: an uploaded image without its alt text or its recorded type, size and widths"
+    return None
 
 
 def moment(value: Any) -> datetime | None:
@@ -153,6 +179,9 @@ class Newsroom:
         body = data.get("body")
         if not isinstance(body, str) or not body.strip():
             return "an update without a body"
+        problem = image_problem(data.get("media"))
+        if problem is not None:
+            return problem
         claim = data.get("verification")
         self.updates[update_id] = UpdateState(
             fields={name: data.get(name) for name in CORRECTABLE},
@@ -186,6 +215,9 @@ class Newsroom:
             return "a correction without a reason"
         if not isinstance(changes, dict) or not changes:
             return "a correction that changes nothing"
+        problem = image_problem(changes.get("media"))
+        if problem is not None:
+            return problem
         for name, value in changes.items():
             if name not in CORRECTABLE:
                 return f"a correction of {name!r}, which cannot be corrected"
