@@ -34,6 +34,10 @@ from liveblog.audit.signing import Signer
 from liveblog.config import Settings
 from liveblog.domain import Command, Event, StoryState, decide, evolve, fold
 from liveblog.domain.events import (
+    SCHEDULING_EVENTS,
+    PublicationScheduled,
+    ScheduleCancelled,
+    ScheduleChanged,
     StoryClosed,
     StoryOpened,
     StoryPublished,
@@ -44,6 +48,7 @@ from liveblog.domain.events import (
     UpdatePosted,
     UpdateRedacted,
     UpdateRetracted,
+    UpdateScheduled,
     VerificationChanged,
     event_data,
     update_id_of,
@@ -51,7 +56,7 @@ from liveblog.domain.events import (
 from liveblog.domain.upcasting import event_from_stored
 from liveblog.domain.values import STORED, StoryStatus
 from liveblog.errors import ConcurrencyError, DomainError, Unauthenticated
-from liveblog.projections import story_view
+from liveblog.projections import scheduled, story_view
 from liveblog.projections.event_rows import EventRows
 from liveblog.projections.redaction import redact
 from liveblog.store import event_store, idempotency, redaction_cleanup, snapshots
@@ -125,6 +130,10 @@ def _seals(event: Event) -> bool:
             | VerificationChanged()
             | UpdateFlagsChanged()
             | UpdateRetracted()
+            | UpdateScheduled()
+            | PublicationScheduled()
+            | ScheduleChanged()
+            | ScheduleCancelled()
         ):
             return False
         case _:
@@ -166,6 +175,8 @@ class Application:
         """Called with (story, version) after each commit that appended events."""
         self.on_token_refused: Callable[[str], None] | None = None
         """Called with the token id when a cached actor's token is found no longer valid."""
+        self.on_scheduled: Callable[[], None] | None = None
+        """Called after each commit that scheduled, moved or cancelled a post (the scheduler)."""
 
     async def handle(
         self,
@@ -192,6 +203,8 @@ class Application:
                 self._remember(outcome.head)
             if outcome.recorded and self.on_commit is not None:
                 self.on_commit(outcome.recorded[-1].stream, outcome.recorded[-1].version)
+            if self.on_scheduled is not None and any(r.type in SCHEDULING_EVENTS for r in outcome.recorded):
+                self.on_scheduled()
             if any(recorded.type == REDACTION for recorded in outcome.recorded):
                 # After the commit, never inside it (VACUUM cannot run in a transaction): the
                 # database gives up the bytes the rewritten rows left behind. Best effort; it
@@ -276,9 +289,12 @@ class Application:
             batch=batch,
         )
         touched = dict.fromkeys(
-            update_id for update_id in map(update_id_of, decided) if update_id is not None
+            update_id
+            for update_id in map(update_id_of, decided)
+            if update_id is not None and update_id in after.updates  # not a scheduled item's
         )
         story_view.collect(batch, before, after, touched)
+        scheduled.collect(batch, before, after)
         _event_rows(before, decided, actor.as_metadata()).collect(batch)
         for event, stored in zip(decided, recorded, strict=True):
             if isinstance(event, UpdateRedacted):

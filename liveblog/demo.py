@@ -16,6 +16,8 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import assert_never
 
+from liveblog.api.scheduled import fired_response
+from liveblog.api.scheduling import scheduled_response
 from liveblog.api.stories import story_response
 from liveblog.api.updates import new_update_id, update_response
 from liveblog.application import Application, Responder, utc_now
@@ -80,6 +82,14 @@ def _responder(command: c.Command) -> Responder:
             return partial(update_response, update_id=command.update_id)
         case c.OpenStory() | c.PublishStory() | c.CloseStory() | c.ReopenStory() | c.ReviseStory():
             return story_response
+        case c.ScheduleUpdate():
+            return partial(scheduled_response, item_id=command.update_id, status=202)
+        case c.SchedulePublication():
+            return partial(scheduled_response, item_id=command.schedule_id, status=202)
+        case c.Reschedule() | c.CancelSchedule():
+            return partial(scheduled_response, item_id=command.schedule_id)
+        case c.FireSchedule():
+            return partial(fired_response, item_id=command.schedule_id)
         case _:
             assert_never(command)
 

@@ -13,7 +13,8 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     │   ├── NotFound                unknown story or update                     (404)
     │   │   ├── StoryNotFound
     │   │   ├── UpdateNotFound
-    │   │   └── WebhookNotFound
+    │   │   ├── WebhookNotFound
+    │   │   └── ScheduleNotFound
     │   ├── Conflict                the story is not in a state that allows it  (409)
     │   │   ├── StoryAlreadyExists
     │   │   ├── StoryIsClosed
@@ -21,10 +22,13 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     │   │   ├── UpdateIsRetracted
     │   │   ├── AlreadyRetracted
     │   │   ├── UpdateIsRedacted
-    │   │   └── AlreadyRedacted
+    │   │   ├── AlreadyRedacted
+    │   │   ├── ScheduleNotPending
+    │   │   └── ScheduleNotDue
     │   ├── RuleViolation           the command itself is not acceptable        (422)
     │   │   ├── NothingToChange
-    │   │   └── NoteRequired
+    │   │   ├── NoteRequired
+    │   │   └── PublishAtNotInFuture
     │   └── RevisionMismatch        If-Match no longer holds                    (412)
     ├── ConcurrencyError            another writer appended first (retried)     (409)
     ├── IdempotencyKeyReused        same Idempotency-Key, different request     (422)
@@ -117,6 +121,22 @@ class AlreadyRedacted(Conflict):
     title = "Update already redacted"
 
 
+class ScheduleNotFound(NotFound):
+    title = "Scheduled item not found"
+
+
+class ScheduleNotPending(Conflict):
+    """The scheduled item was already published or cancelled: it can no longer change."""
+
+    title = "Scheduled item no longer pending"
+
+
+class ScheduleNotDue(Conflict):
+    """The scheduler fired an item before its time (it was rescheduled meanwhile)."""
+
+    title = "Scheduled item not due yet"
+
+
 class RuleViolation(DomainError):
     title = "Unacceptable command"
 
@@ -127,6 +147,10 @@ class NothingToChange(RuleViolation):
 
 class NoteRequired(RuleViolation):
     title = "Public note required"
+
+
+class PublishAtNotInFuture(RuleViolation):
+    title = "Publication time not in the future"
 
 
 class RevisionMismatch(DomainError):

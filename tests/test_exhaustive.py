@@ -58,9 +58,9 @@ def test_mypy_lists_every_site_a_new_event_or_command_must_handle(tmp_path: Path
         'class UpdateTitled(BaseUpdateEvent):\n    type: Literal["UpdateTitled"] = "UpdateTitled"\n'
         "    title: Title\n\n\nStoryEvent: TypeAlias =",
     )
-    _replace(events, "| UpdateRedacted\n)", "| UpdateRedacted | UpdateTitled\n)")
+    _replace(events, "| UpdateScheduled\n)", "| UpdateScheduled | UpdateTitled\n)")
     _replace(commands, "Command = (", "class TitleUpdate(UpdateCommand):\n    title: Title\n\n\nCommand = (")
-    _replace(commands, "| RedactUpdate\n)", "| RedactUpdate\n    | TitleUpdate\n)")
+    _replace(commands, "| FireSchedule\n)", "| FireSchedule\n    | TitleUpdate\n)")
 
     run = subprocess.run(
         [

@@ -10,7 +10,20 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from liveblog import __version__, resources
-from liveblog.api import audit, docs, embeds, feed, feeds, live, pages, problems, stories, updates, webhooks
+from liveblog.api import (
+    audit,
+    docs,
+    embeds,
+    feed,
+    feeds,
+    live,
+    pages,
+    problems,
+    scheduled,
+    stories,
+    updates,
+    webhooks,
+)
 from liveblog.api.cors import CrossOrigin
 from liveblog.api.head import HeadAsGet
 from liveblog.api.limits import BodySizeLimit
@@ -68,6 +81,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     problems.install(app)
     app.include_router(stories.router)
     app.include_router(updates.router)
+    app.include_router(scheduled.router)
     app.include_router(audit.router)
     app.include_router(feed.router)
     app.include_router(live.router)

@@ -17,6 +17,7 @@ from liveblog.audit.sealing import Sealer
 from liveblog.config import Settings
 from liveblog.live.bus import PostgresListener
 from liveblog.live.hub import Hub
+from liveblog.scheduler import Scheduler
 from liveblog.store.database import Database
 from liveblog.store.schema import ensure_migrated
 from liveblog.store.tokens import TokenCache
@@ -43,6 +44,8 @@ class Services:
     sealer: Sealer | None = None
     """The sweep that signs every story's head within ``checkpoint_within_seconds``."""
     token_cache: TokenCache = field(default_factory=TokenCache)
+    scheduler: Scheduler | None = None
+    """The task that publishes scheduled posts when due (``None`` with LIVEBLOG_SCHEDULER off)."""
     """Editors' tokens, confirmed by each write (see :class:`~liveblog.store.tokens.TokenCache`)."""
 
 
@@ -101,6 +104,11 @@ async def running_services(settings: Settings, database: Database | None = None)
                 clock=application.clock,
             )
             await sealer.start()
+        scheduler = None
+        if settings.scheduler:
+            scheduler = Scheduler(application)
+            application.on_scheduled = scheduler.wake
+            await scheduler.start()
         if dispatcher is not None:
             # Started last, stopped first: deliveries run beside the server, never in a write.
             await dispatcher.start()
@@ -116,10 +124,13 @@ async def running_services(settings: Settings, database: Database | None = None)
                 feed=feed,
                 webhooks=dispatcher,
                 token_cache=token_cache,
+                scheduler=scheduler,
             )
         finally:
             if dispatcher is not None:
                 await dispatcher.stop()
+            if scheduler is not None:
+                await scheduler.stop()
             if sealer is not None:
                 await sealer.stop()
             if listener is not None:

@@ -22,6 +22,7 @@ from liveblog.domain.values import (
     Summary,
     Title,
     UpdateId,
+    UpdateTitle,
     Value,
 )
 
@@ -68,6 +69,7 @@ class PostUpdate(BaseCommand):
     pinned: bool = False
     occurred_at: Moment | None = None
     media: MediaList = ()
+    title: UpdateTitle | None = None
 
 
 class UpdateCommand(BaseCommand):
@@ -105,6 +107,51 @@ class RedactUpdate(UpdateCommand):
     reason: NoteText
 
 
+# --------------------------------------------------------------------------- scheduled posts
+
+
+class ScheduleUpdate(BaseCommand):
+    """Prepare update ``update_id`` (the item's id too) to be published at ``publish_at``."""
+
+    update_id: UpdateId
+    publish_at: Moment
+    body: Body
+    author: str
+    title: UpdateTitle | None = None
+    byline: Line | None = None
+    sources: Sources = ()
+    verification: Claim | None = None
+    key_event: bool = False
+    pinned: bool = False
+    occurred_at: Moment | None = None
+    media: MediaList = ()
+
+
+class SchedulePublication(BaseCommand):
+    """Publish the draft story at ``publish_at`` (item ``schedule_id``)."""
+
+    schedule_id: UpdateId
+    publish_at: Moment
+    by: str
+
+
+class Reschedule(BaseCommand):
+    schedule_id: UpdateId
+    publish_at: Moment
+
+
+class CancelSchedule(BaseCommand):
+    schedule_id: UpdateId
+
+
+class FireSchedule(BaseCommand):
+    """Publish a pending item: the scheduler's, once it is due, or an editor's ``now``
+    (``early``: before its time)."""
+
+    schedule_id: UpdateId
+    early: bool = False
+
+
 Command = (
     OpenStory
     | PublishStory
@@ -117,4 +164,9 @@ Command = (
     | SetFlags
     | RetractUpdate
     | RedactUpdate
+    | ScheduleUpdate
+    | SchedulePublication
+    | Reschedule
+    | CancelSchedule
+    | FireSchedule
 )

@@ -28,11 +28,13 @@ from liveblog.domain.values import (
     Moment,
     NoteText,
     OptionalLine,
+    OptionalUpdateTitle,
     Slug,
     Sources,
     Summary,
     Title,
     UpdateId,
+    UpdateTitle,
     Value,
 )
 
@@ -51,7 +53,13 @@ class StoryOpened(BaseEvent):
 
 
 class StoryPublished(BaseEvent):
+    """The story went live. ``scheduled_id``, ``scheduled_for`` and ``late``: see
+    :class:`UpdatePosted` (a scheduled publication)."""
+
     type: Literal["StoryPublished"] = "StoryPublished"
+    scheduled_id: UpdateId | None = None
+    scheduled_for: Moment | None = None
+    late: Literal[True] | None = None
 
 
 class StoryRevised(BaseEvent):
@@ -88,6 +96,13 @@ class UpdatePosted(BaseUpdateEvent):
     pinned: bool = False
     occurred_at: Moment | None = None
     media: MediaList = ()
+    title: UpdateTitle | None = None
+    # A scheduled post (issue 15): the item it publishes, the time it was scheduled for,
+    # and ``late`` when it was published more than ``LATE_AFTER`` after that time (every
+    # server was down). ``at`` is always when it was published: when readers first saw it.
+    scheduled_id: UpdateId | None = None
+    scheduled_for: Moment | None = None
+    late: Literal[True] | None = None
 
 
 class UpdateChanges(Value):
@@ -109,6 +124,11 @@ class UpdateChanges(Value):
         None, description="the new time of what it reports", examples=["2023-06-04T10:15:00+03:00"]
     )
     media: MediaList | None = Field(None, description="the new media (empty removes them all)", examples=[[]])
+    title: OptionalUpdateTitle | None = Field(
+        None,
+        description="the new headline (plain text, at most 200 characters; empty removes it)",
+        examples=[""],
+    )
 
     def is_empty(self) -> bool:
         return all(getattr(self, name) is None for name in type(self).model_fields)
@@ -157,7 +177,64 @@ class UpdateRedacted(BaseUpdateEvent):
     reason: NoteText
 
 
-StoryEvent: TypeAlias = StoryOpened | StoryPublished | StoryRevised | StoryClosed | StoryReopened
+# --------------------------------------------------------------------------- scheduled posts
+# Issue 15 part 2. The item's id is the id of the update it will publish (a scheduled update)
+# or an id of its own (a scheduled publication). None of these events is shown to readers:
+# an item exists for the newsroom alone until the UpdatePosted or StoryPublished that fires it.
+
+
+class UpdateScheduled(BaseUpdateEvent):
+    """A new update prepared to be published at ``publish_at`` (its content as
+    :class:`UpdatePosted` will carry it; ``author`` is who scheduled it)."""
+
+    type: Literal["UpdateScheduled"] = "UpdateScheduled"
+    publish_at: Moment
+    body: Body
+    title: UpdateTitle | None = None
+    byline: Line | None = None
+    author: str
+    sources: Sources = ()
+    verification: Claim | None = None
+    key_event: bool = False
+    pinned: bool = False
+    occurred_at: Moment | None = None
+    media: MediaList = ()
+
+
+class PublicationScheduled(BaseEvent):
+    """The (draft) story is to be published at ``publish_at``; ``by``: who scheduled it."""
+
+    type: Literal["PublicationScheduled"] = "PublicationScheduled"
+    schedule_id: UpdateId
+    publish_at: Moment
+    by: str
+
+
+class ScheduleChanged(BaseEvent):
+    """A pending item is to be published at another time."""
+
+    type: Literal["ScheduleChanged"] = "ScheduleChanged"
+    schedule_id: UpdateId
+    publish_at: Moment
+
+
+class ScheduleCancelled(BaseEvent):
+    """A pending item will not be published."""
+
+    type: Literal["ScheduleCancelled"] = "ScheduleCancelled"
+    schedule_id: UpdateId
+
+
+StoryEvent: TypeAlias = (
+    StoryOpened
+    | StoryPublished
+    | StoryRevised
+    | StoryClosed
+    | StoryReopened
+    | PublicationScheduled
+    | ScheduleChanged
+    | ScheduleCancelled
+)
 """Every event about the story as a whole (its header and status)."""
 
 UpdateEvent: TypeAlias = (
@@ -167,6 +244,7 @@ UpdateEvent: TypeAlias = (
     | UpdateFlagsChanged
     | UpdateRetracted
     | UpdateRedacted
+    | UpdateScheduled
 )
 """Every event about one update: each is a :class:`BaseUpdateEvent`."""
 
@@ -179,7 +257,16 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 def update_id_of(event: Event) -> UpdateId | None:
     """The update ``event`` concerns, or ``None`` for an event about the story as a whole."""
     match event:
-        case StoryOpened() | StoryPublished() | StoryRevised() | StoryClosed() | StoryReopened():
+        case (
+            StoryOpened()
+            | StoryPublished()
+            | StoryRevised()
+            | StoryClosed()
+            | StoryReopened()
+            | PublicationScheduled()
+            | ScheduleChanged()
+            | ScheduleCancelled()
+        ):
             return None
         case (
             UpdatePosted()
@@ -188,10 +275,18 @@ def update_id_of(event: Event) -> UpdateId | None:
             | UpdateFlagsChanged()
             | UpdateRetracted()
             | UpdateRedacted()
+            | UpdateScheduled()
         ):
             return event.update_id
         case _:
             assert_never(event)
+
+
+SCHEDULING_EVENTS = frozenset(
+    {"UpdateScheduled", "PublicationScheduled", "ScheduleChanged", "ScheduleCancelled"}
+)
+"""The types of the events about scheduled items: for the newsroom only, never shown to
+readers or consumers (live stream, change feed, history, webhooks)."""
 
 
 def event_data(event: BaseEvent) -> dict[str, object]:

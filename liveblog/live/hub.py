@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.application import Application, decode
 from liveblog.domain import Event, StoryState, evolve
-from liveblog.domain.events import StoryPublished, UpdateRedacted, update_id_of
+from liveblog.domain.events import SCHEDULING_EVENTS, StoryPublished, UpdateRedacted, update_id_of
 from liveblog.domain.values import StoryStatus
 from liveblog.live import messages
 from liveblog.projections import views
@@ -54,6 +54,9 @@ class Frame:
     text: str
     update_id: str | None = None
 
+
+NEWSROOM = "newsroom"
+"""The kind of the frame of an event only the newsroom is served (a scheduled item's)."""
 
 Rewrite = Callable[[Frame], Frame]
 """Re-encodes a frame (after a redaction), keeping its version and kind."""
@@ -165,7 +168,9 @@ class Channel:
         update_id = update_id_of(event)
         if isinstance(event, UpdateRedacted):
             self.redact(state, event.update_id)
-        frame = Frame(state.version, "event", messages.event(state, event), update_id)
+        # An event about a scheduled item is the newsroom's: sessions of readers skip it.
+        kind = NEWSROOM if event.type in SCHEDULING_EVENTS else "event"
+        frame = Frame(state.version, kind, messages.event(state, event), update_id)
         self.recent.append(frame)
         if live:
             self.offer(frame)

@@ -24,7 +24,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from liveblog.live import messages
-from liveblog.live.hub import Frame, Hub, Overflow, Subscription
+from liveblog.live.hub import NEWSROOM, Frame, Hub, Overflow, Subscription
 
 CLOSE_NORMAL = 1000
 CLOSE_TOO_SLOW = 4008
@@ -156,6 +156,8 @@ class LiveSession:
                 yield Reset(owed.version, owed.text)
                 yield Close(CLOSE_NORMAL, RESET)
                 return
+            if owed.kind == NEWSROOM and not self.drafts:
+                continue  # a scheduled item's: readers never learn of it
             yield Event(owed.version, owed.text)
         # Served: nothing of it is left for a redaction to rewrite (docs/redaction.md).
         subscription.subscriber.backlog = []
@@ -164,6 +166,8 @@ class LiveSession:
             if isinstance(frame, Close):
                 yield frame
                 return
+            if frame.kind == NEWSROOM and not self.drafts:
+                continue
             yield _live(frame)
 
     async def interrupted(self) -> Close:
@@ -227,7 +231,7 @@ class LiveSession:
 
 def _live(frame: Frame) -> Event | Heartbeat:
     """The typed frame for a message the hub queued (only events and heartbeats are queued)."""
-    if frame.kind == "event":
+    if frame.kind in ("event", NEWSROOM):
         return Event(frame.version, frame.text)
     if frame.kind == "heartbeat":
         return Heartbeat(frame.version, frame.text)

@@ -109,8 +109,10 @@
     return template.content;
   }
 
-  /** The start of an update's text, cut at a word (as pages.py's `excerpt`). */
+  /** The update's label in the key events: its headline, else the start of its text, cut
+   * at a word (as pages.py's `excerpt`). */
   function excerpt(update) {
+    if (update.title) return update.title;
     const text = (bodyFragment(update).textContent || "").split(/\s+/).filter(Boolean).join(" ");
     if (text.length <= EXCERPT_CHARS) return text;
     const cut = text.slice(0, EXCERPT_CHARS);
@@ -184,6 +186,7 @@
         update.key_event && h("span", { class: "badge key" }, "Key event"),
         claim && h("span", { class: `badge claim claim-${claim.status}` }, capitalise(claim.status)),
       ),
+      update.title && h("h3", { class: "update-title" }, update.title),
       update.retraction && h(
         "p", { class: "retraction-notice" }, h("strong", {}, "Retracted:"), " ", update.retraction.note,
       ),

@@ -10,6 +10,8 @@ from pydantic import ValidationError
 from liveblog.domain.events import (
     BaseEvent,
     Event,
+    ScheduleCancelled,
+    ScheduleChanged,
     StoryClosed,
     StoryPublished,
     StoryReopened,
@@ -29,8 +31,10 @@ from tests.domain.samples import (
     minute,
     opened,
     posted,
+    publication_scheduled,
     redacted,
     retracted,
+    scheduled,
 )
 
 EVENT_TYPES: dict[str, type[BaseEvent]] = {
@@ -43,6 +47,9 @@ ONE_OF_EACH: list[Event] = [
     StoryRevised(title="Bridge shut for a week", summary="", reason="Closure extended", at=minute(2)),
     StoryClosed(at=minute(3)),
     StoryReopened(at=minute(4)),
+    publication_scheduled(),
+    ScheduleChanged(schedule_id="p1", publish_at=minute(40), at=minute(4)),
+    ScheduleCancelled(schedule_id="p1", at=minute(4)),
     posted(
         sources=(PORT_AUTHORITY, COASTGUARD),
         verification=Claim(status=ClaimStatus.DISPUTED, note="Owner denies it"),
@@ -65,6 +72,7 @@ ONE_OF_EACH: list[Event] = [
     UpdateFlagsChanged(update_id="u1", pinned=False, at=minute(8)),
     retracted(at=minute(9)),
     redacted(at=minute(10)),
+    scheduled(),
 ]
 
 SPARSE: list[Event] = [
@@ -79,6 +87,8 @@ SPARSE: list[Event] = [
     ),
     VerificationChanged(update_id="u1", status=ClaimStatus.UNVERIFIED, at=minute(7)),
     UpdateFlagsChanged(update_id="u1", key_event=True, at=minute(8)),
+    scheduled(title=None),
+    StoryPublished(scheduled_id="p1", scheduled_for=minute(0), late=True, at=minute(1)),
 ]
 
 

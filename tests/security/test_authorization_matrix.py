@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -64,6 +64,12 @@ RULES: dict[RouteKey, str] = {
     ("PUT", f"{U}/flags"): "editor",
     ("POST", f"{U}/retraction"): "editor",
     ("POST", f"{U}/redaction"): "admin",  # removing text for legal reasons: admins alone
+    # Scheduled posts (issue 15): the newsroom's alone, reads included
+    ("GET", f"{S}/scheduled"): "editor",
+    ("GET", f"{S}/scheduled/{{item_id}}"): "editor",
+    ("PATCH", f"{S}/scheduled/{{item_id}}"): "editor",
+    ("POST", f"{S}/scheduled/{{item_id}}/cancellation"): "editor",
+    ("POST", f"{S}/scheduled/{{item_id}}/publication"): "editor",
     # Audit
     ("GET", f"{S}/events"): "auditor",
     ("GET", f"{U}/history"): "public",
@@ -145,7 +151,10 @@ def test_the_rules_agree_with_the_api_contract() -> None:
     assert {
         rule
         for key, rule in RULES.items()
-        if key[0] in ("GET", "WEBSOCKET") and key[1].startswith(API) and key not in webhooks
+        if key[0] in ("GET", "WEBSOCKET")
+        and key[1].startswith(API)
+        and key not in webhooks
+        and "/scheduled" not in key[1]
     } == {
         "public",
         "auditor",
@@ -222,6 +231,22 @@ def _write(
     return build
 
 
+def _scheduled(method: str, suffix: str = "", body: Any = None) -> Builder:
+    """A call about a scheduled item of a fresh story (scheduled an hour ahead)."""
+
+    async def build(world: World) -> Call:
+        slug, _ = await world.fresh()
+        ahead = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        response = await world.client.post(
+            f"{API}/stories/{slug}/updates", json={"body": "Later.", "publish_at": ahead}, headers=world.setup
+        )
+        assert response.status_code == 202, response.text
+        payload = body() if callable(body) else body
+        return Call(method, f"{API}/stories/{slug}/scheduled/{response.json()['id']}{suffix}", json=payload)
+
+    return build
+
+
 def _hook(method: str, path: str, body: Any = None) -> Builder:
     async def build(world: World) -> Call:
         return Call(method, path.format(webhook_id=await world.webhook()), json=body)
@@ -260,6 +285,13 @@ BUILDERS: dict[RouteKey, Builder] = {
     ("POST", f"{U}/redaction"): _write(
         "POST", f"{U}/redaction", {"legal_basis": "court order 1/2026", "note": "Removed.", "reason": "order"}
     ),
+    ("GET", f"{S}/scheduled"): _read(f"{S}/scheduled"),
+    ("GET", f"{S}/scheduled/{{item_id}}"): _scheduled("GET"),
+    ("PATCH", f"{S}/scheduled/{{item_id}}"): _scheduled(
+        "PATCH", body=lambda: {"publish_at": (datetime.now(UTC) + timedelta(hours=2)).isoformat()}
+    ),
+    ("POST", f"{S}/scheduled/{{item_id}}/cancellation"): _scheduled("POST", "/cancellation"),
+    ("POST", f"{S}/scheduled/{{item_id}}/publication"): _scheduled("POST", "/publication"),
     ("GET", f"{S}/events"): _read(f"{S}/events"),
     ("GET", f"{U}/history"): _read(f"{U}/history"),
     ("GET", f"{S}/revisions"): _read(f"{S}/revisions"),
