@@ -34,6 +34,10 @@ from liveblog.audit.signing import Signer
 from liveblog.config import Settings
 from liveblog.domain import Command, Event, StoryState, decide, evolve, fold
 from liveblog.domain.events import (
+    SCHEDULING_EVENTS,
+    PublicationScheduled,
+    ScheduleCancelled,
+    ScheduleChanged,
     StoryClosed,
     StoryOpened,
     StoryPublished,
@@ -47,6 +51,7 @@ from liveblog.domain.events import (
     UpdatePosted,
     UpdateRedacted,
     UpdateRetracted,
+    UpdateScheduled,
     UpdateSubmitted,
     VerificationChanged,
     event_data,
@@ -56,7 +61,7 @@ from liveblog.domain.upcasting import event_from_stored
 from liveblog.domain.values import STORED, StoryStatus
 from liveblog.errors import ConcurrencyError, DomainError, Unauthenticated
 from liveblog.media import references
-from liveblog.projections import story_view, submissions
+from liveblog.projections import scheduled, story_view, submissions
 from liveblog.projections.event_rows import EventRows
 from liveblog.projections.redaction import redact
 from liveblog.store import event_store, idempotency, redaction_cleanup, snapshots
@@ -138,6 +143,10 @@ def _seals(event: Event) -> bool:
             | SubmissionWithdrawn()
             | SubmissionRejected()
             | SubmissionApproved()
+            | UpdateScheduled()
+            | PublicationScheduled()
+            | ScheduleChanged()
+            | ScheduleCancelled()
         ):
             return False
         case _:
@@ -186,6 +195,8 @@ class Application:
         (the GRIP publisher: only the committing process publishes them)."""
         self.on_token_refused: Callable[[str], None] | None = None
         """Called with the token id when a cached actor's token is found no longer valid."""
+        self.on_scheduled: Callable[[], None] | None = None
+        """Called after each commit that scheduled, moved or cancelled a post (the scheduler)."""
 
     async def handle(
         self,
@@ -214,6 +225,8 @@ class Application:
                 self.on_commit(outcome.recorded[-1].stream, outcome.recorded[-1].version)
             if outcome.recorded and self.on_recorded is not None:
                 self.on_recorded(outcome.recorded)
+            if self.on_scheduled is not None and any(r.type in SCHEDULING_EVENTS for r in outcome.recorded):
+                self.on_scheduled()
             if any(recorded.type == REDACTION for recorded in outcome.recorded):
                 # After the commit, never inside it (VACUUM cannot run in a transaction): the
                 # database gives up the bytes the rewritten rows left behind. Best effort; it
@@ -307,10 +320,11 @@ class Application:
             batch=batch,
         )
         named = dict.fromkeys(update_id for update_id in map(update_id_of, decided) if update_id is not None)
-        # A submission's events name an id that is no update (yet): only the queue has it.
+        # A submission's or a scheduled item's events name an id that is no update (yet).
         touched = [update_id for update_id in named if update_id in after.updates]
         story_view.collect(batch, before, after, touched)
         submissions.collect(batch, before, after, named)
+        scheduled.collect(batch, before, after)
         _event_rows(before, decided, actor.as_metadata()).collect(batch)
         for event, stored in zip(decided, recorded, strict=True):
             if isinstance(event, UpdateRedacted):

@@ -109,6 +109,18 @@ class Settings(BaseSettings):
         description="largest image file accepted by POST /api/v1/media (413 beyond)",
     )
     log_level: str = "info"
+    scheduler: bool = Field(
+        default=True, description="run the scheduler (publishes scheduled posts when due) in this process"
+    )
+    schedule_skew_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="a `publish_at` this close to now (either way) means now; further in the past is a 422",
+    )
+    schedule_max_ahead_days: int = Field(
+        default=365, ge=1, le=3650, description="how far ahead a post may be scheduled (422 beyond)"
+    )
     embed_frame_ancestors: str = Field(
         default="*",
         description="the CSP frame-ancestors sources of GET /stories/{slug}/embed alone (every other "

@@ -16,6 +16,8 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import assert_never
 
+from liveblog.api.scheduled import fired_response
+from liveblog.api.scheduling import scheduled_response
 from liveblog.api.stories import story_response
 from liveblog.api.submissions import submission_response
 from liveblog.api.updates import new_update_id, update_response
@@ -87,6 +89,14 @@ def _responder(command: c.Command) -> Responder:
             return partial(submission_response, submission_id=command.update_id, status=201)
         case c.WithdrawSubmission() | c.RejectSubmission():
             return partial(submission_response, submission_id=command.update_id)
+        case c.ScheduleUpdate():
+            return partial(scheduled_response, item_id=command.update_id, status=202)
+        case c.SchedulePublication():
+            return partial(scheduled_response, item_id=command.schedule_id, status=202)
+        case c.Reschedule() | c.CancelSchedule():
+            return partial(scheduled_response, item_id=command.schedule_id)
+        case c.FireSchedule():
+            return partial(fired_response, item_id=command.schedule_id)
         case _:
             assert_never(command)
 

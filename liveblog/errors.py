@@ -15,7 +15,8 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     │   │   ├── UpdateNotFound
     │   │   ├── WebhookNotFound
     │   │   ├── SubmissionNotFound
-    │   │   └── MediaNotFound
+    │   │   ├── MediaNotFound
+    │   │   └── ScheduleNotFound
     │   ├── Conflict                the story is not in a state that allows it  (409)
     │   │   ├── StoryAlreadyExists
     │   │   ├── StoryIsClosed
@@ -24,11 +25,14 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     │   │   ├── AlreadyRetracted
     │   │   ├── UpdateIsRedacted
     │   │   ├── AlreadyRedacted
-    │   │   └── SubmissionNotPending
+    │   │   ├── SubmissionNotPending
+    │   │   ├── ScheduleNotPending
+    │   │   └── ScheduleNotDue
     │   ├── RuleViolation           the command itself is not acceptable        (422)
     │   │   ├── NothingToChange
     │   │   ├── NoteRequired
-    │   │   └── ImageUnresolved
+    │   │   ├── ImageUnresolved
+    │   │   └── PublishAtNotInFuture
     │   ├── RevisionMismatch        If-Match no longer holds                    (412)
     │   └── NotTheSubmitter         only a submission's submitter may withdraw it (403)
     ├── ConcurrencyError            another writer appended first (retried)     (409)
@@ -142,6 +146,22 @@ class SubmissionNotPending(Conflict):
     title = "Submission no longer pending"
 
 
+class ScheduleNotFound(NotFound):
+    title = "Scheduled item not found"
+
+
+class ScheduleNotPending(Conflict):
+    """The scheduled item was already published or cancelled: it can no longer change."""
+
+    title = "Scheduled item no longer pending"
+
+
+class ScheduleNotDue(Conflict):
+    """The scheduler fired an item before its time (it was rescheduled meanwhile)."""
+
+    title = "Scheduled item not due yet"
+
+
 class RuleViolation(DomainError):
     title = "Unacceptable command"
 
@@ -159,6 +179,10 @@ class ImageUnresolved(RuleViolation):
     server records with it: never written through the application (the verifiers' check 7)."""
 
     title = "Image without its recorded facts"
+
+
+class PublishAtNotInFuture(RuleViolation):
+    title = "Publication time not in the future"
 
 
 class RevisionMismatch(DomainError):

@@ -20,6 +20,7 @@ from liveblog.api import (
     media,
     pages,
     problems,
+    scheduled,
     sitemap,
     stories,
     submissions,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(stories.router)
     app.include_router(updates.router)
     app.include_router(submissions.router)
+    app.include_router(scheduled.router)
     app.include_router(audit.router)
     app.include_router(feed.router)
     app.include_router(live.router)

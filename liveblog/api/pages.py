@@ -189,7 +189,9 @@ def _blog_posting(update: dict[str, Any], url: str) -> dict[str, Any]:
         "@id": f"{url}#update-{update['id']}",
         "url": f"{url}/updates/{update['id']}",
         # A retracted update is withdrawn: its notice stands in for its text.
-        "headline": f"Retracted: {retraction['note']}" if retraction else excerpt(update["body_html"]),
+        "headline": f"Retracted: {retraction['note']}"
+        if retraction
+        else update.get("title") or excerpt(update["body_html"]),
         "articleBody": retraction["note"] if retraction else plain_text(update["body_html"]),
         "datePublished": update["published_at"],
         "dateModified": update["revised_at"] or update["published_at"],

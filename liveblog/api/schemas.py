@@ -25,6 +25,7 @@ from liveblog.domain.values import (
     Sources,
     Summary,
     Title,
+    UpdateTitle,
 )
 
 
@@ -60,6 +61,11 @@ class StoryPatch(Request):
 
 
 class NewUpdate(Request):
+    title: UpdateTitle | None = Field(
+        None,
+        description="a headline of its own: plain text (not Markdown), at most 200 characters",
+        examples=["Governor confirms the raid"],
+    )
     body: Body = Field(
         description="Markdown, 1 to 20,000 characters (raw HTML is not rendered)",
         examples=["The Freedom of Russia Legion says it **captured** two soldiers."],
@@ -88,6 +94,12 @@ class NewUpdate(Request):
         (),
         description="images, videos and links shown with it (at most 20)",
         examples=[[{"kind": "image", "url": "https://example.org/photo.jpg", "caption": "The checkpoint"}]],
+    )
+    publish_at: Moment | None = Field(
+        None,
+        description="publish it then instead of now (RFC 3339 with an offset): 202 with the scheduled "
+        "item; a time within LIVEBLOG_SCHEDULE_SKEW_SECONDS of now is now",
+        examples=["2023-06-04T16:00:00+03:00"],
     )
 
 
@@ -203,6 +215,9 @@ class Update(Response):
     story: str = Field(description="the slug of its story", examples=["belgorod-captive-soldiers"])
     revision: int = Field(description="1 when posted, +1 on each change; its ETag", examples=[2])
     status: str = Field(description="published | retracted | redacted", examples=["published"])
+    title: str | None = Field(
+        None, description="its headline (plain text), if it has one", examples=["Governor confirms the raid"]
+    )
     body: str = Field(description="the Markdown as written", examples=["Two soldiers were **captured**."])
     body_html: str = Field(
         description="the Markdown rendered and sanitised",
@@ -600,3 +615,58 @@ class Submission(Response):
 class SubmissionList(Response):
     items: list[Submission] = Field(description="a page of submissions, newest first", examples=[[]])
     next: str | None = Field(description="cursor of the next page (`before`), or null", examples=[None])
+
+
+# --------------------------------------------------------------------------- scheduled posts
+
+
+class PublicationRequest(Request):
+    publish_at: Moment | None = Field(
+        None,
+        description="publish the draft then instead of now: 202 with the scheduled item",
+        examples=["2023-06-04T16:00:00+03:00"],
+    )
+
+
+class ScheduleChange(Request):
+    publish_at: Moment = Field(
+        description="the new time (RFC 3339 with an offset), in the future", examples=["2023-06-04T17:00:00Z"]
+    )
+
+
+class ScheduledContent(Response):
+    title: str | None = Field(description="the update's headline", examples=[None])
+    body: str = Field(description="the Markdown it will publish", examples=["The governor replied."])
+    body_html: str = Field(description="the Markdown rendered", examples=["<p>The governor replied.</p>"])
+
+
+class ScheduledItemOut(Response):
+    id: str = Field(
+        description="the item's id (for an update, the id it will have)", examples=["uq3J8Nn0mGxeT"]
+    )
+    story: str = Field(description="the slug of its story", examples=["belgorod-captive-soldiers"])
+    kind: Literal["update", "publication"] = Field(
+        description="a new update or the story's publication", examples=["update"]
+    )
+    status: Literal["scheduled", "published", "cancelled"] = Field(
+        description="where it stands", examples=["scheduled"]
+    )
+    publish_at: str = Field(description="when it is (or was) to be published (UTC)", examples=[MOMENT])
+    scheduled_by: str = Field(description="the name of the editor who scheduled it", examples=["Live desk"])
+    scheduled_at: str = Field(description="when it was scheduled", examples=[MOMENT])
+    changed_at: str = Field(description="when it last changed", examples=[MOMENT])
+    published_at: str | None = Field(description="when it was published, once it is", examples=[None])
+    late: bool = Field(
+        description="published more than 10 s after its time (the servers were down)", examples=[False]
+    )
+    update: ScheduledContent | None = Field(
+        description="the new-update body (kind update; null for a publication)",
+        examples=[
+            {"title": None, "body": "The governor replied.", "body_html": "<p>The governor replied.</p>"}
+        ],
+    )
+
+
+class ScheduledList(Response):
+    items: list[ScheduledItemOut] = Field(description="a page of items, soonest first", examples=[[]])
+    next: str | None = Field(description="cursor of the next page, or null at the end", examples=[None])

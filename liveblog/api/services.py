@@ -18,6 +18,7 @@ from liveblog.config import Settings
 from liveblog.live.bus import PostgresListener
 from liveblog.live.grip_publisher import GripPublisher
 from liveblog.live.hub import Hub
+from liveblog.scheduler import Scheduler
 from liveblog.store.database import Database
 from liveblog.store.schema import ensure_migrated
 from liveblog.store.tokens import TokenCache
@@ -44,6 +45,8 @@ class Services:
     sealer: Sealer | None = None
     """The sweep that signs every story's head within ``checkpoint_within_seconds``."""
     token_cache: TokenCache = field(default_factory=TokenCache)
+    scheduler: Scheduler | None = None
+    """The task that publishes scheduled posts when due (``None`` with LIVEBLOG_SCHEDULER off)."""
     """Editors' tokens, confirmed by each write (see :class:`~liveblog.store.tokens.TokenCache`)."""
     grip: GripPublisher | None = None
     """What publishes this process's events to the GRIP tier (``LIVEBLOG_LIVE_TIER=grip``)."""
@@ -113,6 +116,11 @@ async def running_services(settings: Settings, database: Database | None = None)
                 clock=application.clock,
             )
             await sealer.start()
+        scheduler = None
+        if settings.scheduler:
+            scheduler = Scheduler(application)
+            application.on_scheduled = scheduler.wake
+            await scheduler.start()
         if dispatcher is not None:
             # Started last, stopped first: deliveries run beside the server, never in a write.
             await dispatcher.start()
@@ -129,10 +137,13 @@ async def running_services(settings: Settings, database: Database | None = None)
                 webhooks=dispatcher,
                 token_cache=token_cache,
                 grip=publisher,
+                scheduler=scheduler,
             )
         finally:
             if dispatcher is not None:
                 await dispatcher.stop()
+            if scheduler is not None:
+                await scheduler.stop()
             if sealer is not None:
                 await sealer.stop()
             if listener is not None:

@@ -10,10 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from liveblog.api import caching, http
+from liveblog.api import caching, http, scheduling
 from liveblog.api.auth import Editor, MaybeActor, sees_drafts
 from liveblog.api.openapi import IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, headers
-from liveblog.api.schemas import NewStory, Story, StoryList, StoryPatch
+from liveblog.api.schemas import NewStory, PublicationRequest, ScheduledItemOut, Story, StoryList, StoryPatch
 from liveblog.api.services import Services, ServicesDep
 from liveblog.domain import commands as c
 from liveblog.domain.state import StoryState
@@ -236,12 +236,36 @@ async def revise_story(
     return await _story_command(command, request, actor, services, body)
 
 
-@router.post("/stories/{slug}/publish", response_model=Story, openapi_extra=headers(IDEMPOTENCY_KEY))
-async def publish_story(slug: SlugPath, request: Request, actor: Editor, services: ServicesDep) -> Response:
-    """Make a draft live."""
-    return await _story_command(
-        c.PublishStory(story=slug, at=services.application.clock()), request, actor, services
+@router.post(
+    "/stories/{slug}/publish",
+    response_model=Story,
+    responses={202: {"model": ScheduledItemOut, "description": "scheduled: `publish_at` is ahead"}},
+    openapi_extra=headers(IDEMPOTENCY_KEY),
+)
+async def publish_story(
+    slug: SlugPath,
+    request: Request,
+    actor: Editor,
+    services: ServicesDep,
+    body: PublicationRequest | None = None,
+) -> Response:
+    """Make a draft live; with a `publish_at` ahead, schedule that (202 with the item)."""
+    now = services.application.clock()
+    publish_at = body.publish_at if body is not None else None
+    if scheduling.when(publish_at, now, services.settings) == "now":
+        return await _story_command(c.PublishStory(story=slug, at=now), request, actor, services, body)
+    assert publish_at is not None
+    item_id = scheduling.new_schedule_id()
+    command = c.SchedulePublication(
+        story=slug, schedule_id=item_id, publish_at=publish_at, by=actor.name, at=now
     )
+    outcome = await services.application.handle(
+        command,
+        actor,
+        lambda state: scheduling.scheduled_response(state, item_id, status=202),
+        idempotency_key=http.idempotency_key(request, actor, body),
+    )
+    return http.replay(outcome.response)
 
 
 @router.post("/stories/{slug}/close", response_model=Story, openapi_extra=headers(IDEMPOTENCY_KEY))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from liveblog.api import http
+from liveblog.api import http, scheduling
 from liveblog.api.auth import Admin, Editor, MaybeActor, sees_drafts
 from liveblog.api.openapi import IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, headers
 from liveblog.api.schemas import (
@@ -18,12 +19,14 @@ from liveblog.api.schemas import (
     NewUpdate,
     RedactionBody,
     RetractionBody,
+    ScheduledItemOut,
     Update,
     UpdateList,
     VerificationBody,
 )
 from liveblog.api.services import Services, ServicesDep
 from liveblog.api.stories import NOT_MODIFIED, SlugPath, ensure_readable
+from liveblog.application import Responder
 from liveblog.domain import commands as c
 from liveblog.domain.state import StoryState
 from liveblog.errors import InvalidInput, UpdateNotFound
@@ -55,26 +58,35 @@ def update_response(state: StoryState, update_id: str, *, status: int = 200) -> 
     return StoredResponse(status=status, headers=headers, body=story_view.update_json(state, update_id))
 
 
-@router.post("", status_code=201, response_model=Update, openapi_extra=headers(IDEMPOTENCY_KEY))
+@router.post(
+    "",
+    status_code=201,
+    response_model=Update,
+    responses={202: {"model": ScheduledItemOut, "description": "scheduled: `publish_at` is ahead"}},
+    openapi_extra=headers(IDEMPOTENCY_KEY),
+)
 async def post_update(
     slug: SlugPath, body: NewUpdate, request: Request, actor: Editor, services: ServicesDep
 ) -> Response:
-    """Post a new update to the top of the story."""
+    """Post a new update to the top of the story; with a `publish_at` ahead, schedule it
+    (202 with the scheduled item, published by the server then)."""
     update_id = new_update_id()
-    fields = body.model_dump(exclude_none=True)
+    now = services.application.clock()
+    fields = body.model_dump(exclude_none=True, exclude={"publish_at"})
     fields["media"] = await references.resolve(services.database, body.media, [body.body])
-    command = c.PostUpdate(
-        story=slug,
-        update_id=update_id,
-        author=actor.name,
-        at=services.application.clock(),
-        **fields,
-    )
+    command: c.PostUpdate | c.ScheduleUpdate
+    respond: Responder
+    if scheduling.when(body.publish_at, now, services.settings) == "later":
+        assert body.publish_at is not None
+        command = c.ScheduleUpdate(
+            story=slug, update_id=update_id, author=actor.name, at=now, publish_at=body.publish_at, **fields
+        )
+        respond = partial(scheduling.scheduled_response, item_id=update_id, status=202)
+    else:
+        command = c.PostUpdate(story=slug, update_id=update_id, author=actor.name, at=now, **fields)
+        respond = partial(update_response, update_id=update_id, status=201)
     outcome = await services.application.handle(
-        command,
-        actor,
-        lambda state: update_response(state, update_id, status=201),
-        idempotency_key=http.idempotency_key(request, actor, body),
+        command, actor, respond, idempotency_key=http.idempotency_key(request, actor, body)
     )
     return http.replay(outcome.response)
 

@@ -24,6 +24,7 @@ from liveblog.domain.values import (
     Summary,
     Title,
     UpdateId,
+    UpdateTitle,
     Value,
 )
 
@@ -70,6 +71,7 @@ class PostUpdate(BaseCommand):
     pinned: bool = False
     occurred_at: Moment | None = None
     media: MediaList = ()
+    title: UpdateTitle | None = None
 
 
 class UpdateCommand(BaseCommand):
@@ -124,6 +126,26 @@ class SubmitUpdate(BaseCommand):
     media: MediaList = ()
 
 
+# --------------------------------------------------------------------------- scheduled posts
+
+
+class ScheduleUpdate(BaseCommand):
+    """Prepare update ``update_id`` (the item's id too) to be published at ``publish_at``."""
+
+    update_id: UpdateId
+    publish_at: Moment
+    body: Body
+    author: str
+    title: UpdateTitle | None = None
+    byline: Line | None = None
+    sources: Sources = ()
+    verification: Claim | None = None
+    key_event: bool = False
+    pinned: bool = False
+    occurred_at: Moment | None = None
+    media: MediaList = ()
+
+
 class WithdrawSubmission(BaseCommand):
     """The submitter (``by``, a token id) takes a pending submission back."""
 
@@ -143,6 +165,31 @@ class RejectSubmission(BaseCommand):
     note: NoteText
 
 
+class SchedulePublication(BaseCommand):
+    """Publish the draft story at ``publish_at`` (item ``schedule_id``)."""
+
+    schedule_id: UpdateId
+    publish_at: Moment
+    by: str
+
+
+class Reschedule(BaseCommand):
+    schedule_id: UpdateId
+    publish_at: Moment
+
+
+class CancelSchedule(BaseCommand):
+    schedule_id: UpdateId
+
+
+class FireSchedule(BaseCommand):
+    """Publish a pending item: the scheduler's, once it is due, or an editor's ``now``
+    (``early``: before its time)."""
+
+    schedule_id: UpdateId
+    early: bool = False
+
+
 Command = (
     OpenStory
     | PublishStory
@@ -159,4 +206,9 @@ Command = (
     | WithdrawSubmission
     | ApproveSubmission
     | RejectSubmission
+    | ScheduleUpdate
+    | SchedulePublication
+    | Reschedule
+    | CancelSchedule
+    | FireSchedule
 )

@@ -16,12 +16,22 @@ union fails loudly (``AssertionError``) instead of falling into some other event
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import assert_never
+from datetime import datetime, timedelta
+from typing import Any, assert_never
 
 from liveblog.domain import commands as c
 from liveblog.domain import events as e
 from liveblog.domain import submissions
-from liveblog.domain.state import PublicNote, Redaction, Retraction, StoryState, UpdateState, Verification
+from liveblog.domain.state import (
+    PublicNote,
+    Redaction,
+    Retraction,
+    ScheduledItem,
+    ScheduledUpdate,
+    StoryState,
+    UpdateState,
+    Verification,
+)
 from liveblog.domain.values import CorrectionKind, Media, MediaKind, StoryStatus, UpdateStatus
 from liveblog.errors import (
     AlreadyRedacted,
@@ -30,7 +40,11 @@ from liveblog.errors import (
     InvalidTransition,
     NoteRequired,
     NothingToChange,
+    PublishAtNotInFuture,
     RevisionMismatch,
+    ScheduleNotDue,
+    ScheduleNotFound,
+    ScheduleNotPending,
     StoryAlreadyExists,
     StoryIsClosed,
     StoryNotFound,
@@ -75,6 +89,16 @@ def decide(command: c.Command, state: StoryState | None) -> list[e.Event]:
             return _redact(command, story)
         case c.SubmitUpdate() | c.WithdrawSubmission() | c.ApproveSubmission() | c.RejectSubmission():
             return submissions.decide(command, story)
+        case c.ScheduleUpdate():
+            return _schedule_update(command, story)
+        case c.SchedulePublication():
+            return _schedule_publication(command, story)
+        case c.Reschedule():
+            return _reschedule(command, story)
+        case c.CancelSchedule():
+            return _cancel_schedule(command, story)
+        case c.FireSchedule():
+            return _fire(command, story)
         case _:
             assert_never(command)
 
@@ -170,6 +194,7 @@ def _post(command: c.PostUpdate, story: StoryState) -> list[e.Event]:
             pinned=command.pinned,
             occurred_at=command.occurred_at,
             media=command.media,
+            title=command.title,
             at=command.at,
         )
     ]
@@ -203,6 +228,7 @@ def _effective_changes(changes: e.UpdateChanges, update: UpdateState) -> e.Updat
         "sources": update.sources,
         "occurred_at": update.occurred_at,
         "media": update.media,
+        "title": update.title or "",
     }
     return e.UpdateChanges(
         **{name: value for name, value in changes if value is not None and value != current[name]}
@@ -340,7 +366,12 @@ def _changes(event: e.Event, story: StoryState) -> dict[str, object]:
         case e.StoryPublished():
             if story.status is not StoryStatus.DRAFT:
                 return {}
-            return {"status": StoryStatus.LIVE, "published_at": event.at, "revision": header_revision}
+            return {
+                "status": StoryStatus.LIVE,
+                "published_at": event.at,
+                "revision": header_revision,
+                **_publication_fired(event, story),
+            }
         case e.StoryClosed():
             return {"status": StoryStatus.CLOSED, "closed_at": event.at, "revision": header_revision}
         case e.StoryReopened():
@@ -355,7 +386,10 @@ def _changes(event: e.Event, story: StoryState) -> dict[str, object]:
         case e.UpdatePosted():
             if event.update_id in story.updates:
                 return {}
-            return {"updates": {**story.updates, event.update_id: _posted(event, story.version + 1)}}
+            return {
+                "updates": {**story.updates, event.update_id: _posted(event, story.version + 1)},
+                **_scheduled_fired(story, event.scheduled_id, event),
+            }
         case (
             e.UpdateCorrected()
             | e.VerificationChanged()
@@ -373,10 +407,21 @@ def _changes(event: e.Event, story: StoryState) -> dict[str, object]:
                     "revised_at": event.at,
                 }
             )
-            scrubbed = submissions.redacted(event, story) if isinstance(event, e.UpdateRedacted) else {}
+            scrubbed: dict[str, Any] = (
+                submissions.redacted(event, story) if isinstance(event, e.UpdateRedacted) else {}
+            )
+            scheduled = story.scheduled.get(update.id)
+            if isinstance(event, e.UpdateRedacted) and scheduled is not None:
+                # The text of a scheduled update goes with the update's (snapshots hold it).
+                scrubbed["scheduled"] = {
+                    **story.scheduled,
+                    update.id: scheduled.model_copy(update={"update": None}),
+                }
             return {"updates": {**story.updates, update.id: changed}, **scrubbed}
         case e.UpdateSubmitted() | e.SubmissionWithdrawn() | e.SubmissionRejected() | e.SubmissionApproved():
             return submissions.changes(event, story)
+        case e.UpdateScheduled() | e.PublicationScheduled() | e.ScheduleChanged() | e.ScheduleCancelled():
+            return _schedule_changes(event, story)
         case _:
             assert_never(event)
 
@@ -403,6 +448,7 @@ def _posted(event: e.UpdatePosted, seq: int) -> UpdateState:
         published_at=event.at,
         revised_at=None,
         media=event.media,
+        title=event.title,
         notes=(),
         retraction=None,
     )
@@ -419,8 +465,9 @@ def _update_changes(
     match event:
         case e.UpdateCorrected():
             changed: dict[str, object] = {name: value for name, value in event.changes if value is not None}
-            if "byline" in changed:
-                changed["byline"] = changed["byline"] or None
+            for optional in ("byline", "title"):
+                if optional in changed:
+                    changed[optional] = changed[optional] or None
             if event.note is not None and event.kind is not CorrectionKind.MINOR:
                 # A minor edit's note stays in the history; readers are not shown it.
                 changed["notes"] = (*update.notes, PublicNote(kind=event.kind, note=event.note, at=event.at))
@@ -452,6 +499,7 @@ def _update_changes(
                 "status": UpdateStatus.REDACTED,
                 "body": "",
                 "byline": None,
+                "title": None,
                 "sources": (),
                 "media": (),
                 "verification": None,
@@ -464,3 +512,156 @@ def _update_changes(
             }
         case _:
             assert_never(event)
+
+
+# --------------------------------------------------------------------------- scheduled posts
+# Issue 15 part 2. An item is decided under the story's write lock like every command, so
+# firing it is exactly-once by state: a second server firing the same item finds it published
+# (or cancelled) and is refused with ScheduleNotPending, whatever the order of the races.
+
+LATE_AFTER = timedelta(seconds=10)
+"""An item published more than this after its time is marked ``late`` (every server was down
+or too busy when it fell due)."""
+
+
+def _future(publish_at: datetime, at: datetime) -> None:
+    if publish_at <= at:
+        raise PublishAtNotInFuture("`publish_at` must be in the future")
+
+
+def _new_item_id(item_id: str, story: StoryState) -> None:
+    if item_id in story.updates or item_id in story.scheduled:
+        raise InvalidTransition(f"id {item_id!r} is already used")
+
+
+def _schedule_update(command: c.ScheduleUpdate, story: StoryState) -> list[e.Event]:
+    if story.status is StoryStatus.CLOSED:
+        raise StoryIsClosed(f"story {story.slug!r} is closed; reopen it to schedule posts")
+    _new_item_id(command.update_id, story)
+    _future(command.publish_at, command.at)
+    return [e.UpdateScheduled(**command.model_dump(exclude={"story"}))]
+
+
+def _schedule_publication(command: c.SchedulePublication, story: StoryState) -> list[e.Event]:
+    if story.status is not StoryStatus.DRAFT:
+        raise InvalidTransition(f"only a draft can be published; this story is {story.status}")
+    if any(i.kind == "publication" and i.status == "scheduled" for i in story.scheduled.values()):
+        raise InvalidTransition("the story's publication is already scheduled; reschedule that one")
+    _new_item_id(command.schedule_id, story)
+    _future(command.publish_at, command.at)
+    return [
+        e.PublicationScheduled(
+            schedule_id=command.schedule_id, publish_at=command.publish_at, by=command.by, at=command.at
+        )
+    ]
+
+
+def _pending(schedule_id: str, story: StoryState) -> ScheduledItem:
+    item = story.scheduled.get(schedule_id)
+    if item is None:
+        raise ScheduleNotFound(f"story {story.slug!r} has no scheduled item {schedule_id!r}")
+    if item.status != "scheduled":
+        raise ScheduleNotPending(f"scheduled item {schedule_id!r} was already {item.status}")
+    return item
+
+
+def _reschedule(command: c.Reschedule, story: StoryState) -> list[e.Event]:
+    item = _pending(command.schedule_id, story)
+    _future(command.publish_at, command.at)
+    if command.publish_at == item.publish_at:
+        return []
+    return [e.ScheduleChanged(schedule_id=item.id, publish_at=command.publish_at, at=command.at)]
+
+
+def _cancel_schedule(command: c.CancelSchedule, story: StoryState) -> list[e.Event]:
+    item = _pending(command.schedule_id, story)
+    return [e.ScheduleCancelled(schedule_id=item.id, at=command.at)]
+
+
+def _fire(command: c.FireSchedule, story: StoryState) -> list[e.Event]:
+    item = _pending(command.schedule_id, story)
+    if command.at < item.publish_at and not command.early:
+        raise ScheduleNotDue(f"scheduled item {item.id!r} is due at {item.publish_at.isoformat()}")
+    late = True if command.at - item.publish_at > LATE_AFTER else None
+    if item.kind == "publication" or item.update is None:
+        fired: e.Event = _publish(c.PublishStory(story=command.story, at=command.at), story)[0]
+    else:
+        post = c.PostUpdate(story=command.story, update_id=item.id, at=command.at, **dict(item.update))
+        fired = _post(post, story)[0]
+    return [
+        fired.model_copy(update={"scheduled_id": item.id, "scheduled_for": item.publish_at, "late": late})
+    ]
+
+
+def _schedule_changes(
+    event: e.UpdateScheduled | e.PublicationScheduled | e.ScheduleChanged | e.ScheduleCancelled,
+    story: StoryState,
+) -> dict[str, object]:
+    match event:
+        case e.UpdateScheduled():
+            if event.update_id in story.scheduled or event.update_id in story.updates:
+                return {}
+            content = ScheduledUpdate(**event.model_dump(exclude={"type", "update_id", "publish_at", "at"}))
+            item = ScheduledItem(
+                id=event.update_id,
+                kind="update",
+                publish_at=event.publish_at,
+                scheduled_by=event.author,
+                scheduled_at=event.at,
+                changed_at=event.at,
+                update=content,
+            )
+        case e.PublicationScheduled():
+            if event.schedule_id in story.scheduled:
+                return {}
+            item = ScheduledItem(
+                id=event.schedule_id,
+                kind="publication",
+                publish_at=event.publish_at,
+                scheduled_by=event.by,
+                scheduled_at=event.at,
+                changed_at=event.at,
+            )
+        case e.ScheduleChanged() | e.ScheduleCancelled():
+            current = story.scheduled.get(event.schedule_id)
+            if current is None or current.status != "scheduled":
+                return {}
+            change: dict[str, object] = (
+                {"publish_at": event.publish_at}
+                if isinstance(event, e.ScheduleChanged)
+                else {"status": "cancelled"}
+            )
+            item = current.model_copy(update={**change, "changed_at": event.at})
+        case _:
+            assert_never(event)
+    return {"scheduled": {**story.scheduled, item.id: item}}
+
+
+def _scheduled_fired(
+    story: StoryState, scheduled_id: str | None, event: e.UpdatePosted | e.StoryPublished
+) -> dict[str, object]:
+    """The item ``event`` published, marked so (nothing when it publishes no pending item)."""
+    item = story.scheduled.get(scheduled_id) if scheduled_id is not None else None
+    if item is None or item.status != "scheduled":
+        return {}
+    fired = item.model_copy(
+        update={
+            "status": "published",
+            "published_at": event.at,
+            "changed_at": event.at,
+            "late": bool(event.late),
+        }
+    )
+    return {"scheduled": {**story.scheduled, item.id: fired}}
+
+
+def _publication_fired(event: e.StoryPublished, story: StoryState) -> dict[str, object]:
+    """A publication, scheduled or not, settles the pending scheduled publication: it is the
+    one published, or (published by hand before its time) cancelled."""
+    if event.scheduled_id is not None:
+        return _scheduled_fired(story, event.scheduled_id, event)
+    pending = [i for i in story.scheduled.values() if i.kind == "publication" and i.status == "scheduled"]
+    if not pending:
+        return {}
+    settled = {i.id: i.model_copy(update={"status": "cancelled", "changed_at": event.at}) for i in pending}
+    return {"scheduled": {**story.scheduled, **settled}}

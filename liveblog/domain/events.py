@@ -28,11 +28,13 @@ from liveblog.domain.values import (
     Moment,
     NoteText,
     OptionalLine,
+    OptionalUpdateTitle,
     Slug,
     Sources,
     Summary,
     Title,
     UpdateId,
+    UpdateTitle,
     Value,
 )
 
@@ -51,7 +53,13 @@ class StoryOpened(BaseEvent):
 
 
 class StoryPublished(BaseEvent):
+    """The story went live. ``scheduled_id``, ``scheduled_for`` and ``late``: see
+    :class:`UpdatePosted` (a scheduled publication)."""
+
     type: Literal["StoryPublished"] = "StoryPublished"
+    scheduled_id: UpdateId | None = None
+    scheduled_for: Moment | None = None
+    late: Literal[True] | None = None
 
 
 class StoryRevised(BaseEvent):
@@ -88,6 +96,13 @@ class UpdatePosted(BaseUpdateEvent):
     pinned: bool = False
     occurred_at: Moment | None = None
     media: MediaList = ()
+    title: UpdateTitle | None = None
+    # A scheduled post (issue 15): the item it publishes, the time it was scheduled for,
+    # and ``late`` when it was published more than ``LATE_AFTER`` after that time (every
+    # server was down). ``at`` is always when it was published: when readers first saw it.
+    scheduled_id: UpdateId | None = None
+    scheduled_for: Moment | None = None
+    late: Literal[True] | None = None
 
 
 class UpdateChanges(Value):
@@ -109,6 +124,11 @@ class UpdateChanges(Value):
         None, description="the new time of what it reports", examples=["2023-06-04T10:15:00+03:00"]
     )
     media: MediaList | None = Field(None, description="the new media (empty removes them all)", examples=[[]])
+    title: OptionalUpdateTitle | None = Field(
+        None,
+        description="the new headline (plain text, at most 200 characters; empty removes it)",
+        examples=[""],
+    )
 
     def is_empty(self) -> bool:
         return all(getattr(self, name) is None for name in type(self).model_fields)
@@ -181,6 +201,30 @@ class UpdateSubmitted(BaseUpdateEvent):
     media: MediaList = ()
 
 
+# --------------------------------------------------------------------------- scheduled posts
+# Issue 15 part 2. The item's id is the id of the update it will publish (a scheduled update)
+# or an id of its own (a scheduled publication). None of these events is shown to readers:
+# an item exists for the newsroom alone until the UpdatePosted or StoryPublished that fires it.
+
+
+class UpdateScheduled(BaseUpdateEvent):
+    """A new update prepared to be published at ``publish_at`` (its content as
+    :class:`UpdatePosted` will carry it; ``author`` is who scheduled it)."""
+
+    type: Literal["UpdateScheduled"] = "UpdateScheduled"
+    publish_at: Moment
+    body: Body
+    title: UpdateTitle | None = None
+    byline: Line | None = None
+    author: str
+    sources: Sources = ()
+    verification: Claim | None = None
+    key_event: bool = False
+    pinned: bool = False
+    occurred_at: Moment | None = None
+    media: MediaList = ()
+
+
 class SubmissionWithdrawn(BaseUpdateEvent):
     """The submitter (``by``, a token id) took a pending submission back."""
 
@@ -209,7 +253,40 @@ SubmissionEvent: TypeAlias = UpdateSubmitted | SubmissionWithdrawn | SubmissionR
 """The events of the submission queue: staff-only, they change nothing readers see."""
 
 
-StoryEvent: TypeAlias = StoryOpened | StoryPublished | StoryRevised | StoryClosed | StoryReopened
+class PublicationScheduled(BaseEvent):
+    """The (draft) story is to be published at ``publish_at``; ``by``: who scheduled it."""
+
+    type: Literal["PublicationScheduled"] = "PublicationScheduled"
+    schedule_id: UpdateId
+    publish_at: Moment
+    by: str
+
+
+class ScheduleChanged(BaseEvent):
+    """A pending item is to be published at another time."""
+
+    type: Literal["ScheduleChanged"] = "ScheduleChanged"
+    schedule_id: UpdateId
+    publish_at: Moment
+
+
+class ScheduleCancelled(BaseEvent):
+    """A pending item will not be published."""
+
+    type: Literal["ScheduleCancelled"] = "ScheduleCancelled"
+    schedule_id: UpdateId
+
+
+StoryEvent: TypeAlias = (
+    StoryOpened
+    | StoryPublished
+    | StoryRevised
+    | StoryClosed
+    | StoryReopened
+    | PublicationScheduled
+    | ScheduleChanged
+    | ScheduleCancelled
+)
 """Every event about the story as a whole (its header and status)."""
 
 UpdateEvent: TypeAlias = (
@@ -223,6 +300,7 @@ UpdateEvent: TypeAlias = (
     | SubmissionWithdrawn
     | SubmissionRejected
     | SubmissionApproved
+    | UpdateScheduled
 )
 """Every event about one update: each is a :class:`BaseUpdateEvent`."""
 
@@ -235,7 +313,16 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 def update_id_of(event: Event) -> UpdateId | None:
     """The update ``event`` concerns, or ``None`` for an event about the story as a whole."""
     match event:
-        case StoryOpened() | StoryPublished() | StoryRevised() | StoryClosed() | StoryReopened():
+        case (
+            StoryOpened()
+            | StoryPublished()
+            | StoryRevised()
+            | StoryClosed()
+            | StoryReopened()
+            | PublicationScheduled()
+            | ScheduleChanged()
+            | ScheduleCancelled()
+        ):
             return None
         case (
             UpdatePosted()
@@ -248,6 +335,7 @@ def update_id_of(event: Event) -> UpdateId | None:
             | SubmissionWithdrawn()
             | SubmissionRejected()
             | SubmissionApproved()
+            | UpdateScheduled()
         ):
             return event.update_id
         case _:
@@ -258,6 +346,13 @@ def is_internal(event: Event) -> bool:
     """Whether ``event`` is the newsroom's alone (a submission's): readers are never shown it,
     nor anything it holds, and it does not move the story's ``updated_at``."""
     return isinstance(event, UpdateSubmitted | SubmissionWithdrawn | SubmissionRejected | SubmissionApproved)
+
+
+SCHEDULING_EVENTS = frozenset(
+    {"UpdateScheduled", "PublicationScheduled", "ScheduleChanged", "ScheduleCancelled"}
+)
+"""The types of the events about scheduled items: for the newsroom only, never shown to
+readers or consumers (live stream, change feed, history, webhooks)."""
 
 
 def event_data(event: BaseEvent) -> dict[str, object]:

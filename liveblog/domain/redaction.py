@@ -16,11 +16,12 @@ that something was there and changed), and the members that are not text:
 * ``UpdateCorrected``: ``kind``; ``VerificationChanged``: ``status``.
 * ``UpdateFlagsChanged``: everything (it holds no text).
 
-Removed: ``body``, ``byline``, ``sources`` (names and URLs), ``media`` (URLs and captions),
+Removed: ``body``, ``byline``, ``title``, ``sources`` (names and URLs), ``media`` (URLs and captions),
 ``verification`` (a claim's note is text, and its status says something about that text);
 a correction's ``changes`` (new body, byline, sources, media: the member is removed whole, its
 ``occurred_at`` with it), ``reason`` and ``note``; a verification's ``note``; a retraction's
-``reason`` and ``note`` (notes and reasons quote or describe the text). ``UpdateRedacted``
+``reason`` and ``note`` (notes and reasons quote or describe the text); a scheduled
+update's (``UpdateScheduled``) as its ``UpdatePosted``'s. ``UpdateRedacted``
 is never redacted: it is the record of the removal.
 
 Reading an event that lost members (:func:`with_placeholders`) fills them with values that
@@ -42,7 +43,7 @@ PLACEHOLDER = "[redacted]"
 the views of a redacted update show its tombstone)."""
 
 REMOVED_MEMBERS: Mapping[str, frozenset[str]] = {
-    "UpdatePosted": frozenset({"body", "byline", "sources", "verification", "media"}),
+    "UpdatePosted": frozenset({"body", "byline", "title", "sources", "verification", "media"}),
     "UpdateCorrected": frozenset({"changes", "reason", "note"}),
     "VerificationChanged": frozenset({"note"}),
     "UpdateFlagsChanged": frozenset(),
@@ -55,6 +56,7 @@ REMOVED_MEMBERS: Mapping[str, frozenset[str]] = {
     "SubmissionApproved": frozenset({"changes"}),
     "SubmissionWithdrawn": frozenset(),
     "SubmissionRejected": frozenset(),
+    "UpdateScheduled": frozenset({"body", "byline", "title", "sources", "verification", "media"}),
 }
 """For every update event type, the members of its data that a redaction removes."""
 
@@ -74,7 +76,7 @@ def with_placeholders(event_type: str, data: Mapping[str, Any]) -> dict[str, Any
     """The data of a redacted ``event_type`` event (in the current schema) with every
     removed member given a placeholder, so that it decodes and folds (see the module)."""
     filled = redacted_data(event_type, data)
-    if event_type in ("UpdatePosted", "UpdateSubmitted"):
+    if event_type in ("UpdatePosted", "UpdateSubmitted", "UpdateScheduled"):
         filled["body"] = PLACEHOLDER
     elif event_type == "UpdateCorrected":
         filled["changes"] = {}

@@ -38,6 +38,8 @@ def command_for(event: e.Event, story: str) -> c.Command:
                 story=story, title=event.title, summary=event.summary, language=event.language, at=event.at
             )
         case e.StoryPublished():
+            if event.scheduled_id is not None:
+                return c.FireSchedule(story=story, schedule_id=event.scheduled_id, early=True, at=event.at)
             return c.PublishStory(story=story, at=event.at)
         case e.StoryClosed():
             return c.CloseStory(story=story, at=event.at)
@@ -48,8 +50,12 @@ def command_for(event: e.Event, story: str) -> c.Command:
                 story=story, title=event.title, summary=event.summary, reason=event.reason, at=event.at
             )
         case e.UpdatePosted():
+            if event.scheduled_id is not None:
+                return c.FireSchedule(story=story, schedule_id=event.scheduled_id, early=True, at=event.at)
             return c.PostUpdate(
-                story=story, **event.model_dump(exclude={"type", "update_id"}), update_id=event.update_id
+                story=story,
+                **event.model_dump(exclude={"type", "update_id", "scheduled_id", "scheduled_for", "late"}),
+                update_id=event.update_id,
             )
         case e.UpdateCorrected():
             return c.CorrectUpdate(
@@ -96,6 +102,22 @@ def command_for(event: e.Event, story: str) -> c.Command:
             return c.ApproveSubmission(
                 story=story, update_id=event.update_id, changes=event.changes, at=event.at
             )
+        case e.UpdateScheduled():
+            return c.ScheduleUpdate(story=story, **event.model_dump(exclude={"type"}))
+        case e.PublicationScheduled():
+            return c.SchedulePublication(
+                story=story,
+                schedule_id=event.schedule_id,
+                publish_at=event.publish_at,
+                by=event.by,
+                at=event.at,
+            )
+        case e.ScheduleChanged():
+            return c.Reschedule(
+                story=story, schedule_id=event.schedule_id, publish_at=event.publish_at, at=event.at
+            )
+        case e.ScheduleCancelled():
+            return c.CancelSchedule(story=story, schedule_id=event.schedule_id, at=event.at)
         case _:
             assert_never(event)
 

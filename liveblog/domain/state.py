@@ -7,6 +7,7 @@ of it. Instances are immutable; ``evolve`` returns new ones.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -68,6 +69,37 @@ class UpdateState(Value):
     notes: tuple[PublicNote, ...]
     retraction: Retraction | None
     redaction: Redaction | None = None
+    title: str | None = None
+
+
+class ScheduledUpdate(Value):
+    """The content of a scheduled update, as its ``UpdatePosted`` will carry it."""
+
+    body: str
+    title: str | None = None
+    byline: str | None = None
+    author: str
+    sources: tuple[Source, ...] = ()
+    verification: Claim | None = None
+    key_event: bool = False
+    pinned: bool = False
+    occurred_at: datetime | None = None
+    media: tuple[Media, ...] = ()
+
+
+class ScheduledItem(Value):
+    """A post prepared in advance (issue 15): a new update, or the story's publication."""
+
+    id: str
+    kind: Literal["update", "publication"]
+    publish_at: datetime
+    status: Literal["scheduled", "published", "cancelled"] = "scheduled"
+    scheduled_by: str
+    scheduled_at: datetime
+    changed_at: datetime
+    published_at: datetime | None = None
+    late: bool = False
+    update: ScheduledUpdate | None = None
 
 
 class SubmissionState(Value):
@@ -111,3 +143,4 @@ class StoryState(Value):
     clock: datetime | None = None
     """The time of the latest event when it is one of the submission queue's (which leave
     ``updated_at`` alone: readers are not told of them); ``None`` otherwise."""
+    scheduled: dict[str, ScheduledItem] = Field(default_factory=dict)

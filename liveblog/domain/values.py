@@ -139,6 +139,19 @@ Line = Annotated[
 OptionalLine = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=300), BeforeValidator(_line_text)
 ]
+MAX_UPDATE_TITLE_CHARS = 200
+UpdateTitle = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_UPDATE_TITLE_CHARS),
+    BeforeValidator(_line_text),
+]
+"""An update's headline: one line of plain text (never Markdown), at most 200 characters."""
+OptionalUpdateTitle = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=MAX_UPDATE_TITLE_CHARS),
+    BeforeValidator(_line_text),
+]
+"""An update's new headline in a correction: empty removes it."""
 NoteText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000),

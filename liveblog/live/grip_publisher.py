@@ -34,7 +34,7 @@ import httpx
 
 from liveblog.application import Application, decode
 from liveblog.domain import StoryState, evolve
-from liveblog.domain.events import StoryPublished, is_internal
+from liveblog.domain.events import SCHEDULING_EVENTS, StoryPublished, is_internal
 from liveblog.domain.values import StoryStatus
 from liveblog.live import grip, messages
 from liveblog.live.session import CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, RECHECK_SECONDS, TOO_SLOW, Event, sse
@@ -142,9 +142,14 @@ class GripPublisher:
             if state.status is not StoryStatus.DRAFT and not isinstance(event, StoryPublished):
                 # Never the draft period, nor the publication itself (docs/live-drafts.md):
                 # readers' streams start at or after it.
+                # A scheduled item's event is the newsroom's: readers get the id chain only.
+                newsroom_only = event.type in SCHEDULING_EVENTS
                 items.append(
                     grip.event_item(
-                        grip.story_channel(slug, newsroom=False), state.version, sse=frame, ws=text
+                        grip.story_channel(slug, newsroom=False),
+                        state.version,
+                        sse=grip.QUIET_SSE if newsroom_only else frame,
+                        ws=None if newsroom_only else text,
                     )
                 )
         if state is not None:

@@ -33,7 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.application import Application, decode
 from liveblog.domain import Event, StoryState, evolve
-from liveblog.domain.events import StoryPublished, UpdateRedacted, is_internal, update_id_of
+from liveblog.domain.events import (
+    SCHEDULING_EVENTS,
+    StoryPublished,
+    UpdateRedacted,
+    is_internal,
+    update_id_of,
+)
 from liveblog.domain.values import StoryStatus
 from liveblog.live import messages
 from liveblog.projections import views
@@ -57,6 +63,10 @@ class Frame:
 
 QUIET = "quiet"
 """The kind of the frame of a submission's event: in the replay, never sent to anyone."""
+
+
+NEWSROOM = "newsroom"
+"""The kind of the frame of an event only the newsroom is served (a scheduled item's)."""
 
 Rewrite = Callable[[Frame], Frame]
 """Re-encodes a frame (after a redaction), keeping its version and kind."""
@@ -173,7 +183,9 @@ class Channel:
             # (so versions stay contiguous there), encoded for and offered to nobody.
             self.recent.append(Frame(state.version, QUIET, "", None))
             return
-        frame = Frame(state.version, "event", messages.event(state, event), update_id)
+        # An event about a scheduled item is the newsroom's: sessions of readers skip it.
+        kind = NEWSROOM if event.type in SCHEDULING_EVENTS else "event"
+        frame = Frame(state.version, kind, messages.event(state, event), update_id)
         self.recent.append(frame)
         if live:
             self.offer(frame)

@@ -26,7 +26,7 @@ from typing import assert_never
 
 from liveblog.errors import BadRequest, LiveblogError, NotFound, RateLimited, Unauthenticated
 from liveblog.live import messages
-from liveblog.live.hub import QUIET, Frame, Hub, Overflow, Subscription
+from liveblog.live.hub import NEWSROOM, QUIET, Frame, Hub, Overflow, Subscription
 
 CLOSE_NORMAL = 1000
 CLOSE_TOO_SLOW = 4008
@@ -163,6 +163,8 @@ class LiveSession:
         for frame in subscription.backlog:
             if frame.kind == QUIET:
                 continue  # a submission's event: nobody is sent anything for it
+            if frame.kind == NEWSROOM and not self.drafts:
+                continue  # a scheduled item's: readers never learn of it
             if frame.kind == "reset":
                 return [*owed, Reset(frame.version, frame.text), Close(CLOSE_NORMAL, RESET)]
             owed.append(Event(frame.version, frame.text))
@@ -181,6 +183,8 @@ class LiveSession:
             if isinstance(frame, Close):
                 yield frame
                 return
+            if frame.kind == NEWSROOM and not self.drafts:
+                continue
             yield _live(frame)
 
     async def interrupted(self) -> Close:
@@ -267,7 +271,7 @@ def sse(frame: LiveFrame) -> str | None:
 
 def _live(frame: Frame) -> Event | Heartbeat:
     """The typed frame for a message the hub queued (only events and heartbeats are queued)."""
-    if frame.kind == "event":
+    if frame.kind in ("event", NEWSROOM):
         return Event(frame.version, frame.text)
     if frame.kind == "heartbeat":
         return Heartbeat(frame.version, frame.text)

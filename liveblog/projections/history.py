@@ -33,6 +33,10 @@ def revision_rows(
     match event:
         case e.StoryOpened() | e.StoryPublished() | e.StoryRevised() | e.StoryClosed() | e.StoryReopened():
             return [_row(after.slug, STORY, after.revision, _story_revision(before, after, event, actor))]
+        case e.UpdateScheduled() | e.PublicationScheduled() | e.ScheduleChanged() | e.ScheduleCancelled():
+            # A scheduled item is the newsroom's until it is published: no revision of the
+            # story or of an update (the item's own state is the scheduled read model).
+            return []
         case (
             e.UpdatePosted()
             | e.UpdateCorrected()
@@ -79,6 +83,8 @@ def _story_kind(event: e.StoryEvent) -> tuple[str, str | None]:
             return "closed", None
         case e.StoryReopened():
             return "reopened", None
+        case e.PublicationScheduled() | e.ScheduleChanged() | e.ScheduleCancelled():  # pragma: no cover
+            raise AssertionError("scheduling events make no revision (revision_rows)")
         case _:
             assert_never(event)
 
@@ -115,6 +121,7 @@ def _fields(update: UpdateState | None) -> dict[str, Any]:
         return {}
     return {
         "body": update.body,
+        "title": update.title,
         "byline": update.byline,
         "sources": [source.model_dump() for source in update.sources],
         "media": [views.media_view(item) for item in update.media],
@@ -145,6 +152,8 @@ def _update_kind(event: e.UpdateEvent) -> tuple[str, str | None, str | None]:
             return "redaction", event.note, event.reason
         case e.UpdateSubmitted() | e.SubmissionWithdrawn() | e.SubmissionRejected() | e.SubmissionApproved():
             raise AssertionError("a submission's events make no revision (see revision_rows)")
+        case e.UpdateScheduled():  # pragma: no cover
+            raise AssertionError("scheduling events make no revision (revision_rows)")
         case _:
             assert_never(event)
 
@@ -164,7 +173,11 @@ def _update_revision(
             name: {"from": before[name], "to": after[name]} for name in after if before[name] != after[name]
         }
     )
-    diff = {"body": word_diff(before["body"], after["body"])} if "body" in changes else {}
+    diff = {
+        name: word_diff(before[name] or "", after[name] or "")
+        for name in ("title", "body")
+        if name in changes
+    }
     kind, note, reason = _update_kind(event)
     document = {
         "revision": new.revision,

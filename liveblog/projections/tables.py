@@ -86,3 +86,18 @@ submission_views = Table(
 )
 """The submission queue (staff and each submission's own contributor only; never readers):
 one row per submission, its rendering by :func:`liveblog.projections.submissions.view`."""
+
+
+scheduled_items = Table(
+    "scheduled_items",
+    metadata,
+    Column("story", String(80), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("publish_at", UtcDateTime, nullable=False),
+    Column("view", Text, nullable=False),
+    Index("ix_scheduled_items_status_publish_at", "status", "publish_at"),
+)
+"""Posts prepared in advance (issue 15): the newsroom's listing and the scheduler's queue
+(:mod:`liveblog.projections.scheduled`). Never read for readers."""

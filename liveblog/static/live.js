@@ -194,8 +194,10 @@
     return template.content;
   }
 
-  /** The start of an update's text, cut at a word (as pages.py's `excerpt`). */
+  /** The update's label in the key events: its headline, else the start of its text, cut
+   * at a word (as pages.py's `excerpt`). */
   function excerpt(update) {
+    if (update.title) return update.title;
     const text = (bodyFragment(update).textContent || "").split(/\s+/).filter(Boolean).join(" ");
     if (text.length <= EXCERPT_CHARS) return text;
     const cut = text.slice(0, EXCERPT_CHARS);
@@ -298,6 +300,7 @@
         ),
         copyButton(update),
       ),
+      update.title && h("h3", { class: "update-title" }, update.title),
       update.retraction && h(
         "p", { class: "retraction-notice", role: "note" }, h("strong", {}, "Retracted:"), " ", update.retraction.note,
       ),

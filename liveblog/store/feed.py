@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from sqlalchemy import BigInteger, ColumnElement, exists, func, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from liveblog.domain.events import SCHEDULING_EVENTS
 from liveblog.errors import InvalidCursor
 from liveblog.store.event_store import _COLUMNS, RecordedEvent, _recorded
 from liveblog.store.tables import events
@@ -184,7 +185,7 @@ def visible_to_readers(event: RecordedEvent, published_at: int | None) -> bool:
     """Whether a reader of published stories may see ``event`` of a story published at
     ``published_at`` (``None``: not published): docs/live-drafts.md's rule; never a
     submission's event (an approved one reaches readers as its ``UpdatePosted``)."""
-    if event.type in INTERNAL_TYPES:
+    if event.type in INTERNAL_TYPES or event.type in SCHEDULING_EVENTS:
         return False
     return published_at is not None and (event.version >= published_at or published_at <= 2)
 

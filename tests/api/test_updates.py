@@ -22,6 +22,7 @@ UPDATE_KEYS = {
     "body",
     "body_html",
     "byline",
+    "title",
     "author",
     "sources",
     "media",

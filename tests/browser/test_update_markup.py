@@ -88,6 +88,7 @@ async def test_live_js_builds_an_update_exactly_as_the_server_renders_it(
         "Winds of **120 km/h** were measured at the pier; see [the forecast](https://weather.example.org/bay)."
         f" ![the pier]({photo['variants'][0]['url']})",
         byline="Bay desk & agencies",
+        title="Gusts & ferries: <the pier> closes",
         sources=[
             {"name": "Met office", "url": "https://weather.example.org"},
             {"name": "Harbour master"},

@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 from liveblog.domain.events import (
     Event,
+    PublicationScheduled,
     StoryClosed,
     StoryOpened,
     StoryPublished,
     UpdatePosted,
     UpdateRedacted,
     UpdateRetracted,
+    UpdateScheduled,
     UpdateSubmitted,
 )
 from liveblog.domain.values import Claim, Media, Source
@@ -162,3 +164,27 @@ def submitted(
 def live_story_with_submission() -> tuple[Event, ...]:
     """A live story with one pending submission ``s1``, submitted at minute 10."""
     return (*live_story(), submitted())
+
+
+# ------------------------------------------------------------------- scheduled posts (issue 15)
+
+SCHEDULED_FOR = minute(30)
+
+
+def scheduled(
+    update_id: str = "s1",
+    *,
+    at: datetime = POSTED_AT,
+    publish_at: datetime = SCHEDULED_FOR,
+    body: str = BODY,
+    title: str | None = "Bridge reopens",
+) -> UpdateScheduled:
+    return UpdateScheduled(
+        update_id=update_id, publish_at=publish_at, body=body, title=title, author=AUTHOR, at=at
+    )
+
+
+def publication_scheduled(
+    schedule_id: str = "p1", *, at: datetime = PUBLISHED_AT, publish_at: datetime = SCHEDULED_FOR
+) -> PublicationScheduled:
+    return PublicationScheduled(schedule_id=schedule_id, publish_at=publish_at, by=AUTHOR, at=at)

@@ -10,6 +10,8 @@ from pydantic import ValidationError
 from liveblog.domain.events import (
     BaseEvent,
     Event,
+    ScheduleCancelled,
+    ScheduleChanged,
     StoryClosed,
     StoryPublished,
     StoryReopened,
@@ -32,8 +34,10 @@ from tests.domain.samples import (
     minute,
     opened,
     posted,
+    publication_scheduled,
     redacted,
     retracted,
+    scheduled,
     submitted,
 )
 
@@ -47,6 +51,9 @@ ONE_OF_EACH: list[Event] = [
     StoryRevised(title="Bridge shut for a week", summary="", reason="Closure extended", at=minute(2)),
     StoryClosed(at=minute(3)),
     StoryReopened(at=minute(4)),
+    publication_scheduled(),
+    ScheduleChanged(schedule_id="p1", publish_at=minute(40), at=minute(4)),
+    ScheduleCancelled(schedule_id="p1", at=minute(4)),
     posted(
         sources=(PORT_AUTHORITY, COASTGUARD),
         verification=Claim(status=ClaimStatus.DISPUTED, note="Owner denies it"),
@@ -81,6 +88,7 @@ ONE_OF_EACH: list[Event] = [
     SubmissionApproved(
         update_id="s3", submitted_by="tok_field", changes=UpdateChanges(body="Edited."), at=minute(14)
     ),
+    scheduled(),
 ]
 
 SPARSE: list[Event] = [
@@ -95,6 +103,8 @@ SPARSE: list[Event] = [
     ),
     VerificationChanged(update_id="u1", status=ClaimStatus.UNVERIFIED, at=minute(7)),
     UpdateFlagsChanged(update_id="u1", key_event=True, at=minute(8)),
+    scheduled(title=None),
+    StoryPublished(scheduled_id="p1", scheduled_for=minute(0), late=True, at=minute(1)),
 ]
 
 

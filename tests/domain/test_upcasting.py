@@ -33,7 +33,8 @@ def registry() -> Upcasters:
 def test_every_event_type_is_registered_at_its_current_schema() -> None:
     assert UPCASTERS.current["UpdatePosted"] == UpdatePosted.SCHEMA
     assert UPCASTERS.current["StoryPublished"] == StoryPublished.SCHEMA
-    assert len(UPCASTERS.current) == len(get_args(get_args(Event)[0]))  # every type in the union
+    every_type = {cls.model_fields["type"].default for cls in get_args(get_args(Event)[0])}
+    assert set(UPCASTERS.current) == every_type
 
 
 def test_current_data_is_read_as_it_is() -> None:

@@ -23,7 +23,7 @@ import io
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -75,6 +75,12 @@ RULES: dict[RouteKey, str] = {
     ("POST", f"{QS}/withdrawal"): "submitter",
     ("POST", f"{QS}/approval"): "editor",
     ("POST", f"{QS}/rejection"): "editor",
+    # Scheduled posts (issue 15): the newsroom's alone, reads included
+    ("GET", f"{S}/scheduled"): "editor",
+    ("GET", f"{S}/scheduled/{{item_id}}"): "editor",
+    ("PATCH", f"{S}/scheduled/{{item_id}}"): "editor",
+    ("POST", f"{S}/scheduled/{{item_id}}/cancellation"): "editor",
+    ("POST", f"{S}/scheduled/{{item_id}}/publication"): "editor",
     # Audit
     ("GET", f"{S}/events"): "auditor",
     ("GET", f"{U}/history"): "public",
@@ -175,7 +181,10 @@ def test_the_rules_agree_with_the_api_contract() -> None:
     assert {
         rule
         for key, rule in RULES.items()
-        if key[0] in ("GET", "WEBSOCKET") and key[1].startswith(API) and key not in webhooks
+        if key[0] in ("GET", "WEBSOCKET")
+        and key[1].startswith(API)
+        and key not in webhooks
+        and "/scheduled" not in key[1]
     } == {
         "public",
         "auditor",
@@ -286,6 +295,22 @@ def _queue_read(path: str) -> Builder:
     return build
 
 
+def _scheduled(method: str, suffix: str = "", body: Any = None) -> Builder:
+    """A call about a scheduled item of a fresh story (scheduled an hour ahead)."""
+
+    async def build(world: World) -> Call:
+        slug, _ = await world.fresh()
+        ahead = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        response = await world.client.post(
+            f"{API}/stories/{slug}/updates", json={"body": "Later.", "publish_at": ahead}, headers=world.setup
+        )
+        assert response.status_code == 202, response.text
+        payload = body() if callable(body) else body
+        return Call(method, f"{API}/stories/{slug}/scheduled/{response.json()['id']}{suffix}", json=payload)
+
+    return build
+
+
 def _hook(method: str, path: str, body: Any = None) -> Builder:
     async def build(world: World) -> Call:
         return Call(method, path.format(webhook_id=await world.webhook()), json=body)
@@ -355,6 +380,13 @@ BUILDERS: dict[RouteKey, Builder] = {
     ("POST", f"{QS}/withdrawal"): _queue(f"{QS}/withdrawal"),
     ("POST", f"{QS}/approval"): _queue(f"{QS}/approval", {"changes": {"body": "Edited by the desk."}}),
     ("POST", f"{QS}/rejection"): _queue(f"{QS}/rejection", {"note": "Not confirmed."}),
+    ("GET", f"{S}/scheduled"): _read(f"{S}/scheduled"),
+    ("GET", f"{S}/scheduled/{{item_id}}"): _scheduled("GET"),
+    ("PATCH", f"{S}/scheduled/{{item_id}}"): _scheduled(
+        "PATCH", body=lambda: {"publish_at": (datetime.now(UTC) + timedelta(hours=2)).isoformat()}
+    ),
+    ("POST", f"{S}/scheduled/{{item_id}}/cancellation"): _scheduled("POST", "/cancellation"),
+    ("POST", f"{S}/scheduled/{{item_id}}/publication"): _scheduled("POST", "/publication"),
     ("GET", f"{S}/events"): _read(f"{S}/events"),
     ("GET", f"{U}/history"): _read(f"{U}/history"),
     ("GET", f"{S}/revisions"): _read(f"{S}/revisions"),

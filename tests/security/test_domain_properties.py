@@ -93,7 +93,19 @@ ACTIONS = [
     "approve",
     "approve",
     "reject",
+    # Scheduled posts (issue 15)
+    "schedule",
+    "schedule",
+    "schedule-publication",
+    "reschedule",
+    "cancel",
+    "fire",
+    "fire",
 ]
+
+
+def _schedule_id(data: st.DataObject, known: list[str]) -> str:
+    return data.draw(st.sampled_from([*known, "s-0", "p-0", "zz"]), label="schedule id")
 
 
 def _update_id(data: st.DataObject, known: list[str]) -> str:
@@ -163,6 +175,8 @@ def draw_command(
             "byline": data.draw(st.one_of(st.none(), st.just(""), text)),
         }
         return {"kind": c.ApproveSubmission, **target_id, "changes": changes}
+    if action in ("schedule", "schedule-publication", "reschedule", "cancel", "fire"):
+        return _draw_schedule(data, action, base, at, known, posted)
     if action == "post":
         fresh = data.draw(st.sampled_from([f"u-{posted}", f"u-{posted}", *known[:1]]), label="new id")
         return {
@@ -178,6 +192,7 @@ def draw_command(
             "pinned": data.draw(st.booleans()),
             "occurred_at": data.draw(moments),
             "media": data.draw(media),
+            "title": data.draw(maybe_text),
         }
     target = {
         "story": SLUG,
@@ -192,6 +207,7 @@ def draw_command(
             "sources": data.draw(st.one_of(st.none(), sources)),
             "occurred_at": data.draw(moments),
             "media": data.draw(st.one_of(st.none(), media)),
+            "title": data.draw(st.one_of(st.none(), st.just(""), text)),
         }
         return {
             "kind": c.CorrectUpdate,
@@ -224,6 +240,40 @@ def draw_command(
             "reason": data.draw(text),
         }
     return {"kind": c.RetractUpdate, **target, "reason": data.draw(text), "note": data.draw(text)}
+
+
+def _draw_schedule(
+    data: st.DataObject, action: str, base: dict[str, Any], at: datetime, known: list[str], posted: int
+) -> dict[str, Any]:
+    """A scheduling command: a time ahead (mostly), behind or now; ids fresh or known."""
+    publish_at = at + timedelta(seconds=data.draw(st.sampled_from([-60, 0, 30, 600, 7200]), label="ahead"))
+    if action == "schedule":
+        return {
+            "kind": c.ScheduleUpdate,
+            **base,
+            "update_id": data.draw(
+                st.sampled_from([f"s-{posted}", f"s-{posted}", *known[:1]]), label="new id"
+            ),
+            "publish_at": publish_at,
+            "body": data.draw(text),
+            "title": data.draw(maybe_text),
+            "author": "Prop Editor",
+            "key_event": data.draw(st.booleans()),
+        }
+    if action == "schedule-publication":
+        return {
+            "kind": c.SchedulePublication,
+            **base,
+            "schedule_id": f"p-{posted}",
+            "publish_at": publish_at,
+            "by": "Prop Editor",
+        }
+    target = {**base, "schedule_id": _schedule_id(data, known)}
+    if action == "reschedule":
+        return {"kind": c.Reschedule, **target, "publish_at": publish_at}
+    if action == "cancel":
+        return {"kind": c.CancelSchedule, **target}
+    return {"kind": c.FireSchedule, **target, "early": data.draw(st.booleans())}
 
 
 def build(arguments: dict[str, Any]) -> c.Command | None:
@@ -274,8 +324,10 @@ def test_command_sequences_only_produce_events_the_rules_accept(data: st.DataObj
             assert state is not None and state.version == before + 1
             assert stored_form(event) == event
             log.append(event)
-            if isinstance(event, e.UpdatePosted | e.UpdateSubmitted):
+            if isinstance(event, e.UpdatePosted | e.UpdateSubmitted | e.UpdateScheduled):
                 known.append(event.update_id)
+            if isinstance(event, e.PublicationScheduled):
+                known.append(event.schedule_id)
     assert replay(SLUG, log) == fold(None, log) == state
     assert replay(SLUG, [stored_form(event) for event in log]) == state
 
@@ -298,6 +350,11 @@ def _event(data: st.DataObject, at: datetime, ids: list[str]) -> e.Event | None:
                 "flags",
                 "retracted",
                 "redacted",
+                "scheduled",
+                "publication-scheduled",
+                "schedule-changed",
+                "schedule-cancelled",
+                "fired",
             ]
         )
     )
@@ -351,6 +408,33 @@ def _event(data: st.DataObject, at: datetime, ids: list[str]) -> e.Event | None:
                 )
             case "redacted":
                 return e.UpdateRedacted(update_id=update_id, legal_basis="b", note="n", reason="r", at=at)
+            case "scheduled":
+                ahead = at + timedelta(seconds=data.draw(st.integers(-60, 3600)))
+                return e.UpdateScheduled(
+                    update_id=update_id, publish_at=ahead, body=data.draw(text), author="A", at=at
+                )
+            case "publication-scheduled":
+                ahead = at + timedelta(seconds=data.draw(st.integers(-60, 3600)))
+                return e.PublicationScheduled(schedule_id=update_id, publish_at=ahead, by="A", at=at)
+            case "schedule-changed":
+                ahead = at + timedelta(seconds=data.draw(st.integers(-60, 3600)))
+                return e.ScheduleChanged(schedule_id=update_id, publish_at=ahead, at=at)
+            case "schedule-cancelled":
+                return e.ScheduleCancelled(schedule_id=update_id, at=at)
+            case "fired":
+                meant = at - timedelta(seconds=data.draw(st.integers(-60, 60)))
+                late = data.draw(st.sampled_from([None, True]))
+                if data.draw(st.booleans()):
+                    return e.StoryPublished(scheduled_id=update_id, scheduled_for=meant, late=late, at=at)
+                return e.UpdatePosted(
+                    update_id=update_id,
+                    body=data.draw(text),
+                    author="A",
+                    scheduled_id=update_id,
+                    scheduled_for=meant,
+                    late=late,
+                    at=at,
+                )
             case _:
                 return e.UpdateRetracted(update_id=update_id, reason="r", note="n", at=at)
     except pydantic.ValidationError:
@@ -375,8 +459,10 @@ def test_evolve_is_total_and_replay_only_ever_refuses_with_illegal_event(data: s
         state = evolve(state, event)  # total: never raises
         if before is not None:
             assert state is not None and state.version == before.version + 1
-        if isinstance(event, e.UpdatePosted):
+        if isinstance(event, e.UpdatePosted | e.UpdateScheduled):
             ids.append(event.update_id)
+        if isinstance(event, e.PublicationScheduled):
+            ids.append(event.schedule_id)
         log.append(event)
     assert fold(None, log) == state
     try:

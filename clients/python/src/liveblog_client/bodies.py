@@ -45,6 +45,7 @@ class Claim(Body):
 
 class NewUpdate(Body):
     body: str
+    title: str | None = None
     byline: str | None = None
     sources: list[Source] = []
     verification: Claim | None = None
@@ -55,10 +56,11 @@ class NewUpdate(Body):
 
 
 class Changes(Body):
-    """What a correction changes. An empty ``byline`` removes it; an empty list removes all
+    """What a correction changes. An empty ``byline`` or ``title`` removes it; an empty list removes all
     sources or media."""
 
     body: str | None = None
+    title: str | None = None
     byline: str | None = None
     sources: list[Source] | None = None
     occurred_at: AwareDatetime | None = None
@@ -104,3 +106,17 @@ class Approval(Body):
 
 class Rejection(Body):
     note: str
+
+
+class ScheduledUpdate(NewUpdate):
+    """A new update to be published at ``publish_at`` (202: a scheduled item)."""
+
+    publish_at: AwareDatetime
+
+
+class ScheduledPublication(Body):
+    publish_at: AwareDatetime
+
+
+class ScheduleChange(Body):
+    publish_at: AwareDatetime

@@ -311,3 +311,80 @@ def keys() -> Call[models.KeyList]:
 
 def keys_json() -> Call[bytes]:
     return Call("GET", f"{API}/keys", raw_json)
+
+
+# ------------------------------------------------------------------ scheduled posts
+
+
+def scheduled_path(slug: str, item_id: str | None = None) -> str:
+    path = f"{story_path(slug)}/scheduled"
+    return path if item_id is None else f"{path}/{quote(item_id, safe='')}"
+
+
+def schedule_update(
+    slug: str, body: bodies.ScheduledUpdate, *, idempotency_key: str | None = None
+) -> Call[models.ScheduledItem]:
+    """A new update published at ``body.publish_at`` (202 with the scheduled item)."""
+    return write(
+        "POST", f"{story_path(slug)}/updates", models.ScheduledItem, body, idempotency_key=idempotency_key
+    )
+
+
+def schedule_publication(
+    slug: str, body: bodies.ScheduledPublication, *, idempotency_key: str | None = None
+) -> Call[models.ScheduledItem]:
+    """The draft story published at ``body.publish_at`` (202 with the scheduled item)."""
+    return write(
+        "POST", f"{story_path(slug)}/publish", models.ScheduledItem, body, idempotency_key=idempotency_key
+    )
+
+
+def list_scheduled(
+    slug: str, *, status: str | None = None, after: str | None = None, limit: int | None = None
+) -> Call[models.ScheduledList]:
+    params = _page_params(after, limit)
+    if status is not None:
+        params["status"] = status
+    return Call("GET", scheduled_path(slug), reader(models.ScheduledList), params=params)
+
+
+def get_scheduled(slug: str, item_id: str) -> Call[models.ScheduledItem]:
+    return Call("GET", scheduled_path(slug, item_id), reader(models.ScheduledItem))
+
+
+def reschedule(
+    slug: str, item_id: str, body: bodies.ScheduleChange, *, idempotency_key: str | None = None
+) -> Call[models.ScheduledItem]:
+    return write(
+        "PATCH", scheduled_path(slug, item_id), models.ScheduledItem, body, idempotency_key=idempotency_key
+    )
+
+
+def cancel_scheduled(
+    slug: str, item_id: str, *, idempotency_key: str | None = None
+) -> Call[models.ScheduledItem]:
+    return write(
+        "POST",
+        f"{scheduled_path(slug, item_id)}/cancellation",
+        models.ScheduledItem,
+        idempotency_key=idempotency_key,
+    )
+
+
+def _published(response: httpx.Response) -> models.Update | models.Story:
+    """A scheduled item published now: the Update (201), or the Story (a publication)."""
+    model: type[models.Update] | type[models.Story] = (
+        models.Update if response.status_code == 201 else models.Story
+    )
+    return reader(model)(response)
+
+
+def publish_scheduled(
+    slug: str, item_id: str, *, idempotency_key: str | None = None
+) -> Call[models.Update | models.Story]:
+    return Call(
+        "POST",
+        f"{scheduled_path(slug, item_id)}/publication",
+        _published,
+        headers={"Idempotency-Key": idempotency_key or new_idempotency_key()},
+    )

@@ -132,6 +132,45 @@ class AsyncClient:
     async def reopen_story(self, slug: str, *, idempotency_key: str | None = None) -> models.Story:
         return await self.send(calls.story_action(slug, "reopen", idempotency_key=idempotency_key))
 
+    # ------------------------------------------------------------ scheduled posts
+
+    async def schedule_update(
+        self, slug: str, body: bodies.ScheduledUpdate, *, idempotency_key: str | None = None
+    ) -> models.ScheduledItem:
+        """A new update published by the server at ``body.publish_at``."""
+        return await self.send(calls.schedule_update(slug, body, idempotency_key=idempotency_key))
+
+    async def schedule_publication(
+        self, slug: str, body: bodies.ScheduledPublication, *, idempotency_key: str | None = None
+    ) -> models.ScheduledItem:
+        """The draft story published by the server at ``body.publish_at``."""
+        return await self.send(calls.schedule_publication(slug, body, idempotency_key=idempotency_key))
+
+    async def scheduled(
+        self, slug: str, *, status: str | None = None, after: str | None = None, limit: int | None = None
+    ) -> models.ScheduledList:
+        """A page of the story's scheduled items, soonest first (editors)."""
+        return await self.send(calls.list_scheduled(slug, status=status, after=after, limit=limit))
+
+    async def scheduled_item(self, slug: str, item_id: str) -> models.ScheduledItem:
+        return await self.send(calls.get_scheduled(slug, item_id))
+
+    async def reschedule(
+        self, slug: str, item_id: str, body: bodies.ScheduleChange, *, idempotency_key: str | None = None
+    ) -> models.ScheduledItem:
+        return await self.send(calls.reschedule(slug, item_id, body, idempotency_key=idempotency_key))
+
+    async def cancel_scheduled(
+        self, slug: str, item_id: str, *, idempotency_key: str | None = None
+    ) -> models.ScheduledItem:
+        return await self.send(calls.cancel_scheduled(slug, item_id, idempotency_key=idempotency_key))
+
+    async def publish_scheduled(
+        self, slug: str, item_id: str, *, idempotency_key: str | None = None
+    ) -> models.Update | models.Story:
+        """Publish a pending item now: the new Update (or the Story, for a publication)."""
+        return await self.send(calls.publish_scheduled(slug, item_id, idempotency_key=idempotency_key))
+
     # -------------------------------------------------------------------- updates
 
     # --------------------------------------------------------- submissions (issue 15, part 1)

@@ -133,6 +133,7 @@ class Update(Resource):
     story: str
     revision: int
     status: UpdateStatus
+    title: str | None = None
     body: str
     body_html: str
     byline: str | None
@@ -358,3 +359,34 @@ class Resync(Resource):
     its version, so events between the last one yielded and ``story.version`` were skipped."""
 
     story: Story
+
+
+# ------------------------------------------------------------------ scheduled posts
+
+
+class ScheduledContent(Resource):
+    """The new-update body a scheduled item will publish."""
+
+    title: str | None = None
+    body: str
+    body_html: str
+
+
+class ScheduledItem(Resource):
+    """A post prepared in advance (docs/api.md "Scheduled posts"): a new update or the
+    story's publication, ``scheduled``, ``published`` or ``cancelled``."""
+
+    id: str
+    story: str
+    kind: Literal["update", "publication"]
+    status: Literal["scheduled", "published", "cancelled"]
+    publish_at: AwareDatetime
+    scheduled_by: str
+    published_at: AwareDatetime | None = None
+    late: bool = False
+    update: ScheduledContent | None = None
+
+
+class ScheduledList(Resource):
+    items: list[ScheduledItem]
+    next: str | None

@@ -14,6 +14,12 @@ pending; an approval's ``changes`` are correctable fields that differ from what 
 submitted, and the event right after it is the ``UpdatePosted`` of exactly the submission
 with those changes, by its submitter. No update is posted under a submission's id otherwise.
 
+Scheduled posts: an item (``UpdateScheduled``, ``PublicationScheduled``) is prepared for a
+time ahead of it, moved (``ScheduleChanged``) or cancelled (``ScheduleCancelled``) only while
+pending, and published at most once, by the ``UpdatePosted`` or ``StoryPublished`` naming it
+in ``scheduled_id`` with its time in ``scheduled_for`` and ``late: true`` exactly when it
+came more than ten seconds after that time. A publication by hand cancels a pending one.
+
 Redaction (``UpdateRedacted``): only of a known update not yet redacted, with a legal basis;
 nothing names a redacted update afterwards. A redacted event (an export line marked
 ``redacted``) has lost the text its content rules would read, so those are skipped for it:
@@ -29,7 +35,7 @@ from typing import Any
 
 KINDS = frozenset({"correction", "clarification", "amendment", "minor"})
 CLAIMS = frozenset({"unverified", "confirmed", "disputed", "denied", "false"})
-CORRECTABLE = ("body", "byline", "sources", "occurred_at", "media")
+CORRECTABLE = ("body", "byline", "sources", "occurred_at", "media", "title")
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
@@ -58,6 +64,10 @@ def image_problem(media: Any) -> str | None:
     return None
 
 
+LATE_AFTER_SECONDS = 10
+"""A scheduled item published more than this after its time carries ``late: true`` (API.md)."""
+
+
 def moment(value: Any) -> datetime | None:
     """An aware time from RFC 3339 text; ``None`` when it is not one."""
     if not isinstance(value, str):
@@ -83,7 +93,7 @@ class UpdateState:
     def current(self, name: str) -> Any:
         """A correctable field as a correction compares it (no byline is an empty one)."""
         value = self.fields.get(name)
-        if name == "byline":
+        if name in ("byline", "title"):
             return value or ""
         if name == "occurred_at":
             return moment(value)
@@ -113,6 +123,9 @@ class Newsroom:
     submissions: dict[str, Submission] = field(default_factory=dict)
     owed: tuple[str, dict[str, Any] | None] | None = None
     """After an approval: the update id (and, unless redacted, the data) of the post it owes."""
+    # Scheduled items (issue 15) by id: their kind ("update", "publication"), status
+    # ("scheduled", "published", "cancelled") and time.
+    scheduled: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def apply(self, kind: str, data: dict[str, Any], *, redacted: bool = False) -> str | None:
         """Take event ``kind`` with ``data``; the rule it breaks, or ``None`` when legal.
@@ -151,8 +164,18 @@ class Newsroom:
         self.status = target
         return None
 
-    def _publish(self, _data: dict[str, Any]) -> str | None:
-        return self._transition("draft", "live", "published")
+    def _publish(self, data: dict[str, Any]) -> str | None:
+        if data.get("scheduled_id") is not None:
+            broken = self._fire(data, "publication")
+            if broken is not None:
+                return broken
+        broken = self._transition("draft", "live", "published")
+        if broken is None and data.get("scheduled_id") is None:
+            # Published by hand: a pending scheduled publication will never fire.
+            for item in self.scheduled.values():
+                if item["kind"] == "publication" and item["status"] == "scheduled":
+                    item["status"] = "cancelled"
+        return broken
 
     def _close(self, _data: dict[str, Any]) -> str | None:
         return self._transition("live", "closed", "closed")
@@ -171,6 +194,10 @@ class Newsroom:
         return None
 
     def _post(self, data: dict[str, Any]) -> str | None:
+        if data.get("scheduled_id") is not None:
+            broken = self._fire(data, "update")
+            if broken is not None:
+                return broken
         if self.status == "closed":
             return "a post to a closed story"
         update_id = data.get("update_id")
@@ -407,6 +434,10 @@ class Newsroom:
     # The rules of redacted events: their text is gone, their structure is not.
 
     def _post_redacted(self, data: dict[str, Any]) -> str | None:
+        if data.get("scheduled_id") is not None:
+            broken = self._fire(data, "update")
+            if broken is not None:
+                return broken
         if self.status == "closed":
             return "a post to a closed story"
         update_id = data.get("update_id")
@@ -435,6 +466,106 @@ class Newsroom:
         update.retracted, update.pinned, update.key_event, update.opaque = True, False, False, True
         return None
 
+    # Scheduled posts (issue 15): an item is prepared (never shown to readers), may be moved or
+    # cancelled while pending, and is published at most once by the UpdatePosted or
+    # StoryPublished naming it in ``scheduled_id``.
+
+    def _new_item(self, item_id: Any, data: dict[str, Any]) -> str | None:
+        if not isinstance(item_id, str) or item_id in self.updates or item_id in self.scheduled:
+            return f"the scheduled item id {item_id!r} is missing or already used"
+        publish_at, at = moment(data.get("publish_at")), moment(data.get("at"))
+        if publish_at is None or at is None or publish_at <= at:
+            return "a scheduled item whose time `publish_at` is not ahead of it"
+        return None
+
+    def _schedule_update(self, data: dict[str, Any]) -> str | None:
+        if self.status == "closed":
+            return "a post scheduled on a closed story"
+        broken = self._new_item(data.get("update_id"), data)
+        if broken is not None:
+            return broken
+        body = data.get("body")
+        if not isinstance(body, str) or not body.strip():
+            return "a scheduled update without a body"
+        self.scheduled[data["update_id"]] = {
+            "kind": "update",
+            "status": "scheduled",
+            "publish_at": data["publish_at"],
+        }
+        return None
+
+    def _schedule_update_redacted(self, data: dict[str, Any]) -> str | None:
+        if self.status == "closed":
+            return "a post scheduled on a closed story"
+        broken = self._new_item(data.get("update_id"), data)
+        if broken is not None:
+            return broken
+        self.scheduled[data["update_id"]] = {
+            "kind": "update",
+            "status": "scheduled",
+            "publish_at": data["publish_at"],
+        }
+        return None
+
+    def _schedule_publication(self, data: dict[str, Any]) -> str | None:
+        if self.status != "draft":
+            return f"only a draft's publication can be scheduled; this story is {self.status}"
+        if any(i["kind"] == "publication" and i["status"] == "scheduled" for i in self.scheduled.values()):
+            return "a second pending publication"
+        broken = self._new_item(data.get("schedule_id"), data)
+        if broken is not None:
+            return broken
+        self.scheduled[data["schedule_id"]] = {
+            "kind": "publication",
+            "status": "scheduled",
+            "publish_at": data["publish_at"],
+        }
+        return None
+
+    def _pending_item(self, data: dict[str, Any], key: str = "schedule_id") -> dict[str, Any] | str:
+        item_id = data.get(key)
+        item = self.scheduled.get(item_id) if isinstance(item_id, str) else None
+        if item is None:
+            return f"it names an unknown scheduled item {data.get(key)!r}"
+        if item["status"] != "scheduled":
+            return f"scheduled item {data.get(key)!r} was already {item['status']}"
+        return item
+
+    def _reschedule(self, data: dict[str, Any]) -> str | None:
+        item = self._pending_item(data)
+        if isinstance(item, str):
+            return item
+        publish_at, at = moment(data.get("publish_at")), moment(data.get("at"))
+        if publish_at is None or at is None or publish_at <= at:
+            return "a scheduled item moved to a time that is not ahead"
+        if publish_at == moment(item["publish_at"]):
+            return "a reschedule that changes nothing"
+        item["publish_at"] = data["publish_at"]
+        return None
+
+    def _cancel(self, data: dict[str, Any]) -> str | None:
+        item = self._pending_item(data)
+        if isinstance(item, str):
+            return item
+        item["status"] = "cancelled"
+        return None
+
+    def _fire(self, data: dict[str, Any], kind: str) -> str | None:
+        """The checks of an UpdatePosted or StoryPublished that publishes a scheduled item."""
+        item = self._pending_item(data, "scheduled_id")
+        if isinstance(item, str):
+            return item
+        if item["kind"] != kind or (kind == "update" and data.get("update_id") != data.get("scheduled_id")):
+            return f"scheduled item {data.get('scheduled_id')!r} is not this {kind}"
+        meant, at = moment(data.get("scheduled_for")), moment(data.get("at"))
+        if meant is None or at is None or meant != moment(item["publish_at"]):
+            return "a scheduled post whose `scheduled_for` is not its item's time"
+        late = (at - meant).total_seconds() > LATE_AFTER_SECONDS
+        if data.get("late") is not (True if late else None):
+            return "a scheduled post whose `late` mark does not match its times"
+        item["status"] = "published"
+        return None
+
 
 RULES = {
     "StoryOpened": Newsroom._open,
@@ -452,6 +583,10 @@ RULES = {
     "SubmissionWithdrawn": Newsroom._withdraw,
     "SubmissionRejected": Newsroom._reject,
     "SubmissionApproved": Newsroom._approve,
+    "UpdateScheduled": Newsroom._schedule_update,
+    "PublicationScheduled": Newsroom._schedule_publication,
+    "ScheduleChanged": Newsroom._reschedule,
+    "ScheduleCancelled": Newsroom._cancel,
 }
 # Redacted events of these types keep their structural rules; any other redacted event
 # (a story's event, say: never redacted, its verifier's check 3 fails it) takes the full ones.
@@ -463,4 +598,5 @@ OPAQUE_RULES = {
     "UpdateRetracted": Newsroom._retract_redacted,
     "UpdateSubmitted": Newsroom._submit_redacted,
     "SubmissionApproved": Newsroom._approve_redacted,
+    "UpdateScheduled": Newsroom._schedule_update_redacted,
 }

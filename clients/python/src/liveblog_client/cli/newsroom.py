@@ -186,6 +186,7 @@ def retitle(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="read the body (Markdown) from a file",
 )
+@click.option("--title", help="the update's headline (plain text, at most 200 characters)")
 @click.option("--byline")
 @click.option(
     "--source", "sources", multiple=True, metavar="NAME[=URL]", help="where it comes from (repeatable)"
@@ -208,6 +209,7 @@ def post(
     slug: str,
     body: str | None,
     body_file: Path | None,
+    title: str | None,
     byline: str | None,
     sources: tuple[str, ...],
     claim: str | None,
@@ -227,6 +229,7 @@ def post(
         raise click.UsageError("--claim-note goes with --claim")
     new = bodies.NewUpdate(
         body=text,
+        title=title,
         byline=byline,
         sources=[source(item) for item in sources],
         verification=None if claim is None else bodies.Claim(status=ClaimStatus(claim), note=claim_note),
@@ -260,6 +263,7 @@ def upload(env: Env, path: Path) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="read the corrected body from a file",
 )
+@click.option("--title", help="the corrected headline ('' removes it)")
 @click.option("--byline", help="the corrected byline ('' removes it)")
 @click.option(
     "--source", "sources", multiple=True, metavar="NAME[=URL]", help="replace the sources (repeatable)"
@@ -284,6 +288,7 @@ def correct(
     update_id: str,
     body: str | None,
     body_file: Path | None,
+    title: str | None,
     byline: str | None,
     sources: tuple[str, ...],
     no_sources: bool,
@@ -304,13 +309,16 @@ def correct(
         )
     changes = bodies.Changes(
         body=body_text(body, body_file),
+        title=title,
         byline=byline,
         sources=[] if no_sources else [source(item) for item in sources] or None,
         occurred_at=moment(occurred_at),
         media=[] if no_media else [media(item) for item in media_items] or None,
     )
     if not bodies.to_json(changes):
-        raise click.UsageError("say what changes: --body, --byline, --source, --occurred-at or --media")
+        raise click.UsageError(
+            "say what changes: --body, --title, --byline, --source, --occurred-at or --media"
+        )
     with env.client() as client:
         expected = revision if revision is not None else client.update(slug, update_id).revision
         update = client.correct(

@@ -84,6 +84,8 @@ def update_view(update: Update) -> RenderableType:
         if notice is not None:
             parts.append(Text(f"{notice.note} ({notice.legal_basis})", style="red"))
         return _indent(Group(*parts))
+    if update.title:
+        parts.append(Text(update.title, style="bold"))  # plain text, never Markdown
     if update.status is UpdateStatus.RETRACTED:
         parts.append(Text(update.body, style="strike dim"))
         if update.retraction is not None:
@@ -168,9 +170,15 @@ class LiveView:
                 "StoryRevised": "Headline revised",
                 "StoryClosed": "Coverage closed",
                 "StoryReopened": "Coverage reopened",
+                # The newsroom's alone (a follower with an editor's token sees them).
+                "UpdateScheduled": "Update scheduled",
+                "PublicationScheduled": "Publication scheduled",
+                "ScheduleChanged": "Schedule changed",
+                "ScheduleCancelled": "Schedule cancelled",
             }
             return labels.get(item.event, item.event), header_view(story)
         if item.event == "UpdatePosted":
+            # A scheduled post is a new update to its readers (its item was never shown).
             return "New update", update_view(update)
         if item.event == "UpdateCorrected":
             # A minor edit adds no public note; any other correction adds one at its time.
