@@ -51,7 +51,12 @@ def settings(database: Database, tmp_path: Path, request: pytest.FixtureRequest)
     overrides: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
     # No checkpoint signed by the sealing sweep behind a test's back (see tests/conftest.py).
     overrides.setdefault("checkpoint_within_seconds", 3600)
-    return Settings(database_url=database.url, signing_key_path=tmp_path / "signing.key", **overrides)
+    return Settings(
+        database_url=database.url,
+        signing_key_path=tmp_path / "signing.key",
+        media_dir=tmp_path / "media",
+        **overrides,
+    )
 
 
 @dataclass
