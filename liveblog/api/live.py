@@ -43,6 +43,8 @@ CLOSE_POLICY = 1008
 CLOSE_UNAUTHENTICATED = live_session.CLOSE_UNAUTHENTICATED
 CLOSE_CODES = {Unauthenticated: CLOSE_UNAUTHENTICATED, NotFound: 4404, BadRequest: 4400, RateLimited: 4429}
 TOKEN_RECHECK_SECONDS = live_session.RECHECK_SECONDS
+STREAM_HEADERS = [(b"cache-control", b"no-store"), (b"x-accel-buffering", b"no")]
+"""On every live response (SSE and the WebSocket upgrade): no cache keeps it, no proxy buffers it."""
 
 
 def sse(frame: LiveFrame) -> str | None:
@@ -88,7 +90,8 @@ def _recheck(services: Services, authorization: str | None) -> Recheck | None:
 async def live_socket(websocket: WebSocket, slug: str, after: str = "0") -> None:
     """Story events as they happen: `hello`, then every event after `after`, exactly once."""
     services: Services = websocket.app.state.services
-    await websocket.accept()
+    # Never kept or buffered by a proxy (the upgrade's answer says so, as the SSE one does).
+    await websocket.accept(headers=STREAM_HEADERS)
     address = client_address(websocket.scope, services.settings.trusted_proxies)
     try:
         with services.connections.hold(address):
@@ -254,5 +257,5 @@ async def live_events(
     return StreamingResponse(
         stream(),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={name.decode(): value.decode() for name, value in STREAM_HEADERS},
     )
