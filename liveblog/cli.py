@@ -41,7 +41,7 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         for error in exc.errors():
             where = f"LIVEBLOG_{str(error['loc'][0]).upper()}: " if error["loc"] else ""
-            err.print(f"[bold red]error:[/] {where}{error['msg']}", highlight=False)
+            err.print(f"[bold red]error:[/] {where}{error['msg']}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 
