@@ -52,7 +52,8 @@ sub vcl_recv {
         if (req.http.Surrogate-Key !~ "^[A-Za-z0-9_-]+( [A-Za-z0-9_-]+)*$") {
             return (synth(400, "Send the keys to purge in Surrogate-Key"));
         }
-        if (std.ban({"obj.http.Surrogate-Key ~ "(^| )("} + regsuball(req.http.Surrogate-Key, " ", "|") + {")( |$)""})) {
+        # One ban for them all; the expression has no spaces (ban arguments end at one).
+        if (std.ban("obj.http.Surrogate-Key ~ (^|[[:blank:]])(" + regsuball(req.http.Surrogate-Key, " ", "|") + ")([[:blank:]]|$)")) {
             return (synth(200, "Banned"));
         }
         return (synth(400, std.ban_error()));
