@@ -385,6 +385,7 @@ def _history_url(slug: str, **params: object) -> str:
 @router.get("/stories/{slug}/history", response_class=HTMLResponse)
 async def history_page(
     slug: SlugPath,
+    request: Request,
     actor: MaybeActor,
     services: ServicesDep,
     version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
@@ -458,6 +459,8 @@ async def history_page(
             newer = _history_url(slug, version=version, after=f"c{changes[-1]['version']}")
     return render(
         "history.html",
+        # Revalidated on every use; a token holder's (staff see more) is never kept at all.
+        headers=None if caching.is_public(request) else {"Cache-Control": caching.PRIVATE},
         story=header,
         changes=changes,
         total=len(visible),

@@ -107,3 +107,11 @@ async def test_a_token_holder_is_never_given_anything_a_shared_cache_may_keep(
         assert "surrogate-key" not in response.headers and "cache-tag" not in response.headers, url
         # And the reader's answer to the same URL is public, so the two must never be mixed.
         assert (await client.get(url)).headers["cache-control"].startswith("public"), url
+
+
+async def test_the_history_page_revalidates_and_a_token_holders_is_never_kept(
+    client: httpx.AsyncClient, editor: dict[str, str], story: str
+) -> None:
+    url = f"/stories/{SLUG}/history"
+    assert (await client.get(url)).headers["cache-control"] == "no-cache"
+    assert (await client.get(url, headers=editor)).headers["cache-control"] == "private, no-store"

@@ -51,6 +51,7 @@ class Stack:
     environment: dict[str, str]
     editor: dict[str, str]
     admin: dict[str, str]
+    consumer: dict[str, str]
     logs: tuple[Path, Path]
 
     def log_tails(self) -> str:
@@ -155,6 +156,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             environment=environment,
             editor=_token(environment, "editor", directory),
             admin=_token(environment, "admin", directory),
+            consumer=_token(environment, "consumer", directory),
             logs=(server_log, varnish_log),
         )
     finally:
@@ -365,6 +367,11 @@ async def test_sse_through_varnish_delivers_each_event_while_the_stream_is_open(
         # Arrives while the response is still open: Varnish does not wait for its end.
         await asyncio.wait_for(until(lines, "Live through the cache."), DEADLINE)
         assert not stream.is_closed
+    # The change feed's stream too (a consumer's: passed, for its token).
+    events = f"{stack.varnish}/api/v1/events"
+    async with http.stream("GET", events, headers={"Accept": "text/event-stream", **stack.consumer}) as feed:
+        assert feed.status_code == 200
+        assert feed.headers["cache-control"] == "no-store" and feed.headers["x-accel-buffering"] == "no"
 
 
 async def test_websockets_are_piped_and_say_no_store(stack: Stack, http: httpx.AsyncClient) -> None:
