@@ -31,6 +31,20 @@ T = TypeVar("T")
 err = Console(stderr=True)
 
 
+def load_settings() -> Settings:
+    """The settings, or exit 2 with one line per bad one (``LIVEBLOG_NAME: what is wrong``,
+    never the value, which may hold a token)."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = f"LIVEBLOG_{str(error['loc'][0]).upper()}: " if error["loc"] else ""
+            err.print(f"[bold red]error:[/] {where}{error['msg']}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
 def _run(work: Callable[[Database], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run ``work`` against the configured database; liveblog errors become a message and exit 1."""
     settings = settings or Settings()
@@ -102,7 +116,7 @@ def serve(host: str | None, port: int | None, with_demo: bool, workers: int) -> 
         raise_descriptor_limit,
     )
 
-    settings = Settings()
+    settings = load_settings()
     settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
     if workers > 1 and settings.database_url.startswith("sqlite"):
         err.print("[bold red]error:[/] SQLite serves from one process; use PostgreSQL for --workers")

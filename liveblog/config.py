@@ -5,11 +5,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from liveblog.purge import PurgeTarget, parse_targets
 
 
 class Settings(BaseSettings):
@@ -193,6 +195,38 @@ class Settings(BaseSettings):
         description="how often the GRIP proxy re-asks for each held stream (recovers a lost last "
         "message, re-checks the reader's token), in seconds",
     )
+    purge_urls: Annotated[list[PurgeTarget], NoDecode] = Field(
+        default_factory=list,
+        description="the shared caches to purge when a story changes, as a JSON list of targets: "
+        '"http://127.0.0.1:6081/" or {"kind": "varnish", "url": ..., "method": "BAN"|"PURGE"}, '
+        '{"kind": "fastly", "service": ..., "token": ...}, {"kind": "cloudflare", "zone": ..., '
+        '"token": ...} (docs/cdn.md)',
+    )
+    cache_shared_max_age: int = Field(
+        default=5, ge=0, le=86400, description="s-maxage of the present (story, pages, feeds): seconds"
+    )
+    cache_max_age: int = Field(
+        default=2, ge=0, le=3600, description="max-age of the present: seconds a browser keeps it"
+    )
+    cache_stale_while_revalidate: int = Field(
+        default=10,
+        ge=0,
+        le=86400,
+        description="seconds a shared cache may serve it stale while it asks again",
+    )
+    cache_stale_if_error: int = Field(
+        default=86400,
+        ge=0,
+        le=7 * 86400,
+        description="seconds a shared cache may serve it stale if the origin fails",
+    )
+
+    @field_validator("purge_urls", mode="before")
+    @classmethod
+    def _purge_targets(cls, raw: object) -> list[PurgeTarget]:
+        if isinstance(raw, list) and all(isinstance(entry, PurgeTarget) for entry in raw):
+            return raw
+        return parse_targets(raw)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -118,13 +118,14 @@ async def _revisions(
         documents = [history.for_editor(d) for d in documents]
     body = dumps({"items": documents, "next": next_cursor}).encode()
     tag = '"h' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    scope = "public" if actor is None else "private"
+    public = actor is None and caching.is_public(request)
+    keys = [] if target == history.STORY else [caching.update_key(target)]
     headers = {
         "ETag": tag,
         **(
-            caching.past_headers(slug, public=actor is None)
+            caching.past_headers(slug, public=public, keys=keys)
             if next_cursor is not None
-            else {"Cache-Control": f"{scope}, no-cache"}
+            else {"Cache-Control": "public, no-cache" if public else caching.PRIVATE}
         ),
         "Vary": "Authorization",
     }

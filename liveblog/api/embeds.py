@@ -29,6 +29,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from liveblog import resources
+from liveblog.api import caching
 from liveblog.api.links import absolute_links, oembed_discovery, public_base
 from liveblog.api.pages import live_blog_posting, script_json, templates
 from liveblog.api.services import Services, ServicesDep
@@ -45,6 +46,7 @@ IFRAME_WIDTH = 640  # the oEmbed iframe's size unless maxwidth/maxheight ask for
 IFRAME_HEIGHT = 800
 MAX_OEMBED_URL = 2048
 _SLUG = SLUG_PATTERN.strip("^$")
+HTML = "text/html; charset=utf-8"
 
 
 async def reader_story(services: Services, slug: str) -> dict[str, Any]:
@@ -76,20 +78,21 @@ def live_context(story: dict[str, Any], base: str, settings: Settings) -> dict[s
 
 
 @router.get("/stories/{slug}/embed", response_class=HTMLResponse)
-async def embed_page(slug: SlugPath, request: Request, services: ServicesDep) -> HTMLResponse:
+async def embed_page(slug: SlugPath, request: Request, services: ServicesDep) -> Response:
     """The live page for an iframe: same markup and live behaviour, links open a new tab."""
     story = await reader_story(services, slug)
     context = live_context(story, public_base(request, services.settings), services.settings)
-    body = templates.get_template("embed.html").render(**context)
+    body = templates.get_template("embed.html").render(**context).encode()
     headers = {
         "Link": f'<{context["live"]}?after={story["version"]}>; rel="alternate"; type="text/event-stream"',
-        "Cache-Control": "no-cache",
     }
-    return HTMLResponse(body, headers=headers)
+    return caching.live_response(
+        request, services.cache_policy, body, HTML, [caching.purge_key(slug)], headers=headers
+    )
 
 
 @router.get("/stories/{slug}/fragment", response_class=HTMLResponse)
-async def fragment(slug: SlugPath, request: Request, services: ServicesDep) -> HTMLResponse:
+async def fragment(slug: SlugPath, request: Request, services: ServicesDep) -> Response:
     """The story's updates as an HTML fragment (no ``<html>``, absolute links) with its
     JSON-LD, for a CMS to include server-side."""
     story = await reader_story(services, slug)
@@ -97,7 +100,13 @@ async def fragment(slug: SlugPath, request: Request, services: ServicesDep) -> H
     body = templates.get_template("fragment.html").render(
         **live_context(story, base, services.settings), copy_links=False
     )
-    return HTMLResponse(absolute_links(body, base), headers={"Cache-Control": "no-cache"})
+    return caching.live_response(
+        request,
+        services.cache_policy,
+        absolute_links(body, base).encode(),
+        HTML,
+        [caching.purge_key(slug)],
+    )
 
 
 @router.get("/embed.js")

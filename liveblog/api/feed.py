@@ -132,7 +132,7 @@ def _stream(
             services.connections.release(address)
 
     return StreamingResponse(
-        frames(), media_type=SSE, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        frames(), media_type=SSE, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
 
 

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from liveblog import __version__
+from liveblog.api import caching
 from liveblog.api.embeds import PROVIDER_NAME
 from liveblog.api.http import not_modified
 from liveblog.api.links import absolute_links, public_base
@@ -251,14 +252,23 @@ class Feed:
         return document.model_dump_json(by_alias=True, exclude_none=True).encode()
 
 
-def conditional(request: Request, body: bytes, media_type: str, last_modified: datetime) -> Response:
-    """``body``, or 304, per the request's ``If-None-Match`` / ``If-Modified-Since``."""
+def conditional(
+    request: Request,
+    body: bytes,
+    media_type: str,
+    last_modified: datetime,
+    *,
+    policy: caching.LivePolicy,
+    key: str,
+) -> Response:
+    """``body``, or 304, per the request's ``If-None-Match`` / ``If-Modified-Since``, kept
+    briefly by shared caches and purged with ``key`` (:mod:`liveblog.api.caching`)."""
     tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     modified = last_modified.astimezone(UTC).replace(microsecond=0)
     headers = {
         "ETag": tag,
         "Last-Modified": format_datetime(modified, usegmt=True),
-        "Cache-Control": "no-cache",
+        **caching.live_headers(policy, [key], public=caching.is_public(request)),
     }
     if "if-none-match" in request.headers:
         fresh = not_modified(request, tag)
@@ -333,25 +343,38 @@ async def _all_feed(request: Request, services: ServicesDep) -> Feed:
 async def story_atom(slug: SlugPath, request: Request, services: ServicesDep) -> Response:
     """The story's Atom feed."""
     feed = await _story_feed(slug, request, services)
-    return conditional(request, feed.atom(), ATOM, feed.updated)
+    return conditional(
+        request, feed.atom(), ATOM, feed.updated, policy=services.cache_policy, key=caching.purge_key(slug)
+    )
 
 
 @router.get("/stories/{slug}/feed.json")
 async def story_json_feed(slug: SlugPath, request: Request, services: ServicesDep) -> Response:
     """The story's JSON Feed 1.1."""
     feed = await _story_feed(slug, request, services)
-    return conditional(request, feed.json(), JSON_FEED, feed.updated)
+    return conditional(
+        request,
+        feed.json(),
+        JSON_FEED,
+        feed.updated,
+        policy=services.cache_policy,
+        key=caching.purge_key(slug),
+    )
 
 
 @router.get("/feed.atom")
 async def all_atom(request: Request, services: ServicesDep) -> Response:
     """Every published story's latest updates, as Atom."""
     feed = await _all_feed(request, services)
-    return conditional(request, feed.atom(), ATOM, feed.updated)
+    return conditional(
+        request, feed.atom(), ATOM, feed.updated, policy=services.cache_policy, key=caching.GLOBAL_KEY
+    )
 
 
 @router.get("/feed.json")
 async def all_json_feed(request: Request, services: ServicesDep) -> Response:
     """Every published story's latest updates, as JSON Feed 1.1."""
     feed = await _all_feed(request, services)
-    return conditional(request, feed.json(), JSON_FEED, feed.updated)
+    return conditional(
+        request, feed.json(), JSON_FEED, feed.updated, policy=services.cache_policy, key=caching.GLOBAL_KEY
+    )

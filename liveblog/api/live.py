@@ -45,6 +45,8 @@ CLOSE_POLICY = 1008
 CLOSE_UNAUTHENTICATED = live_session.CLOSE_UNAUTHENTICATED
 CLOSE_CODES = live_session.CLOSE_CODES
 TOKEN_RECHECK_SECONDS = live_session.RECHECK_SECONDS
+STREAM_HEADERS = [(b"cache-control", b"no-store"), (b"x-accel-buffering", b"no")]
+"""On every live response (SSE and the WebSocket upgrade): no cache keeps it, no proxy buffers it."""
 
 
 def _newsroom(actor: Actor | None) -> bool:
@@ -77,7 +79,8 @@ async def live_socket(websocket: WebSocket, slug: str, after: str = "0") -> None
         # comes here directly bypassed the proxy (refused: 403).
         await websocket.close(code=CLOSE_POLICY)
         return
-    await websocket.accept()
+    # Never kept or buffered by a proxy (the upgrade's answer says so, as the SSE one does).
+    await websocket.accept(headers=STREAM_HEADERS)
     address = client_address(websocket.scope, services.settings.trusted_proxies)
     try:
         with services.connections.hold(address):
@@ -263,7 +266,7 @@ async def live_events(
     return StreamingResponse(
         stream(),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={name.decode(): value.decode() for name, value in STREAM_HEADERS},
     )
 
 

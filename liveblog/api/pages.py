@@ -27,11 +27,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
+from liveblog.api import caching
 from liveblog.api.auth import MaybeActor, sees_drafts
 from liveblog.api.links import oembed_discovery, public_base
-from liveblog.api.services import ServicesDep
+from liveblog.api.services import Services, ServicesDep
 from liveblog.api.stories import SlugPath, ensure_readable, public_since
 from liveblog.api.updates import UpdateIdPath
 from liveblog.config import Settings
@@ -118,6 +119,23 @@ def render(template: str, *, headers: dict[str, str] | None = None, **context: A
     return HTMLResponse(
         templates.get_template(template).render(**context),
         headers={"Cache-Control": "no-cache", **(headers or {})},
+    )
+
+
+def cached_page(
+    request: Request,
+    services: Services,
+    template: str,
+    keys: list[str],
+    *,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Response:
+    """A page about the present, with the caching headers of :func:`caching.live_response`:
+    kept briefly by shared caches, purged on every change of what ``keys`` name."""
+    body = templates.get_template(template).render(**context).encode()
+    return caching.live_response(
+        request, services.cache_policy, body, "text/html; charset=utf-8", keys, headers=headers
     )
 
 
@@ -236,7 +254,7 @@ async def live_page(
     actor: MaybeActor,
     services: ServicesDep,
     before: Annotated[str | None, Query(max_length=32)] = None,
-) -> HTMLResponse:
+) -> Response:
     """The story for readers, then live: pinned updates, key events, the newest updates."""
     before_seq = _cursor(before)
     await ensure_readable(services, slug, actor)
@@ -256,8 +274,15 @@ async def live_page(
                 limit=views.PAGE_SIZE,
                 include_draft_only=sees_drafts(actor),
             )
-            return render(
-                "older.html", story=header, updates=older, next=next_cursor, language=header["language"]
+            return cached_page(
+                request,
+                services,
+                "older.html",
+                [caching.purge_key(slug)],
+                story=header,
+                updates=older,
+                next=next_cursor,
+                language=header["language"],
             )
         story = await story_view.read_story(connection, header, include_draft_only=sees_drafts(actor))
     pinned_ids = {update["id"] for update in story["pinned"]}
@@ -268,10 +293,12 @@ async def live_page(
     headers = {
         "Link": f'<{live}?after={story["version"]}>; rel="alternate"; type="text/event-stream", '
         f'</api/v1/stories/{slug}>; rel="alternate"; type="application/json"',
-        "Cache-Control": "no-cache",
     }
-    return render(
+    return cached_page(
+        request,
+        services,
         "live.html",
+        [caching.purge_key(slug)],
         headers=headers,
         story=story,
         listed=listed,
@@ -285,8 +312,8 @@ async def live_page(
 
 @router.get("/stories/{slug}/updates/{update_id}", response_class=HTMLResponse)
 async def update_page(
-    slug: SlugPath, update_id: UpdateIdPath, actor: MaybeActor, services: ServicesDep
-) -> HTMLResponse:
+    slug: SlugPath, update_id: UpdateIdPath, request: Request, actor: MaybeActor, services: ServicesDep
+) -> Response:
     """One update on its own: the link target for an update that is not on the live page."""
     await ensure_readable(services, slug, actor)
     async with services.database.read() as connection:
@@ -298,7 +325,15 @@ async def update_page(
         raise StoryNotFound(f"there is no story {slug!r}")
     if update is None:
         raise UpdateNotFound(f"story {slug!r} has no update {update_id!r}")
-    return render("update.html", story=header, u=update, language=header["language"])
+    return cached_page(
+        request,
+        services,
+        "update.html",
+        [caching.purge_key(slug), caching.update_key(update_id)],
+        story=header,
+        u=update,
+        language=header["language"],
+    )
 
 
 # ---------------------------------------------------------------------- history page
@@ -437,6 +472,7 @@ def _history_url(slug: str, **params: object) -> str:
 @router.get("/stories/{slug}/history", response_class=HTMLResponse)
 async def history_page(
     slug: SlugPath,
+    request: Request,
     actor: MaybeActor,
     services: ServicesDep,
     version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
@@ -519,6 +555,8 @@ async def history_page(
             newer = _history_url(slug, version=version, after=f"c{changes[-1]['version']}")
     return render(
         "history.html",
+        # Revalidated on every use; a token holder's (staff see more) is never kept at all.
+        headers=None if caching.is_public(request) else {"Cache-Control": caching.PRIVATE},
         story=header,
         changes=changes,
         total=len(visible),

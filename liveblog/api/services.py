@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from liveblog.api.caching import LivePolicy
 from liveblog.api.limits import ConnectionCount, WriteRate
 from liveblog.application import Application, build_application
 from liveblog.audit.sealing import Sealer
@@ -18,6 +19,7 @@ from liveblog.config import Settings
 from liveblog.live.bus import PostgresListener
 from liveblog.live.grip_publisher import GripPublisher
 from liveblog.live.hub import Hub
+from liveblog.purge import Purger
 from liveblog.scheduler import Scheduler
 from liveblog.store.database import Database
 from liveblog.store.schema import ensure_migrated
@@ -51,6 +53,19 @@ class Services:
     grip: GripPublisher | None = None
     """What publishes this process's events to the GRIP tier (``LIVEBLOG_LIVE_TIER=grip``)."""
 
+    purger: Purger | None = None
+    """The shared caches' purger of this process (``None`` without LIVEBLOG_PURGE_URLS)."""
+
+    @property
+    def cache_policy(self) -> LivePolicy:
+        """How long caches keep the present, from the ``LIVEBLOG_CACHE_*`` settings."""
+        return LivePolicy(
+            shared_max_age=self.settings.cache_shared_max_age,
+            max_age=self.settings.cache_max_age,
+            stale_while_revalidate=self.settings.cache_stale_while_revalidate,
+            stale_if_error=self.settings.cache_stale_if_error,
+        )
+
 
 @asynccontextmanager
 async def running_services(settings: Settings, database: Database | None = None) -> AsyncIterator[Services]:
@@ -76,13 +91,16 @@ async def running_services(settings: Settings, database: Database | None = None)
                 dispatcher.wake()
 
         pinger = websub_pinger(settings, database)
+        purger = Purger(settings.purge_urls, database) if settings.purge_urls else None
 
         def committed_here(story: str, version: int) -> None:
             committed(story, version)
-            # The process that committed announces the change to the WebSub hub; the others
-            # (woken by the bus) need not announce it again.
+            # The process that committed announces the change to the WebSub hub and purges
+            # the shared caches; the others (woken by the bus) need not do it again.
             if pinger is not None:
                 pinger.wake(story, version)
+            if purger is not None:
+                purger.wake(story, version)
 
         application.on_commit = committed_here
         publisher = None
@@ -97,6 +115,8 @@ async def running_services(settings: Settings, database: Database | None = None)
         await hub.start()
         if pinger is not None:
             await pinger.start()
+        if purger is not None:
+            await purger.start()
         listener = None
         if not database.is_sqlite:
             listener = PostgresListener(
@@ -138,6 +158,7 @@ async def running_services(settings: Settings, database: Database | None = None)
                 token_cache=token_cache,
                 grip=publisher,
                 scheduler=scheduler,
+                purger=purger,
             )
         finally:
             if dispatcher is not None:
@@ -150,6 +171,8 @@ async def running_services(settings: Settings, database: Database | None = None)
                 await listener.stop()
             if pinger is not None:
                 await pinger.stop()
+            if purger is not None:
+                await purger.stop()
             await hub.stop()
             if publisher is not None:
                 await publisher.stop()

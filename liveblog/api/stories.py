@@ -73,6 +73,7 @@ async def open_story(body: NewStory, request: Request, actor: Editor, services: 
 
 @router.get("/stories", response_model=StoryList)
 async def list_stories(
+    request: Request,
     actor: MaybeActor,
     services: ServicesDep,
     before: Annotated[
@@ -98,7 +99,10 @@ async def list_stories(
         items, next_cursor = await story_view.list_headers(
             connection, include_drafts=sees_drafts(actor), after=position, limit=limit
         )
-    return http.json_response({"items": items, "next": next_cursor})
+    body = dumps({"items": items, "next": next_cursor}).encode()
+    return caching.live_response(
+        request, services.cache_policy, body, "application/json", [caching.GLOBAL_KEY]
+    )
 
 
 def _readable(header_status: str, actor: Actor | None) -> bool:
@@ -170,10 +174,13 @@ async def get_story(
         if header is None or not _readable(header["status"], actor):
             raise StoryNotFound(f"there is no story {slug!r}")
         tag = http.etag(header["version"])
+        keys = [caching.purge_key(slug)]
         if http.not_modified(request, tag):
-            return Response(status_code=304, headers={"ETag": tag})
+            return caching.live_response(request, services.cache_policy, b"", "", keys, etag=tag)
         story = await story_view.read_story(connection, header, include_draft_only=sees_drafts(actor))
-    return http.json_response(story, headers={"ETag": tag})
+    return caching.live_response(
+        request, services.cache_policy, dumps(story).encode(), "application/json", keys, etag=tag
+    )
 
 
 async def _story_as_of(
@@ -205,7 +212,8 @@ async def _story_as_of(
     # redaction gets the new body (liveblog/api/caching.py). Staff see more of the past
     # (drafts, updates retracted in a draft), so theirs is private and varies by token.
     tag = caching.digest_etag(str(version), body)
-    headers = {"ETag": tag, **caching.past_headers(slug, public=actor is None), "Vary": "Authorization"}
+    public = actor is None and caching.is_public(request)
+    headers = {"ETag": tag, **caching.past_headers(slug, public=public), "Vary": "Authorization"}
     if http.not_modified(request, tag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)

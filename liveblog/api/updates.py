@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from liveblog.api import http, scheduling
+from liveblog.api import caching, http, scheduling
 from liveblog.api.auth import Admin, Editor, MaybeActor, sees_drafts
 from liveblog.api.openapi import IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, headers
 from liveblog.api.schemas import (
@@ -94,6 +94,7 @@ async def post_update(
 @router.get("", response_model=UpdateList)
 async def list_updates(
     slug: SlugPath,
+    request: Request,
     actor: MaybeActor,
     services: ServicesDep,
     before: Annotated[
@@ -115,7 +116,10 @@ async def list_updates(
         items, next_cursor = await story_view.read_updates(
             connection, slug, before=before_seq, limit=limit, include_draft_only=sees_drafts(actor)
         )
-    return http.json_response({"items": items, "next": next_cursor})
+    body = story_view.dumps({"items": items, "next": next_cursor}).encode()
+    return caching.live_response(
+        request, services.cache_policy, body, "application/json", [caching.purge_key(slug)]
+    )
 
 
 @router.get(
@@ -132,10 +136,10 @@ async def get_update(
         )
     if view is None:
         raise UpdateNotFound(f"story {slug!r} has no update {update_id!r}")
+    keys = [caching.purge_key(slug), caching.update_key(update_id)]
+    body = story_view.dumps(view).encode()
     tag = http.etag(view["revision"])
-    if http.not_modified(request, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    return http.json_response(view, headers={"ETag": tag})
+    return caching.live_response(request, services.cache_policy, body, "application/json", keys, etag=tag)
 
 
 async def _update_command(
