@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from liveblog.domain import social
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LIVEBLOG_", env_file=".env", extra="ignore")
@@ -105,6 +107,11 @@ class Settings(BaseSettings):
         description="a WebSub hub that the feeds advertise and that is pinged when a story changes "
         "(needs LIVEBLOG_PUBLIC_URL: the feeds' URLs there are the topics)",
     )
+    mastodon_instances: str = Field(
+        default="mastodon.social",
+        description="the Mastodon instances whose posts may be embedded (their frames are allowed by the "
+        "pages' CSP), space- or comma-separated host names; empty: none",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -117,6 +124,18 @@ class Settings(BaseSettings):
     @classmethod
     def _frame_sources(cls, sources: str) -> str:
         return check_frame_ancestors(sources)
+
+    @field_validator("mastodon_instances")
+    @classmethod
+    def _instances(cls, hosts: str) -> str:
+        return " ".join(
+            dict.fromkeys(social.check_instance(host) for host in re.split(r"[\s,]+", hosts) if host)
+        )
+
+    @property
+    def mastodon_hosts(self) -> frozenset[str]:
+        """The hosts of ``mastodon_instances``."""
+        return frozenset(self.mastodon_instances.split())
 
     @field_validator("public_url", "websub_hub_url")
     @classmethod

@@ -29,7 +29,8 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     ├── ConcurrencyError            another writer appended first (retried)     (409)
     ├── IdempotencyKeyReused        same Idempotency-Key, different request     (422)
     ├── InvalidInput                a cursor or parameter that cannot be used   (422)
-    │   └── InvalidCursor
+    │   ├── InvalidCursor
+    │   └── EmbedNotAllowed         an embed from a Mastodon instance not configured
     ├── BadRequest                  malformed JSON or a malformed header        (400)
     ├── PayloadTooLarge             a request body over the configured limit    (413)
     ├── AuthError                   the request may not be served to its sender (403)
@@ -162,6 +163,13 @@ class InvalidInput(LiveblogError):
 
 class InvalidCursor(InvalidInput):
     """A string that is not a change-feed cursor this server issued (422)."""
+
+
+class EmbedNotAllowed(InvalidInput):
+    """A Mastodon post on an instance not in ``LIVEBLOG_MASTODON_INSTANCES`` (422): the pages'
+    Content-Security-Policy could not let its frame load."""
+
+    title = "Embed not allowed"
 
 
 class BadRequest(LiveblogError):

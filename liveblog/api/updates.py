@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -24,9 +25,12 @@ from liveblog.api.schemas import (
 )
 from liveblog.api.services import Services, ServicesDep
 from liveblog.api.stories import NOT_MODIFIED, SlugPath, ensure_readable
+from liveblog.config import Settings
 from liveblog.domain import commands as c
+from liveblog.domain import social
 from liveblog.domain.state import StoryState
-from liveblog.errors import InvalidInput, UpdateNotFound
+from liveblog.domain.values import Media
+from liveblog.errors import EmbedNotAllowed, InvalidInput, UpdateNotFound
 from liveblog.projections import story_view, views
 from liveblog.store.idempotency import StoredResponse
 from liveblog.store.tokens import Actor
@@ -45,6 +49,21 @@ def new_update_id() -> str:
     return "u" + secrets.token_urlsafe(9)
 
 
+def check_embeds(media: Iterable[Media] | None, settings: Settings) -> None:
+    """Refuse (422) an embed of a Mastodon post on an instance not in
+    ``LIVEBLOG_MASTODON_INSTANCES``: the value itself accepts any instance
+    (:mod:`liveblog.domain.social`), the server only those its pages' CSP lets frame."""
+    for index, item in enumerate(media or ()):
+        if item.provider is social.Provider.MASTODON:
+            host = social.host_of(item.url)
+            if host not in settings.mastodon_hosts:
+                allowed = ", ".join(sorted(settings.mastodon_hosts)) or "none"
+                raise EmbedNotAllowed(
+                    f"media[{index}]: {host!r} is not a Mastodon instance this server embeds from "
+                    f"(LIVEBLOG_MASTODON_INSTANCES: {allowed})"
+                )
+
+
 def update_response(state: StoryState, update_id: str, *, status: int = 200) -> StoredResponse:
     update = state.updates[update_id]
     headers = {"ETag": http.etag(update.revision)}
@@ -59,6 +78,7 @@ async def post_update(
     slug: SlugPath, body: NewUpdate, request: Request, actor: Editor, services: ServicesDep
 ) -> Response:
     """Post a new update to the top of the story."""
+    check_embeds(body.media, services.settings)
     update_id = new_update_id()
     command = c.PostUpdate(
         story=slug,
@@ -151,6 +171,7 @@ async def correct_update(
     services: ServicesDep,
 ) -> Response:
     """Correct, clarify or amend an update (or a minor edit). `If-Match` names its revision."""
+    check_embeds(body.changes.media, services.settings)
     command = c.CorrectUpdate(
         story=slug,
         update_id=update_id,

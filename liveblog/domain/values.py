@@ -10,7 +10,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -21,7 +21,10 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    model_validator,
 )
+
+from liveblog.domain import social
 
 SLUG_PATTERN = r"^[a-z0-9-]{1,80}$"
 MAX_VERSION = 2_147_483_647  # versions and revisions are 32-bit in storage
@@ -186,6 +189,7 @@ class MediaKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"
     LINK = "link"
+    EMBED = "embed"
 
 
 class Source(Value):
@@ -198,11 +202,38 @@ class Source(Value):
 
 
 class Media(Value):
-    kind: MediaKind = Field(description="image, video or link", examples=["image"])
+    """An image, video or link, or an ``embed``: a post or video of a social provider by its URL,
+    which is recognised and stored as its canonical URL with the ``provider``
+    (:mod:`liveblog.domain.social`; a URL that is not one is a validation error saying why)."""
+
+    kind: MediaKind = Field(description="image, video, link or embed", examples=["image"])
     url: Url = Field(description="where it is (http or https)", examples=["https://example.org/photo.jpg"])
     caption: OptionalLine | None = Field(
         None, description="shown with it", examples=["The border checkpoint"]
     )
+    provider: social.Provider | None = Field(
+        None,
+        description="an embed's provider, derived from its URL (x, youtube, vimeo, telegram, instagram, "
+        "bluesky, mastodon); absent for other kinds",
+        examples=["telegram"],
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recognise_embed(cls, data: Any, info: ValidationInfo) -> Any:
+        if _is_stored(info) or not isinstance(data, dict):
+            return data
+        kind, url, provider = data.get("kind"), data.get("url"), data.get("provider")
+        if kind != MediaKind.EMBED:
+            if provider is not None:
+                raise ValueError("`provider` is for embeds only (kind `embed`)")
+            return data
+        if not isinstance(url, str):
+            return data  # the field's own validation says what is wrong
+        embed = social.recognise(url.strip(), mastodon_instances=None)
+        if provider is not None and provider != embed.provider:
+            raise ValueError(f"`provider` is derived from the URL, which is a {embed.provider.value} one")
+        return {**data, "url": embed.canonical_url, "provider": embed.provider}
 
 
 class Claim(Value):

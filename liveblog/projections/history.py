@@ -112,7 +112,11 @@ def _fields(update: UpdateState | None) -> dict[str, Any]:
         "body": update.body,
         "byline": update.byline,
         "sources": [source.model_dump() for source in update.sources],
-        "media": [item.model_dump(mode="json") for item in update.media],
+        # `provider` only on embeds, so the history of other media reads as it always did.
+        "media": [
+            item.model_dump(mode="json", exclude=None if item.provider else {"provider"})
+            for item in update.media
+        ],
         "occurred_at": rfc3339(update.occurred_at),
         "status": update.status.value,
         "pinned": update.pinned,

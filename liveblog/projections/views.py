@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from liveblog.domain import social
 from liveblog.domain.state import StoryState, UpdateState
-from liveblog.domain.values import StoryStatus, UpdateStatus, rfc3339
+from liveblog.domain.values import Media, MediaKind, StoryStatus, UpdateStatus, rfc3339
 from liveblog.projections.rendering import markdown_to_html
 
 PAGE_SIZE = 20
@@ -31,6 +32,19 @@ def header_view(story: StoryState) -> dict[str, Any]:
     }
 
 
+def media_view(media: Media) -> dict[str, Any]:
+    """One media item as readers get it; an embed also names its ``provider`` and the
+    ``embed_url`` of the provider's frame (``null`` if its stored URL is no longer one)."""
+    view: dict[str, Any] = {"kind": media.kind.value, "url": media.url, "caption": media.caption}
+    if media.kind is MediaKind.EMBED:
+        try:
+            embed_url: str | None = social.recognise(media.url, mastodon_instances=None).embed_url
+        except ValueError:
+            embed_url = None
+        view |= {"provider": media.provider.value if media.provider else None, "embed_url": embed_url}
+    return view
+
+
 def update_view(story: str, update: UpdateState) -> dict[str, Any]:
     verification = update.verification
     view = {
@@ -43,7 +57,7 @@ def update_view(story: str, update: UpdateState) -> dict[str, Any]:
         "byline": update.byline,
         "author": {"name": update.author},
         "sources": [{"name": s.name, "url": s.url} for s in update.sources],
-        "media": [{"kind": m.kind.value, "url": m.url, "caption": m.caption} for m in update.media],
+        "media": [media_view(m) for m in update.media],
         "verification": None
         if verification is None
         else {
