@@ -46,6 +46,7 @@ class MediaKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"
     LINK = "link"
+    EMBED = "embed"
 
 
 class Resource(BaseModel):
@@ -66,11 +67,15 @@ class Source(Resource):
 
 
 class Media(Resource):
-    """An image, video or link attached to an update; also used in request bodies."""
+    """An image, video or link attached to an update, or an ``embed`` of a social post by its
+    URL (the server recognises it and answers with its canonical ``url``, ``provider`` and
+    ``embed_url``); also used in request bodies (``embed_url`` is never sent back)."""
 
     kind: MediaKind
     url: str
     caption: str | None = None
+    provider: str | None = None
+    embed_url: str | None = Field(default=None, exclude=True)
 
 
 class Verification(Resource):
