@@ -39,11 +39,15 @@ from liveblog.domain.events import (
     StoryPublished,
     StoryReopened,
     StoryRevised,
+    SubmissionApproved,
+    SubmissionRejected,
+    SubmissionWithdrawn,
     UpdateCorrected,
     UpdateFlagsChanged,
     UpdatePosted,
     UpdateRedacted,
     UpdateRetracted,
+    UpdateSubmitted,
     VerificationChanged,
     event_data,
     update_id_of,
@@ -51,7 +55,8 @@ from liveblog.domain.events import (
 from liveblog.domain.upcasting import event_from_stored
 from liveblog.domain.values import STORED, StoryStatus
 from liveblog.errors import ConcurrencyError, DomainError, Unauthenticated
-from liveblog.projections import story_view
+from liveblog.media import references
+from liveblog.projections import story_view, submissions
 from liveblog.projections.event_rows import EventRows
 from liveblog.projections.redaction import redact
 from liveblog.store import event_store, idempotency, redaction_cleanup, snapshots
@@ -60,6 +65,7 @@ from liveblog.store.chain import GENESIS
 from liveblog.store.database import Database
 from liveblog.store.event_store import NewEvent, RecordedEvent
 from liveblog.store.idempotency import IdempotencyKey, StoredResponse
+from liveblog.store.media import MediaFiles
 from liveblog.store.tokens import Actor
 
 MAX_ATTEMPTS = 5
@@ -78,6 +84,9 @@ class Outcome:
     response: StoredResponse
     head: Head | None
     recorded: Sequence[RecordedEvent]
+    redacted_media: frozenset[str] = frozenset()
+    """The ids of the images a redaction removed references to (deleted after the commit
+    unless another event still references them)."""
 
     @property
     def replayed(self) -> bool:
@@ -125,6 +134,10 @@ def _seals(event: Event) -> bool:
             | VerificationChanged()
             | UpdateFlagsChanged()
             | UpdateRetracted()
+            | UpdateSubmitted()
+            | SubmissionWithdrawn()
+            | SubmissionRejected()
+            | SubmissionApproved()
         ):
             return False
         case _:
@@ -153,9 +166,13 @@ class Application:
         clock: Callable[[], datetime] = utc_now,
         cache_size: int = 256,
         checkpoint_every: timedelta = timedelta(minutes=5),
+        media_files: MediaFiles | None = None,
     ) -> None:
-        """``signer`` signs checkpoints; without one (some tests) none are taken."""
+        """``signer`` signs checkpoints; without one (some tests) none are taken.
+        ``media_files``: where uploaded images are, whose files a redaction deletes when no
+        other event references them (without it, they stay for ``liveblog media gc``)."""
         self.database = database
+        self.media_files = media_files
         self.signer = signer
         self.clock = clock
         self.checkpoint_every = checkpoint_every
@@ -197,6 +214,10 @@ class Application:
                 # database gives up the bytes the rewritten rows left behind. Best effort; it
                 # logs what it could not do (docs/redaction.md).
                 await redaction_cleanup.scrub(self.database)
+                if self.media_files is not None and outcome.redacted_media:
+                    await references.forget_unreferenced(
+                        self.database, self.media_files, set(outcome.redacted_media)
+                    )
             return outcome
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -233,9 +254,10 @@ class Application:
             after = fold(head.state, decided)
             assert after is not None  # decide never yields events that leave no story
             recorded: list[RecordedEvent] = []
+            redacted_media: set[str] = set()
             if decided:
                 recorded = await self._record(
-                    connection, batch, head, after, decided, actor, key, request_id, now
+                    connection, batch, head, after, decided, actor, key, request_id, now, redacted_media
                 )
             response = respond(after)
             if key is not None:
@@ -245,6 +267,7 @@ class Application:
                 response=response,
                 head=Head(after, recorded[-1].hash) if recorded else head,
                 recorded=recorded,
+                redacted_media=frozenset(redacted_media),
             )
 
     async def _record(
@@ -258,7 +281,10 @@ class Application:
         key: IdempotencyKey | None,
         request_id: str | None,
         now: datetime,
+        redacted_media: set[str],
     ) -> list[RecordedEvent]:
+        """Append ``decided`` and write what follows from it; adds to ``redacted_media`` the
+        image ids that a redaction among them removes from the log's data."""
         before = head.state
         metadata: dict[str, object] = {"actor": actor.as_metadata()}
         if request_id is not None:
@@ -275,10 +301,11 @@ class Application:
             prev_hash=head.hash,
             batch=batch,
         )
-        touched = dict.fromkeys(
-            update_id for update_id in map(update_id_of, decided) if update_id is not None
-        )
+        named = dict.fromkeys(update_id for update_id in map(update_id_of, decided) if update_id is not None)
+        # A submission's events name an id that is no update (yet): only the queue has it.
+        touched = [update_id for update_id in named if update_id in after.updates]
         story_view.collect(batch, before, after, touched)
+        submissions.collect(batch, before, after, named)
         _event_rows(before, decided, actor.as_metadata()).collect(batch)
         for event, stored in zip(decided, recorded, strict=True):
             if isinstance(event, UpdateRedacted):
@@ -286,6 +313,11 @@ class Application:
                 # are rare; the extra round trip is theirs alone). Before any snapshot below:
                 # those taken from now on hold the tombstone.
                 await batch.flush(connection)
+                redacted_media |= references.mentioned(
+                    past.data
+                    for past in await event_store.read_stream(connection, after.slug)
+                    if past.data.get("update_id") == event.update_id
+                )
                 await redact(connection, after, event.update_id, by=stored.version)
         if after.version // snapshots.SNAPSHOT_EVERY > expected // snapshots.SNAPSHOT_EVERY:
             await snapshots.save(
@@ -361,5 +393,8 @@ async def build_application(settings: Settings, database: Database) -> Applicati
     async with database.write(exclusive=True) as connection:
         await checkpoints.register_key(connection, signer, now=utc_now())
     return Application(
-        database, signer=signer, checkpoint_every=timedelta(seconds=settings.checkpoint_every_seconds)
+        database,
+        signer=signer,
+        checkpoint_every=timedelta(seconds=settings.checkpoint_every_seconds),
+        media_files=MediaFiles(settings.media_dir),
     )

@@ -127,6 +127,7 @@ def serve(host: str | None, port: int | None, with_demo: bool, workers: int) -> 
         host=settings.host,
         port=settings.port,
         workers=workers,
+        timeout_worker_healthcheck=settings.worker_healthcheck_timeout,
         log_level=settings.log_level,
         ws="websockets-sansio",
         ws_max_size=settings.live_inbound_bytes,  # readers have nothing to say: larger frames close
@@ -581,6 +582,61 @@ def projections_rebuild(check: bool) -> None:
         err.print(f"[bold red]{len(differences)} difference(s)[/] between the read model and the log")
         sys.exit(1)
     err.print("read model matches the log" if check else "read model rebuilt from the log")
+
+
+@main.group()
+def media() -> None:
+    """Uploaded images (LIVEBLOG_MEDIA_DIR)."""
+
+
+@media.command("gc")
+@click.option("--dry-run", is_flag=True, help="list what would be removed; remove nothing")
+@click.option(
+    "--grace-hours",
+    type=click.FloatRange(min=0),
+    default=24.0,
+    show_default=True,
+    help="keep unreferenced images uploaded (and stray files written) less than this long ago",
+)
+def media_gc(dry_run: bool, grace_hours: float) -> None:
+    """Remove the images no event of any story references, and files no image names.
+
+    An image is referenced while its id is in any event's data: any version of an update
+    (corrected away or not), as a media item or a Markdown image. A redaction removes
+    those references, so what only a redacted update showed is removed (the redaction does
+    that itself at once; this catches what it could not)."""
+    from liveblog.media import references
+    from liveblog.store.media import MediaFiles
+
+    settings = Settings()
+
+    async def work(database: Database) -> references.Collected:
+        await schema.ensure_migrated(database)
+        with _progress() as progress:
+            task = progress.add_task("reading the log for references", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return await references.collect_garbage(
+                database,
+                MediaFiles(settings.media_dir),
+                now=utc_now(),
+                grace=timedelta(hours=grace_hours),
+                dry_run=dry_run,
+                progress=advance,
+            )
+
+    report = _run(work, settings)
+    verb = "would remove" if dry_run else "removed"
+    for media_id in report.images:
+        click.echo(f"{verb} image {media_id}")
+    for path in report.stray_files:
+        click.echo(f"{verb} stray file {path}")
+    click.echo(
+        f"{verb} {len(report.images)} image(s) ({report.files} file(s)) and {len(report.stray_files)} "
+        f"stray file(s); kept {report.kept} image(s)" + (" (dry run: nothing was changed)" if dry_run else "")
+    )
 
 
 CLI_ADMIN = "cli-admin"

@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     http_keepalive_timeout: float = Field(
         default=5.0, gt=0, description="seconds an idle connection is kept open between requests"
     )
+    worker_healthcheck_timeout: int = Field(
+        default=30,
+        ge=1,
+        description=(
+            "seconds `serve --workers N` waits for a worker's health answer before replacing it"
+            " (uvicorn's 5 s restarts busy workers on a loaded machine)"
+        ),
+    )
     http_max_connections: int = Field(
         default=1000,
         ge=1,
@@ -90,6 +98,16 @@ class Settings(BaseSettings):
     )
     webhook_poll_seconds: float = Field(
         default=2.0, gt=0, description="how often deliveries look at the feed without a wake-up"
+    )
+    media_dir: Path = Field(
+        default=Path("liveblog-media"),
+        description="where uploaded images are stored, content-addressed (created if missing); "
+        "relative paths are from the working directory, like the signing key's",
+    )
+    media_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="largest image file accepted by POST /api/v1/media (413 beyond)",
     )
     log_level: str = "info"
     embed_frame_ancestors: str = Field(

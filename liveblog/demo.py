@@ -17,6 +17,7 @@ from functools import partial
 from typing import assert_never
 
 from liveblog.api.stories import story_response
+from liveblog.api.submissions import submission_response
 from liveblog.api.updates import new_update_id, update_response
 from liveblog.application import Application, Responder, utc_now
 from liveblog.audit.signing import Signer
@@ -80,6 +81,12 @@ def _responder(command: c.Command) -> Responder:
             return partial(update_response, update_id=command.update_id)
         case c.OpenStory() | c.PublishStory() | c.CloseStory() | c.ReopenStory() | c.ReviseStory():
             return story_response
+        case c.ApproveSubmission():
+            return partial(update_response, update_id=command.update_id, status=201)
+        case c.SubmitUpdate():
+            return partial(submission_response, submission_id=command.update_id, status=201)
+        case c.WithdrawSubmission() | c.RejectSubmission():
+            return partial(submission_response, submission_id=command.update_id)
         case _:
             assert_never(command)
 

@@ -13,7 +13,9 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     │   ├── NotFound                unknown story or update                     (404)
     │   │   ├── StoryNotFound
     │   │   ├── UpdateNotFound
-    │   │   └── WebhookNotFound
+    │   │   ├── WebhookNotFound
+    │   │   ├── SubmissionNotFound
+    │   │   └── MediaNotFound
     │   ├── Conflict                the story is not in a state that allows it  (409)
     │   │   ├── StoryAlreadyExists
     │   │   ├── StoryIsClosed
@@ -21,15 +23,21 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     │   │   ├── UpdateIsRetracted
     │   │   ├── AlreadyRetracted
     │   │   ├── UpdateIsRedacted
-    │   │   └── AlreadyRedacted
+    │   │   ├── AlreadyRedacted
+    │   │   └── SubmissionNotPending
     │   ├── RuleViolation           the command itself is not acceptable        (422)
     │   │   ├── NothingToChange
     │   │   └── NoteRequired
-    │   └── RevisionMismatch        If-Match no longer holds                    (412)
+    │   ├── RevisionMismatch        If-Match no longer holds                    (412)
+    │   └── NotTheSubmitter         only a submission's submitter may withdraw it (403)
     ├── ConcurrencyError            another writer appended first (retried)     (409)
     ├── IdempotencyKeyReused        same Idempotency-Key, different request     (422)
     ├── InvalidInput                a cursor or parameter that cannot be used   (422)
     │   ├── InvalidCursor
+    │   ├── InvalidImage            an upload that is not a usable image
+    │   ├── UnknownMedia            a media id or media URL never uploaded here
+    │   ├── ForeignImage            a Markdown image not from liveblog's media
+    │   ├── UnsupportedMediaType    an upload of a type not accepted            (415)
     │   └── EmbedNotAllowed         an embed from a Mastodon instance not configured
     ├── BadRequest                  malformed JSON or a malformed header        (400)
     ├── PayloadTooLarge             a request body over the configured limit    (413)
@@ -84,6 +92,16 @@ class WebhookNotFound(NotFound):
     title = "Webhook not found"
 
 
+class SubmissionNotFound(NotFound):
+    title = "Submission not found"
+
+
+class MediaNotFound(NotFound):
+    """No uploaded image with that id (or not in that width or type), or it was removed."""
+
+    title = "Media not found"
+
+
 class Conflict(DomainError):
     title = "Conflict with the story's current state"
 
@@ -118,6 +136,12 @@ class AlreadyRedacted(Conflict):
     title = "Update already redacted"
 
 
+class SubmissionNotPending(Conflict):
+    """The submission was approved, rejected or withdrawn already (a second editor's approval)."""
+
+    title = "Submission no longer pending"
+
+
 class RuleViolation(DomainError):
     title = "Unacceptable command"
 
@@ -138,6 +162,12 @@ class RevisionMismatch(DomainError):
     def __init__(self, detail: str, *, current_revision: int) -> None:
         super().__init__(detail)
         self.current_revision = current_revision
+
+
+class NotTheSubmitter(DomainError):
+    """Someone other than a submission's submitter tried to withdraw it."""
+
+    title = "Not your submission"
 
 
 class ConcurrencyError(LiveblogError):
@@ -163,6 +193,30 @@ class InvalidInput(LiveblogError):
 
 class InvalidCursor(InvalidInput):
     """A string that is not a change-feed cursor this server issued (422)."""
+
+
+class InvalidImage(InvalidInput):
+    """An upload that is empty, corrupt, not the format it claims, or a decompression bomb."""
+
+    title = "Invalid image"
+
+
+class UnknownMedia(InvalidInput):
+    """An update names a media id (or a media URL) that was never uploaded to this server."""
+
+    title = "Unknown media"
+
+
+class ForeignImage(InvalidInput):
+    """A Markdown image (``![alt](url)``) whose URL is not liveblog's own media."""
+
+    title = "Image not from this server"
+
+
+class UnsupportedMediaType(InvalidInput):
+    """An upload that is not JPEG, PNG, WebP or GIF (SVG above all: it can carry script)."""
+
+    title = "Unsupported media type"
 
 
 class EmbedNotAllowed(InvalidInput):

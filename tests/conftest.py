@@ -134,6 +134,7 @@ def settings(database: Database, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database.url,
         signing_key_path=tmp_path / "signing.key",
+        media_dir=tmp_path / "media",
         write_rate_per_minute=1_000_000,
         write_burst=1_000_000,
         checkpoint_within_seconds=3600,

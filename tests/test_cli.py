@@ -85,6 +85,13 @@ def test_token_create_makes_a_consumer_of_the_change_feed(sqlite_url: str) -> No
     assert (actor.name, actor.role.value) == ("Search indexer", "consumer")
 
 
+def test_token_create_makes_a_contributor(sqlite_url: str) -> None:
+    result = run(sqlite_url, "token", "create", "--role", "contributor", "--name", "Field reporter")
+    assert result.exit_code == 0, result.output
+    actor = asyncio.run(_authenticate(sqlite_url, result.stdout.strip()))
+    assert (actor.name, actor.role.value) == ("Field reporter", "contributor")
+
+
 def test_token_create_refuses_an_unknown_role(sqlite_url: str) -> None:
     result = run(sqlite_url, "token", "create", "--role", "owner", "--name", "x")
     assert result.exit_code == 2 and "owner" in result.output

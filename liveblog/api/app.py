@@ -10,7 +10,21 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from liveblog import __version__, resources
-from liveblog.api import audit, docs, embeds, feed, feeds, live, pages, problems, stories, updates, webhooks
+from liveblog.api import (
+    audit,
+    docs,
+    embeds,
+    feed,
+    feeds,
+    live,
+    media,
+    pages,
+    problems,
+    stories,
+    submissions,
+    updates,
+    webhooks,
+)
 from liveblog.api.cors import CrossOrigin
 from liveblog.api.head import HeadAsGet
 from liveblog.api.limits import BodySizeLimit
@@ -69,6 +83,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     problems.install(app)
     app.include_router(stories.router)
     app.include_router(updates.router)
+    app.include_router(submissions.router)
     app.include_router(audit.router)
     app.include_router(feed.router)
     app.include_router(live.router)
@@ -76,9 +91,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(pages.router)
     app.include_router(embeds.router)
     app.include_router(feeds.router)
+    app.include_router(media.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=resources.folder(resources.STATIC)), name="static")
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        per_path={media.MEDIA_PATH: settings.media_max_bytes + media.MULTIPART_ALLOWANCE},
+    )
     app.add_middleware(CrossOrigin, write_origins=settings.cors_write_origins)
     # Outside the others: their answers (413, CORS) get the headers too.
     app.add_middleware(

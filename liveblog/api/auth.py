@@ -24,7 +24,7 @@ TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 BEARER = HTTPBearer(
     scheme_name="bearer",
-    description="A token from `liveblog token create --role editor|auditor|admin|consumer`, sent as "
+    description="A token from `liveblog token create --role editor|auditor|admin|consumer|contributor`, sent as "
     "`Authorization: Bearer <token>`. Readers need none.",
     auto_error=False,
 )

@@ -20,6 +20,8 @@ from liveblog.config import Settings
 # the server's: templates (autoescaped) and nh3's sanitised body, whose serialiser escapes a
 # `"` inside an attribute value and `<` in text, so this matches attributes of start tags only.
 _ROOTED = re.compile(r'(<[a-zA-Z][^<>]*?\s(?:href|src)=")/(?!/)')
+_SRCSET = re.compile(r'(<img\s[^<>]*?\ssrcset=")([^"]*)"')
+_SRCSET_ROOTED = re.compile(r"(^|,\s*)/(?!/)")
 
 
 def public_base(request: Request, settings: Settings) -> str:
@@ -30,8 +32,15 @@ def public_base(request: Request, settings: Settings) -> str:
 
 
 def absolute_links(html: str, base: str) -> str:
-    """``html`` with every ``href="/…"`` and ``src="/…"`` of a start tag made absolute
-    against ``base`` (other links, absolute or fragment-only, are left as they are)."""
+    """``html`` with every ``href="/…"`` and ``src="/…"`` of a start tag, and every rooted URL
+    of an image's ``srcset``, made absolute against ``base`` (other links, absolute or
+    fragment-only, are left as they are)."""
+    html = _SRCSET.sub(
+        lambda match: (
+            match.group(1) + _SRCSET_ROOTED.sub(lambda m: f"{m.group(1)}{base}/", match.group(2)) + '"'
+        ),
+        html,
+    )
     previous = None
     # An element with both an href and a src (none today) needs a second pass.
     while previous != html:

@@ -262,7 +262,12 @@ class Story(StoryHeader):
 
 
 class StoryList(Response):
-    items: list[StoryHeader] = Field(description="every story, most recently opened first", examples=[[]])
+    items: list[StoryHeader] = Field(
+        description="a page of stories, most recently opened first", examples=[[]]
+    )
+    next: str | None = Field(
+        description="cursor of the next page (`before`), or null at the end", examples=[None]
+    )
 
 
 class UpdateList(Response):
@@ -511,3 +516,89 @@ class WebhookWithSecret(Webhook):
 class WebhookList(Response):
     items: list[Webhook] = Field(description="a page of endpoints, oldest first (no secrets)", examples=[[]])
     next: str | None = Field(description="`after` of the next page, or null at the end", examples=[None])
+
+
+# ------------------------------------------------------------- submissions (issue 15, part 1)
+
+
+class NewSubmission(Request):
+    """A contributor's proposed update: the new-update body without the flags (pinning and
+    key events are an editor's decision, after approval)."""
+
+    body: Body = Field(
+        description="Markdown, 1 to 20,000 characters (raw HTML is not rendered)",
+        examples=["Two captive soldiers were shown on a video posted by the Legion."],
+    )
+    byline: Line | None = Field(None, description="who reported it, if not the submitter", examples=[None])
+    sources: Sources = Field((), description="where the information comes from (at most 20)", examples=[[]])
+    verification: Claim | None = Field(
+        None, description="the claim status proposed", examples=[{"status": "unverified"}]
+    )
+    occurred_at: Moment | None = Field(
+        None, description="when what it reports happened (RFC 3339 with an offset)", examples=[None]
+    )
+    media: MediaList = Field((), description="images, videos and links (at most 20)", examples=[[]])
+
+
+class ApprovalBody(Request):
+    changes: UpdateChanges = Field(
+        default_factory=UpdateChanges,
+        description="the editor's edits, the shape of a correction's `changes`; absent: as submitted",
+        examples=[{"body": "Two soldiers were shown on a video; it could not be verified."}],
+    )
+
+
+class RejectionBody(Request):
+    note: NoteText = Field(
+        description="to the submitter: why it was not published", examples=["We could not confirm it."]
+    )
+
+
+class Submitter(Response):
+    id: str = Field(description="the submitter's token id", examples=["tok_3kP"])
+    name: str = Field(
+        description="the submitter's name (the update's author once published)", examples=["Field reporter"]
+    )
+
+
+class Submission(Response):
+    id: str = Field(description="its id: the id of the update it publishes if approved", examples=["uZ1"])
+    story: str = Field(description="the slug of its story", examples=["belgorod-captive-soldiers"])
+    status: Literal["pending", "approved", "rejected", "withdrawn"] = Field(
+        description="pending until an editor approves or rejects it, or its submitter withdraws it",
+        examples=["pending"],
+    )
+    submitted_by: Submitter = Field(
+        description="who submitted it", examples=[{"id": "tok_3kP", "name": "Field reporter"}]
+    )
+    submitted_at: str = Field(description="when (RFC 3339, UTC)", examples=[MOMENT])
+    decided_at: str | None = Field(description="when it was approved, rejected or withdrawn", examples=[None])
+    update: dict[str, Any] = Field(
+        description="the proposed update as submitted: body, byline, sources, media, verification, "
+        "occurred_at (emptied if the published update was redacted)",
+        examples=[
+            {
+                "body": "Two soldiers shown on video.",
+                "byline": None,
+                "sources": [],
+                "media": [],
+                "verification": None,
+                "occurred_at": None,
+            }
+        ],
+    )
+    note: str | None = Field(description="the rejection's note to the submitter", examples=[None])
+    changes: dict[str, Any] | None = Field(
+        description="the editor's edits at approval (only what differs from the submission)", examples=[None]
+    )
+    published_update: str | None = Field(
+        description="the published update's id, once approved", examples=[None]
+    )
+    redacted: bool = Field(
+        description="the published update was redacted, its submitted text with it", examples=[False]
+    )
+
+
+class SubmissionList(Response):
+    items: list[Submission] = Field(description="a page of submissions, newest first", examples=[[]])
+    next: str | None = Field(description="cursor of the next page (`before`), or null", examples=[None])

@@ -72,11 +72,33 @@ async def open_story(body: NewStory, request: Request, actor: Editor, services: 
 
 
 @router.get("/stories", response_model=StoryList)
-async def list_stories(actor: MaybeActor, services: ServicesDep) -> Response:
-    """Every story, most recently opened first; drafts only for staff (editors, auditors)."""
+async def list_stories(
+    actor: MaybeActor,
+    services: ServicesDep,
+    before: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="the `next` cursor of the previous page",
+            examples=["s1764590000000000.kyiv"],
+        ),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=100, description="stories per page", examples=[50])
+    ] = story_view.STORY_PAGE_SIZE,
+) -> Response:
+    """The stories, most recently opened first, a page at a time; drafts only for staff
+    (editors, auditors)."""
+    position = None
+    if before is not None:
+        position = story_view.decode_story_cursor(before)
+        if position is None:
+            raise InvalidInput("`before` is not a cursor this server issued")
     async with services.database.read() as connection:
-        items = await story_view.list_headers(connection, include_drafts=sees_drafts(actor))
-    return http.json_response({"items": items})
+        items, next_cursor = await story_view.list_headers(
+            connection, include_drafts=sees_drafts(actor), after=position, limit=limit
+        )
+    return http.json_response({"items": items, "next": next_cursor})
 
 
 def _readable(header_status: str, actor: Actor | None) -> bool:

@@ -31,6 +31,7 @@ from liveblog.domain import social
 from liveblog.domain.state import StoryState
 from liveblog.domain.values import Media
 from liveblog.errors import EmbedNotAllowed, InvalidInput, UpdateNotFound
+from liveblog.media import references
 from liveblog.projections import story_view, views
 from liveblog.store.idempotency import StoredResponse
 from liveblog.store.tokens import Actor
@@ -55,7 +56,7 @@ def check_embeds(media: Iterable[Media] | None, settings: Settings) -> None:
     (:mod:`liveblog.domain.social`), the server only those its pages' CSP lets frame."""
     for index, item in enumerate(media or ()):
         if item.provider is social.Provider.MASTODON:
-            host = social.host_of(item.url)
+            host = social.host_of(item.url or "")
             if host not in settings.mastodon_hosts:
                 allowed = ", ".join(sorted(settings.mastodon_hosts)) or "none"
                 raise EmbedNotAllowed(
@@ -80,12 +81,14 @@ async def post_update(
     """Post a new update to the top of the story."""
     check_embeds(body.media, services.settings)
     update_id = new_update_id()
+    fields = body.model_dump(exclude_none=True)
+    fields["media"] = await references.resolve(services.database, body.media, [body.body])
     command = c.PostUpdate(
         story=slug,
         update_id=update_id,
         author=actor.name,
         at=services.application.clock(),
-        **body.model_dump(exclude_none=True),
+        **fields,
     )
     outcome = await services.application.handle(
         command,
@@ -172,10 +175,11 @@ async def correct_update(
 ) -> Response:
     """Correct, clarify or amend an update (or a minor edit). `If-Match` names its revision."""
     check_embeds(body.changes.media, services.settings)
+    media = await references.resolve(services.database, body.changes.media, [body.changes.body])
     command = c.CorrectUpdate(
         story=slug,
         update_id=update_id,
-        changes=body.changes,
+        changes=body.changes.model_copy(update={"media": media}),
         kind=body.kind,
         reason=body.reason,
         note=body.note,

@@ -106,7 +106,7 @@ def embed_problem(event: Event) -> str | None:
                 return f"media[{index}] is a {item.kind.value} with a provider (only embeds have one)"
             continue
         try:
-            found = social.recognise(item.url, mastodon_instances=None)
+            found = social.recognise(item.url or "", mastodon_instances=None)
         except ValueError as exc:
             return f"media[{index}]: its URL {exc}"
         if (found.provider, found.canonical_url) != (item.provider, item.url):

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from liveblog.domain.events import UpdateChanges
 from liveblog.domain.values import (
     Body,
@@ -105,6 +107,42 @@ class RedactUpdate(UpdateCommand):
     reason: NoteText
 
 
+# ------------------------------------------------------------- submissions (issue 15, part 1)
+
+
+class SubmitUpdate(BaseCommand):
+    """A contributor proposes an update; ``update_id`` is the id it is published under."""
+
+    update_id: UpdateId
+    submitted_by: str
+    author: str
+    body: Body
+    byline: Line | None = None
+    sources: Sources = ()
+    verification: Claim | None = None
+    occurred_at: Moment | None = None
+    media: MediaList = ()
+
+
+class WithdrawSubmission(BaseCommand):
+    """The submitter (``by``, a token id) takes a pending submission back."""
+
+    update_id: UpdateId
+    by: str
+
+
+class ApproveSubmission(BaseCommand):
+    """An editor publishes a pending submission, with ``changes`` of their own (if any)."""
+
+    update_id: UpdateId
+    changes: UpdateChanges = Field(default_factory=UpdateChanges)
+
+
+class RejectSubmission(BaseCommand):
+    update_id: UpdateId
+    note: NoteText
+
+
 Command = (
     OpenStory
     | PublishStory
@@ -117,4 +155,8 @@ Command = (
     | SetFlags
     | RetractUpdate
     | RedactUpdate
+    | SubmitUpdate
+    | WithdrawSubmission
+    | ApproveSubmission
+    | RejectSubmission
 )

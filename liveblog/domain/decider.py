@@ -20,6 +20,7 @@ from typing import assert_never
 
 from liveblog.domain import commands as c
 from liveblog.domain import events as e
+from liveblog.domain import submissions
 from liveblog.domain.state import PublicNote, Redaction, Retraction, StoryState, UpdateState, Verification
 from liveblog.domain.values import CorrectionKind, StoryStatus, UpdateStatus
 from liveblog.errors import (
@@ -45,10 +46,11 @@ def decide(command: c.Command, state: StoryState | None) -> list[e.Event]:
     if isinstance(command, c.OpenStory):
         return _open(command, state)
     story = _existing(command.story, state)
-    if command.at < story.updated_at:
+    latest = story.clock if story.clock is not None else story.updated_at
+    if command.at < latest:
         # A story's clock never runs backwards: a command stamped just before another one
         # took the write lock is recorded at the time of the latest event, not before it.
-        command = command.model_copy(update={"at": story.updated_at})
+        command = command.model_copy(update={"at": latest})
     match command:
         case c.PublishStory():
             return _publish(command, story)
@@ -70,6 +72,8 @@ def decide(command: c.Command, state: StoryState | None) -> list[e.Event]:
             return _retract(command, story)
         case c.RedactUpdate():
             return _redact(command, story)
+        case c.SubmitUpdate() | c.WithdrawSubmission() | c.ApproveSubmission() | c.RejectSubmission():
+            return submissions.decide(command, story)
         case _:
             assert_never(command)
 
@@ -127,7 +131,7 @@ def _revise(command: c.ReviseStory, story: StoryState) -> list[e.Event]:
 def _post(command: c.PostUpdate, story: StoryState) -> list[e.Event]:
     if story.status is StoryStatus.CLOSED:
         raise StoryIsClosed(f"story {story.slug!r} is closed; reopen it to post")
-    if command.update_id in story.updates:
+    if command.update_id in story.updates or command.update_id in story.submissions:
         raise InvalidTransition(f"update id {command.update_id!r} is already used")
     return [
         e.UpdatePosted(
@@ -291,7 +295,14 @@ def fold(state: StoryState | None, events: Iterable[e.Event]) -> StoryState | No
 
 
 def _advance(state: StoryState, event: e.Event, changes: dict[str, object]) -> StoryState:
-    return state.model_copy(update={**changes, "version": state.version + 1, "updated_at": event.at})
+    # The submission queue is the newsroom's: its events count in the stream (``version``)
+    # but do not tell readers that the story changed (``updated_at``).
+    # ``clock`` keeps their time, so that the story's clock still never runs backwards.
+    if e.is_internal(event):
+        timing: dict[str, object] = {"clock": event.at}
+    else:
+        timing = {"updated_at": event.at, "clock": None}
+    return state.model_copy(update={**changes, "version": state.version + 1, **timing})
 
 
 def _changes(event: e.Event, story: StoryState) -> dict[str, object]:
@@ -336,7 +347,10 @@ def _changes(event: e.Event, story: StoryState) -> dict[str, object]:
                     "revised_at": event.at,
                 }
             )
-            return {"updates": {**story.updates, update.id: changed}}
+            scrubbed = submissions.redacted(event, story) if isinstance(event, e.UpdateRedacted) else {}
+            return {"updates": {**story.updates, update.id: changed}, **scrubbed}
+        case e.UpdateSubmitted() | e.SubmissionWithdrawn() | e.SubmissionRejected() | e.SubmissionApproved():
+            return submissions.changes(event, story)
         case _:
             assert_never(event)
 

@@ -157,6 +157,58 @@ class UpdateRedacted(BaseUpdateEvent):
     reason: NoteText
 
 
+# ------------------------------------------------------------- submissions (issue 15, part 1)
+# A contributor's proposed update and what the desk decided. Each names the update id the
+# submission publishes under if approved (its ``update_id``), so that a redaction of the
+# published update also removes the submitted text (liveblog.domain.redaction). They are
+# the newsroom's, never the readers': no read model, page, live message or feed for readers
+# shows them (docs/api.md "Contributors and sign-off").
+
+
+class UpdateSubmitted(BaseUpdateEvent):
+    """A contributor proposed an update (the new-update body, without flags)."""
+
+    type: Literal["UpdateSubmitted"] = "UpdateSubmitted"
+    submitted_by: str
+    """The id of the submitter's token (the actor who may withdraw it)."""
+    author: str
+    """The submitter's name: the published update's ``author`` if it is approved."""
+    body: Body
+    byline: Line | None = None
+    sources: Sources = ()
+    verification: Claim | None = None
+    occurred_at: Moment | None = None
+    media: MediaList = ()
+
+
+class SubmissionWithdrawn(BaseUpdateEvent):
+    """The submitter (``by``, a token id) took a pending submission back."""
+
+    type: Literal["SubmissionWithdrawn"] = "SubmissionWithdrawn"
+    by: str
+
+
+class SubmissionRejected(BaseUpdateEvent):
+    """An editor turned a pending submission down; ``note`` tells the submitter why."""
+
+    type: Literal["SubmissionRejected"] = "SubmissionRejected"
+    note: NoteText
+
+
+class SubmissionApproved(BaseUpdateEvent):
+    """An editor signed a pending submission off. ``changes`` are the editor's edits to the
+    submitted text (only the fields that really differ; empty: published as submitted).
+    Always followed, in the same command, by the :class:`UpdatePosted` that publishes it."""
+
+    type: Literal["SubmissionApproved"] = "SubmissionApproved"
+    submitted_by: str
+    changes: UpdateChanges = Field(default_factory=UpdateChanges)
+
+
+SubmissionEvent: TypeAlias = UpdateSubmitted | SubmissionWithdrawn | SubmissionRejected | SubmissionApproved
+"""The events of the submission queue: staff-only, they change nothing readers see."""
+
+
 StoryEvent: TypeAlias = StoryOpened | StoryPublished | StoryRevised | StoryClosed | StoryReopened
 """Every event about the story as a whole (its header and status)."""
 
@@ -167,6 +219,10 @@ UpdateEvent: TypeAlias = (
     | UpdateFlagsChanged
     | UpdateRetracted
     | UpdateRedacted
+    | UpdateSubmitted
+    | SubmissionWithdrawn
+    | SubmissionRejected
+    | SubmissionApproved
 )
 """Every event about one update: each is a :class:`BaseUpdateEvent`."""
 
@@ -188,10 +244,20 @@ def update_id_of(event: Event) -> UpdateId | None:
             | UpdateFlagsChanged()
             | UpdateRetracted()
             | UpdateRedacted()
+            | UpdateSubmitted()
+            | SubmissionWithdrawn()
+            | SubmissionRejected()
+            | SubmissionApproved()
         ):
             return event.update_id
         case _:
             assert_never(event)
+
+
+def is_internal(event: Event) -> bool:
+    """Whether ``event`` is the newsroom's alone (a submission's): readers are never shown it,
+    nor anything it holds, and it does not move the story's ``updated_at``."""
+    return isinstance(event, UpdateSubmitted | SubmissionWithdrawn | SubmissionRejected | SubmissionApproved)
 
 
 def event_data(event: BaseEvent) -> dict[str, object]:

@@ -48,6 +48,13 @@ REMOVED_MEMBERS: Mapping[str, frozenset[str]] = {
     "UpdateFlagsChanged": frozenset(),
     "UpdateRetracted": frozenset({"reason", "note"}),
     "UpdateRedacted": frozenset(),
+    # A submission's events share its published update's id: redacting the update removes
+    # the submitted text and the editor's changes too. A submission that was never
+    # published has no update to redact (docs/api.md "Contributors and sign-off").
+    "UpdateSubmitted": frozenset({"body", "byline", "sources", "verification", "media"}),
+    "SubmissionApproved": frozenset({"changes"}),
+    "SubmissionWithdrawn": frozenset(),
+    "SubmissionRejected": frozenset(),
 }
 """For every update event type, the members of its data that a redaction removes."""
 
@@ -67,7 +74,7 @@ def with_placeholders(event_type: str, data: Mapping[str, Any]) -> dict[str, Any
     """The data of a redacted ``event_type`` event (in the current schema) with every
     removed member given a placeholder, so that it decodes and folds (see the module)."""
     filled = redacted_data(event_type, data)
-    if event_type == "UpdatePosted":
+    if event_type in ("UpdatePosted", "UpdateSubmitted"):
         filled["body"] = PLACEHOLDER
     elif event_type == "UpdateCorrected":
         filled["changes"] = {}

@@ -84,6 +84,16 @@ def command_for(event: e.Event, story: str) -> c.Command:
                 reason=event.reason,
                 at=event.at,
             )
+        case e.UpdateSubmitted():
+            return c.SubmitUpdate(story=story, **event.model_dump(exclude={"type"}))
+        case e.SubmissionWithdrawn():
+            return c.WithdrawSubmission(story=story, update_id=event.update_id, by=event.by, at=event.at)
+        case e.SubmissionRejected():
+            return c.RejectSubmission(story=story, update_id=event.update_id, note=event.note, at=event.at)
+        case e.SubmissionApproved():
+            return c.ApproveSubmission(
+                story=story, update_id=event.update_id, changes=event.changes, at=event.at
+            )
         case _:
             assert_never(event)
 
@@ -96,22 +106,39 @@ def replay(story: str, events: Iterable[e.Event], redacted: Container[int] = ())
     such an event is folded without asking them; it must still be about an update. The
     chain binds it, and the redaction that removed its text is itself checked by the rules.
 
+    A command that yields several events (an approval: ``SubmissionApproved`` and the
+    ``UpdatePosted`` it publishes) is decided at its first event; the events after it must
+    be exactly the rest of what it yields, and the log cannot end before them.
+
     Raises :class:`IllegalEvent` at the first event ``decide`` would not have produced.
     """
     state: StoryState | None = None
+    owed: list[e.Event] = []
+    """The rest of the events of the command decided at an earlier event."""
+    index = 0
     for index, event in enumerate(events, start=1):
         if isinstance(event, e.StoryOpened) and event.slug != story:
             raise IllegalEvent(index, f"opens story {event.slug!r} inside the log of {story!r}")
         if index in redacted:
             if e.update_id_of(event) is None or isinstance(event, e.UpdateRedacted):
                 raise IllegalEvent(index, f"a {event.type} event cannot be redacted")
+            owed = owed[1:]
+            state = evolve(state, event)
+            continue
+        if owed:
+            if owed[0] != event:
+                raise IllegalEvent(index, f"{event.type} is not what the command before it produces")
+            owed = owed[1:]
             state = evolve(state, event)
             continue
         try:
             decided = decide(command_for(event, story), state)
         except DomainError as exc:
             raise IllegalEvent(index, f"{event.type} refused by the rules: {exc.detail}") from exc
-        if decided != [event]:
+        if decided[:1] != [event]:
             raise IllegalEvent(index, f"{event.type} is not what the rules produce at this point")
+        owed = decided[1:]
         state = evolve(state, event)
+    if owed:
+        raise IllegalEvent(index + 1, f"the log ends before the {owed[0].type} its last command produces")
     return state

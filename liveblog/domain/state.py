@@ -10,12 +10,15 @@ from datetime import datetime
 
 from pydantic import Field
 
+from liveblog.domain.events import UpdateChanges
 from liveblog.domain.values import (
+    Claim,
     ClaimStatus,
     CorrectionKind,
     Media,
     Source,
     StoryStatus,
+    SubmissionStatus,
     UpdateStatus,
     Value,
 )
@@ -67,6 +70,30 @@ class UpdateState(Value):
     redaction: Redaction | None = None
 
 
+class SubmissionState(Value):
+    """A contributor's proposed update and where it stands (never shown to readers)."""
+
+    id: str = Field(description="the submission's id: the update id it is published under")
+    seq: int = Field(description="the story version at which it was submitted")
+    status: SubmissionStatus
+    submitted_by: str
+    author: str
+    submitted_at: datetime
+    body: str
+    byline: str | None = None
+    sources: tuple[Source, ...] = ()
+    verification: Claim | None = None
+    occurred_at: datetime | None = None
+    media: tuple[Media, ...] = ()
+    decided_at: datetime | None = None
+    note: str | None = None
+    """A rejection's note to the submitter."""
+    changes: UpdateChanges | None = None
+    """An approval's edits by the editor (empty: published as submitted)."""
+    redacted: bool = False
+    """The published update was redacted: the submitted text is gone from here too."""
+
+
 class StoryState(Value):
     slug: str
     title: str
@@ -80,3 +107,7 @@ class StoryState(Value):
     updated_at: datetime
     closed_at: datetime | None
     updates: dict[str, UpdateState]
+    submissions: dict[str, SubmissionState] = Field(default_factory=dict)
+    clock: datetime | None = None
+    """The time of the latest event when it is one of the submission queue's (which leave
+    ``updated_at`` alone: readers are not told of them); ``None`` otherwise."""

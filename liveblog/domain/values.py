@@ -10,7 +10,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -152,6 +152,13 @@ Language = Annotated[str, StringConstraints(max_length=35, pattern=r"^[a-z]{2,3}
 # it must carry an offset and is kept in UTC, so nothing after validation converts it again.
 Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
 UpdateId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+MEDIA_ID_PATTERN = r"^[0-9a-f]{64}$"
+MediaId = Annotated[str, StringConstraints(pattern=MEDIA_ID_PATTERN)]
+"""An uploaded image's id: the SHA-256 (hex) of its largest stored rendition's bytes."""
+MEDIA_URL_PATTERN = r"^/media/([0-9a-f]{64})/([1-9][0-9]{0,5})\.(jpg|png|webp)$"
+"""Where liveblog serves a rendition of an uploaded image: ``/media/{id}/{width}.{ext}``."""
+ImageType = Literal["image/jpeg", "image/png", "image/webp"]
+"""The types liveblog stores images as (an uploaded GIF is stored as PNG)."""
 
 
 class Value(BaseModel):
@@ -185,6 +192,15 @@ class UpdateStatus(StrEnum):
     REDACTED = "redacted"
 
 
+class SubmissionStatus(StrEnum):
+    """Where a contributor's submission stands (issue 15)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
 class MediaKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"
@@ -202,14 +218,43 @@ class Source(Value):
 
 
 class Media(Value):
-    """An image, video or link, or an ``embed``: a post or video of a social provider by its URL,
-    which is recognised and stored as its canonical URL with the ``provider``
-    (:mod:`liveblog.domain.social`; a URL that is not one is a validation error saying why)."""
+    """A medium shown with an update: a link to one elsewhere (``url``), or an image uploaded
+    to liveblog (``id``, with a required ``alt``). For an uploaded image the server fills in
+    ``content_type``, ``width``, ``height`` and ``widths`` from the upload (whatever a client
+    sent there is replaced), so the recorded event describes the image it shows.
+
+    An ``embed`` is a post or video of a social provider by its ``url``, which is recognised
+    and stored as its canonical URL with the ``provider`` (:mod:`liveblog.domain.social`; a
+    URL that is not one is a validation error saying why)."""
 
     kind: MediaKind = Field(description="image, video, link or embed", examples=["image"])
-    url: Url = Field(description="where it is (http or https)", examples=["https://example.org/photo.jpg"])
+    url: Url | None = Field(
+        None,
+        description="where it is (http or https); required unless `id` names an uploaded image",
+        examples=["https://example.org/photo.jpg"],
+    )
     caption: OptionalLine | None = Field(
         None, description="shown with it", examples=["The border checkpoint"]
+    )
+    id: MediaId | None = Field(
+        None,
+        description="an image uploaded with POST /api/v1/media (its id), instead of a `url`",
+        examples=["9f2c1e0b7a6d5c4b3a29180716253443526170819a8b7c6d5e4f30211a0b9c8d"],
+    )
+    alt: Line | None = Field(
+        None,
+        description="the image described for those who cannot see it (1 to 300 characters); "
+        "required with `id`",
+        examples=["Two men in uniform sitting on a bench"],
+    )
+    credit: OptionalLine | None = Field(
+        None, description="who made it, shown after the caption", examples=["Photo: Agency"]
+    )
+    content_type: ImageType | None = Field(None, description="set by the server: the stored type")
+    width: int | None = Field(None, ge=1, le=100_000, description="set by the server: pixels")
+    height: int | None = Field(None, ge=1, le=100_000, description="set by the server: pixels")
+    widths: tuple[Annotated[int, Field(ge=1, le=100_000)], ...] | None = Field(
+        None, max_length=8, description="set by the server: the widths stored, ascending"
     )
     provider: social.Provider | None = Field(
         None,
@@ -234,6 +279,24 @@ class Media(Value):
         if provider is not None and provider != embed.provider:
             raise ValueError(f"`provider` is derived from the URL, which is a {embed.provider.value} one")
         return {**data, "url": embed.canonical_url, "provider": embed.provider}
+
+    @model_validator(mode="after")
+    def _an_address(self, info: ValidationInfo) -> Self:
+        if _is_stored(info):
+            return self
+        if self.id is None:
+            if self.url is None:
+                raise ValueError("needs a `url`, or the `id` of an image uploaded with POST /api/v1/media")
+            return self
+        if self.url is not None:
+            raise ValueError("an uploaded image is named by its `id` alone: give no `url` with it")
+        if self.kind is not MediaKind.IMAGE:
+            raise ValueError("an `id` names an uploaded image: its kind must be `image`")
+        if self.alt is None:
+            raise ValueError(
+                "an uploaded image needs `alt` text (1 to 300 characters) for those who cannot see it"
+            )
+        return self
 
 
 class Claim(Value):

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.application import Application, decode
 from liveblog.domain import Event, StoryState, evolve
-from liveblog.domain.events import StoryPublished, UpdateRedacted, update_id_of
+from liveblog.domain.events import StoryPublished, UpdateRedacted, is_internal, update_id_of
 from liveblog.domain.values import StoryStatus
 from liveblog.live import messages
 from liveblog.projections import views
@@ -54,6 +54,9 @@ class Frame:
     text: str
     update_id: str | None = None
 
+
+QUIET = "quiet"
+"""The kind of the frame of a submission's event: in the replay, never sent to anyone."""
 
 Rewrite = Callable[[Frame], Frame]
 """Re-encodes a frame (after a redaction), keeping its version and kind."""
@@ -165,6 +168,11 @@ class Channel:
         update_id = update_id_of(event)
         if isinstance(event, UpdateRedacted):
             self.redact(state, event.update_id)
+        if is_internal(event):
+            # A submission's event is the newsroom's: kept in the replay as a placeholder
+            # (so versions stay contiguous there), encoded for and offered to nobody.
+            self.recent.append(Frame(state.version, QUIET, "", None))
+            return
         frame = Frame(state.version, "event", messages.event(state, event), update_id)
         self.recent.append(frame)
         if live:

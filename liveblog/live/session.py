@@ -24,7 +24,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from liveblog.live import messages
-from liveblog.live.hub import Frame, Hub, Overflow, Subscription
+from liveblog.live.hub import QUIET, Frame, Hub, Overflow, Subscription
 
 CLOSE_NORMAL = 1000
 CLOSE_TOO_SLOW = 4008
@@ -152,6 +152,8 @@ class LiveSession:
             yield Close(CLOSE_NORMAL, RESET)
             return
         for owed in subscription.backlog:
+            if owed.kind == QUIET:
+                continue  # a submission's event: nobody is sent anything for it
             if owed.kind == "reset":
                 yield Reset(owed.version, owed.text)
                 yield Close(CLOSE_NORMAL, RESET)

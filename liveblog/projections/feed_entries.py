@@ -52,6 +52,6 @@ async def published_headers(
     connection: AsyncConnection, *, limit: int = FEED_STORIES
 ) -> list[dict[str, Any]]:
     """The headers of the ``limit`` published (live or closed) stories most recently updated."""
-    headers = await story_view.list_headers(connection, include_drafts=False)
+    headers, _ = await story_view.list_headers(connection, include_drafts=False)
     headers.sort(key=lambda header: datetime.fromisoformat(header["updated_at"]), reverse=True)
     return headers[:limit]

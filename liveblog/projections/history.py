@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from liveblog.domain import events as e
 from liveblog.domain.state import StoryState, UpdateState
 from liveblog.domain.values import CorrectionKind, rfc3339
+from liveblog.projections import views
 from liveblog.projections.diffs import word_diff
 from liveblog.projections.story_view import dumps
 from liveblog.projections.tables import revisions
@@ -53,6 +54,10 @@ def revision_rows(
                     _update_revision(old, new, after.version, event, actor),
                 )
             ]
+        case e.UpdateSubmitted() | e.SubmissionWithdrawn() | e.SubmissionRejected() | e.SubmissionApproved():
+            # The queue is the newsroom's: no revision (the approval's UpdatePosted makes the
+            # update's first one, as any post does); the log and the queue keep the rest.
+            return []
         case _:
             assert_never(event)
 
@@ -112,11 +117,7 @@ def _fields(update: UpdateState | None) -> dict[str, Any]:
         "body": update.body,
         "byline": update.byline,
         "sources": [source.model_dump() for source in update.sources],
-        # `provider` only on embeds, so the history of other media reads as it always did.
-        "media": [
-            item.model_dump(mode="json", exclude=None if item.provider else {"provider"})
-            for item in update.media
-        ],
+        "media": [views.media_view(item) for item in update.media],
         "occurred_at": rfc3339(update.occurred_at),
         "status": update.status.value,
         "pinned": update.pinned,
@@ -142,6 +143,8 @@ def _update_kind(event: e.UpdateEvent) -> tuple[str, str | None, str | None]:
             return "retraction", event.note, event.reason
         case e.UpdateRedacted():
             return "redaction", event.note, event.reason
+        case e.UpdateSubmitted() | e.SubmissionWithdrawn() | e.SubmissionRejected() | e.SubmissionApproved():
+            raise AssertionError("a submission's events make no revision (see revision_rows)")
         case _:
             assert_never(event)
 

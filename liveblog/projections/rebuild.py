@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.domain import StoryState, evolve
 from liveblog.domain.upcasting import event_from_stored
-from liveblog.projections import history, past_views, story_view, views
+from liveblog.projections import history, past_views, story_view, submissions, views
 from liveblog.projections.event_rows import EventRows
 from liveblog.store import event_store
 from liveblog.store.database import Database
@@ -71,6 +71,7 @@ async def rebuild(database: Database, progress: Progress = lambda _done, _total:
         derived = await _replay(connection, progress)
         await story_view.replace(connection, derived.stories.values(), derived.rows.draft_only)
         await derived.rows.replace(connection)
+        await submissions.replace(connection, derived.stories.values())
 
 
 async def check(database: Database, progress: Progress = lambda _done, _total: None) -> list[str]:
@@ -94,12 +95,14 @@ async def check(database: Database, progress: Progress = lambda _done, _total: N
         stored_headers, stored_updates = await story_view.stored_rows(connection)
         stored_revisions = await history.stored_rows(connection)
         stored_past_headers, stored_past_updates = await past_views.stored_rows(connection)
+        stored_submissions = await submissions.stored_rows(connection)
     return (
         _compare("story", expected_headers, stored_headers)
         + _compare("update", expected_updates, stored_updates)
         + _compare("revision", expected_revisions, stored_revisions)
         + _compare("past story", expected_past_headers, stored_past_headers)
         + _compare("past update", expected_past_updates, stored_past_updates)
+        + _compare("submission", submissions.expected_rows(stories.values()), stored_submissions)
     )
 
 

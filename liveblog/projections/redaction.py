@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -86,6 +87,25 @@ async def scrub(connection: AsyncConnection, story: str, update_id: str, tombsto
     return rewritten
 
 
+def redacted_submission(view: dict[str, Any]) -> dict[str, Any]:
+    """A stored Submission of an update since redacted: its submitted text and the editor's
+    changes gone, as :func:`liveblog.domain.submissions.redacted` leaves the state."""
+    return {
+        **view,
+        "update": {
+            "body": "",
+            "byline": None,
+            "sources": [],
+            "media": [],
+            "verification": None,
+            "occurred_at": None,
+        },
+        "note": None,
+        "changes": None if view.get("changes") is None else {},
+        "redacted": True,
+    }
+
+
 def _rewriter(story: str, update_id: str, tombstone: dict[str, Any]) -> Callable[[str], str | None]:
     """The rewrite of a stored response body: every rendering of the update in it (an
     Update, or one inside a Story's lists) replaced by its tombstone; ``None`` if it holds
@@ -95,6 +115,9 @@ def _rewriter(story: str, update_id: str, tombstone: dict[str, Any]) -> Callable
         if isinstance(value, dict):
             if value.get("id") == update_id and value.get("story") == story and "body" in value:
                 return redacted_view(value, tombstone), True
+            if value.get("id") == update_id and value.get("story") == story and "submitted_by" in value:
+                # A stored Submission (the submit, withdrawal or rejection response).
+                return redacted_submission(value), True
             pairs = [(name, walk(item)) for name, item in value.items()]
             return {name: item for name, (item, _) in pairs}, any(found for _, (_, found) in pairs)
         if isinstance(value, list):
@@ -113,6 +136,16 @@ def _rewriter(story: str, update_id: str, tombstone: dict[str, Any]) -> Callable
     return rewrite
 
 
+def _first_seen(story: StoryState, update_id: str) -> tuple[int, datetime]:
+    """The version and time from which the log, snapshots and stored responses may hold the
+    update's text: its posting, or its submission if it came through the queue."""
+    update = story.updates[update_id]
+    submission = story.submissions.get(update_id)
+    if submission is not None:
+        return submission.seq, submission.submitted_at
+    return update.seq, update.published_at
+
+
 async def redact(
     connection: AsyncConnection, after: StoryState, update_id: str, *, by: int
 ) -> stored.Surfaces:
@@ -123,13 +156,14 @@ async def redact(
     inline projection rendered the tombstone already."""
     update_state = after.updates[update_id]
     tombstone = redaction_view(update_state)
+    since, posted_at = _first_seen(after, update_id)
     touched = await stored.redact(
         connection,
         after.slug,
         update_id,
         by=by,
-        since=update_state.seq,
-        posted_at=update_state.published_at,
+        since=since,
+        posted_at=posted_at,
         rewrite=_rewriter(after.slug, update_id, tombstone),
     )
     touched.read_models = await count_rows(connection, after.slug, update_id)
@@ -142,14 +176,14 @@ async def dry_run(
     connection: AsyncConnection, story: StoryState, update_id: str, tombstone: dict[str, Any]
 ) -> stored.Surfaces:
     """What :func:`redact` would touch if ``update_id`` were redacted now (changes nothing)."""
-    update_state = story.updates[update_id]
+    since, posted_at = _first_seen(story, update_id)
     found = await stored.surfaces(
         connection,
         story.slug,
         update_id,
         by=story.version + 1,
-        since=update_state.seq,
-        posted_at=update_state.published_at,
+        since=since,
+        posted_at=posted_at,
         rewrite=_rewriter(story.slug, update_id, tombstone),
     )
     found.read_models = {**await count_rows(connection, story.slug, update_id), "update_views": 1}

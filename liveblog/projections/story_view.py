@@ -7,10 +7,12 @@ was committed with. The stored JSON is produced by :mod:`liveblog.projections.vi
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from liveblog.domain.state import StoryState
@@ -208,12 +210,59 @@ async def read_update(
     return None if view is None else dict(json.loads(view))
 
 
-async def list_headers(connection: AsyncConnection, *, include_drafts: bool) -> list[dict[str, Any]]:
-    """Every story's header, most recently opened first."""
-    query = select(story_headers.c.header).order_by(story_headers.c.opened_at.desc(), story_headers.c.slug)
+STORY_PAGE_SIZE = 50
+"""Stories per page of ``GET /stories`` unless the client asks for another ``limit``."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def encode_story_cursor(opened_at: datetime, slug: str) -> str:
+    """An opaque cursor meaning "stories listed after the one opened at ``opened_at`` as ``slug``"."""
+    return f"s{(opened_at - _EPOCH) // timedelta(microseconds=1)}.{slug}"
+
+
+def decode_story_cursor(cursor: str) -> tuple[datetime, str] | None:
+    """The position inside a story cursor, or ``None`` if it is not one of ours."""
+    match = re.fullmatch(r"s(-?[0-9]{1,18})\.([a-z0-9-]{1,80})", cursor)
+    if match is None:
+        return None
+    try:
+        opened_at = _EPOCH + timedelta(microseconds=int(match[1]))
+    except OverflowError:
+        return None
+    return opened_at, match[2]
+
+
+async def list_headers(
+    connection: AsyncConnection,
+    *,
+    include_drafts: bool,
+    after: tuple[datetime, str] | None = None,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of story headers, most recently opened first (ties by slug), and the cursor of
+    the next page (``None`` on the last one). ``after`` is a decoded cursor; ``limit`` ``None``
+    reads every story (for callers that bound the list themselves)."""
+    query = select(story_headers.c.header, story_headers.c.opened_at, story_headers.c.slug).order_by(
+        story_headers.c.opened_at.desc(), story_headers.c.slug
+    )
     if not include_drafts:
         query = query.where(story_headers.c.status != StoryStatus.DRAFT.value)
-    return [json.loads(header) for header in (await connection.execute(query)).scalars()]
+    if after is not None:
+        opened_at, slug = after
+        query = query.where(
+            or_(
+                story_headers.c.opened_at < opened_at,
+                and_(story_headers.c.opened_at == opened_at, story_headers.c.slug > slug),
+            )
+        )
+    if limit is not None:
+        query = query.limit(limit + 1)
+    rows = (await connection.execute(query)).all()
+    if limit is None or len(rows) <= limit:
+        return [json.loads(row.header) for row in rows], None
+    last = rows[limit - 1]
+    return [json.loads(row.header) for row in rows[:limit]], encode_story_cursor(last.opened_at, last.slug)
 
 
 async def _views(connection: AsyncConnection, *conditions: Any) -> list[dict[str, Any]]:

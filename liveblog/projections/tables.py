@@ -71,3 +71,18 @@ revisions = Table(
     Column("revision", Integer, primary_key=True),
     Column("document", Text, nullable=False),
 )
+
+# ------------------------------------------------------------- submissions (issue 15, part 1)
+submission_views = Table(
+    "submission_views",
+    metadata,
+    Column("story", String(80), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("submitted_by", String(64), nullable=False),
+    Column("view", Text, nullable=False),
+    Index("ix_submission_views_story_seq", "story", "seq"),
+)
+"""The submission queue (staff and each submission's own contributor only; never readers):
+one row per submission, its rendering by :func:`liveblog.projections.submissions.view`."""

@@ -32,17 +32,48 @@ def header_view(story: StoryState) -> dict[str, Any]:
     }
 
 
-def media_view(media: Media) -> dict[str, Any]:
-    """One media item as readers get it; an embed also names its ``provider`` and the
-    ``embed_url`` of the provider's frame (``null`` if its stored URL is no longer one)."""
-    view: dict[str, Any] = {"kind": media.kind.value, "url": media.url, "caption": media.caption}
-    if media.kind is MediaKind.EMBED:
-        try:
-            embed_url: str | None = social.recognise(media.url, mastodon_instances=None).embed_url
-        except ValueError:
-            embed_url = None
-        view |= {"provider": media.provider.value if media.provider else None, "embed_url": embed_url}
-    return view
+def _embed_url(item: Media) -> str | None:
+    try:
+        return social.recognise(item.url or "", mastodon_instances=None).embed_url
+    except ValueError:
+        return None
+
+
+IMAGE_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
+def media_view(item: Media) -> dict[str, Any]:
+    """One of an update's media as readers get it: a link elsewhere ``{kind, url, caption}``
+    (with ``alt`` and ``credit`` when set), or an uploaded image with its facts and the URLs of
+    its widths (``url`` the largest, ``variants`` narrowest first). An embed also names its
+    ``provider`` and the ``embed_url`` of the provider's frame (``null`` if its stored URL is
+    no longer one)."""
+    if item.id is None or item.content_type is None or item.width is None or item.height is None:
+        view: dict[str, Any] = {"kind": item.kind.value, "url": item.url, "caption": item.caption}
+        if item.alt is not None:
+            view["alt"] = item.alt
+        if item.credit is not None:
+            view["credit"] = item.credit
+        if item.kind is MediaKind.EMBED:
+            view |= {
+                "provider": item.provider.value if item.provider else None,
+                "embed_url": _embed_url(item),
+            }
+        return view
+    extension = IMAGE_EXTENSIONS[item.content_type]
+    widths = item.widths or (item.width,)
+    return {
+        "kind": item.kind.value,
+        "id": item.id,
+        "url": f"/media/{item.id}/{widths[-1]}.{extension}",
+        "alt": item.alt,
+        "caption": item.caption,
+        "credit": item.credit,
+        "content_type": item.content_type,
+        "width": item.width,
+        "height": item.height,
+        "variants": [{"width": w, "url": f"/media/{item.id}/{w}.{extension}"} for w in widths],
+    }
 
 
 def update_view(story: str, update: UpdateState) -> dict[str, Any]:

@@ -242,6 +242,31 @@
   }
 
   /** An update's <article>, the same element as the server's _update.html. */
+  /** An uploaded image (an Update's media item with an `id`): as _update.html renders it. */
+  function buildImage(item) {
+    const variants = item.variants || [];
+    const src = variants.find((v) => v.width >= 640) || variants[variants.length - 1];
+    const caption = item.caption || item.credit ? h(
+      "figcaption", {},
+      item.caption || "",
+      item.caption && item.credit ? " — " : "",
+      item.credit && h("span", { class: "credit" }, item.credit),
+    ) : null;
+    return h(
+      "figure", { class: "media-image" },
+      h("img", {
+        src: src && src.url,
+        srcset: variants.map((v) => `${v.url} ${v.width}w`).join(", "),
+        sizes: "(max-width: 46rem) 100vw, 44rem",
+        alt: item.alt,
+        loading: "lazy",
+        width: item.width,
+        height: item.height,
+      }),
+      caption,
+    );
+  }
+
   function buildUpdate(update) {
     if (update.status === "redacted") return buildTombstone(update);
     const classes = ["update"];
@@ -279,7 +304,8 @@
         ]),
       ),
       (update.media || []).map((item) => (item.kind === "embed" ? buildEmbed(item)
-        : h("p", { class: "media" }, `${capitalise(item.kind)}: `, link(item.url, item.caption || item.url)))),
+        : item.id ? buildImage(item)
+          : h("p", { class: "media" }, `${capitalise(item.kind)}: `, link(item.url, item.caption || item.url)))),
       update.notes.map((note) => h(
         "p", { class: `note note-${note.kind}` },
         h("strong", {}, capitalise(note.kind)), " (", timeElement(note.at), "): ", note.note,

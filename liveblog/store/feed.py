@@ -122,7 +122,8 @@ async def read_page(
 
     ``published_only``: only what a reader of published stories may see (no drafts): the
     events of published stories from their publication (``StoryPublished``) on, and all of
-    a story published with no draft period (published at version 2). The rule depends only
+    a story published with no draft period (published at version 2), never the submission
+    queue's events (:data:`INTERNAL_TYPES`). The rule depends only
     on the log, so every read gives the same answer and resuming stays exactly once.
 
     The returned cursor is past every event looked at, shown or hidden. It equals ``cursor``
@@ -172,9 +173,19 @@ async def publication_versions(connection: AsyncConnection, streams: Sequence[st
     return {stream: int(version) for stream, version in await connection.execute(query)}
 
 
+INTERNAL_TYPES = frozenset(
+    {"UpdateSubmitted", "SubmissionWithdrawn", "SubmissionRejected", "SubmissionApproved"}
+)
+"""The submission queue's events (:func:`liveblog.domain.events.is_internal`): the
+newsroom's, never a consumer's, whatever the story's status."""
+
+
 def visible_to_readers(event: RecordedEvent, published_at: int | None) -> bool:
     """Whether a reader of published stories may see ``event`` of a story published at
-    ``published_at`` (``None``: not published): docs/live-drafts.md's rule."""
+    ``published_at`` (``None``: not published): docs/live-drafts.md's rule; never a
+    submission's event (an approved one reaches readers as its ``UpdatePosted``)."""
+    if event.type in INTERNAL_TYPES:
+        return False
     return published_at is not None and (event.version >= published_at or published_at <= 2)
 
 

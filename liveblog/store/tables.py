@@ -172,3 +172,17 @@ webhook_endpoints = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+media = Table(
+    "media",
+    metadata,
+    # The SHA-256 (hex) of the largest rendition's bytes (liveblog.media.images).
+    Column("id", String(64), primary_key=True),
+    Column("content_type", String(32), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    # [{width, height, sha256, bytes}], narrowest first: each a file named by its sha256.
+    Column("renditions", JSON, nullable=False),
+    Column("uploaded_by", String(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

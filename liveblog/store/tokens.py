@@ -30,6 +30,9 @@ class Role(StrEnum):
     CONSUMER = "consumer"
     """A downstream system (CMS, search, archive): reads the global change feed
     (``GET /api/v1/events``, published stories only) and otherwise reads as a reader."""
+    CONTRIBUTOR = "contributor"
+    """A reporter in the field: submits updates to a story's queue, reads and withdraws its
+    own submissions, and otherwise reads as a reader (issue 15; docs/api.md "Contributors")."""
 
 
 @dataclass(frozen=True, slots=True)

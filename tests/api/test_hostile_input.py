@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from liveblog.projections.rendering import image_urls
 from liveblog.store.database import Database
 from tests.api.fixtures_extra import API, assert_problem_of, assert_validation, elements
 from tests.api.helpers import assert_problem, event_count, open_story, post_update
@@ -529,6 +530,12 @@ def assert_inert(html: str) -> None:
 async def test_body_html_is_sanitised(client: httpx.AsyncClient, editor: dict[str, str]) -> None:
     await open_story(client, editor)
     for markdown in HOSTILE_MARKDOWN:
+        if image_urls(markdown):
+            # A Markdown image from anywhere but this server's media is refused, not dropped.
+            refused = await client.post(UPDATES, json={"body": markdown}, headers=editor)
+            assert refused.status_code == 422, refused.text
+            assert refused.json()["type"] == "urn:liveblog:problem:foreign-image"
+            continue
         update = await post_update(client, editor, body=markdown)
         assert update["body"] == markdown  # the source is kept as written
         assert_inert(update["body_html"])

@@ -135,6 +135,11 @@ def test_the_bearer_scheme_and_each_operations_requirement_match_the_roles(docum
         "admin": ["admin"],
         "feed": ["admin", "auditor", "consumer"],
         "public": [],
+        # The submission queue (issue 15): the role admits, the rules then refuse anyone
+        # but a submission's own submitter its withdrawal.
+        "submit": ["admin", "contributor", "editor"],
+        "queue": ["admin", "auditor", "contributor", "editor"],
+        "submitter": ["admin", "contributor", "editor"],
     }
     wrong = []
     for method, path, operation in operations(document):

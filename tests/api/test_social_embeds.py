@@ -144,6 +144,7 @@ async def test_an_embed_is_corrected_and_seen_in_history_and_the_past(
         "url": "https://t.me/legionoffreedom/1234",
         "caption": "The fighters' video",
         "provider": "telegram",
+        "embed_url": "https://t.me/legionoffreedom/1234?embed=1",
     }
     assert change["changes"]["media"]["from"][1] == {
         "kind": "link",

@@ -266,6 +266,40 @@ async def test_list_stories_newest_first_with_headers_only(
         assert set(item) == HEADER_KEYS
 
 
+async def test_list_stories_a_page_at_a_time_without_gaps_or_drafts(
+    client: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    for slug in ("one", "two", "three", "four", "five"):
+        await open_story(client, editor, slug=slug)
+    await open_story(client, editor, slug="hidden", publish=False)
+
+    async def walk(headers: dict[str, str]) -> list[str]:
+        slugs: list[str] = []
+        params: dict[str, str] = {"limit": "2"}
+        while True:
+            page = await client.get(f"{API}/stories", params=params, headers=headers)
+            assert page.status_code == 200, page.text
+            assert len(page.json()["items"]) <= 2
+            slugs += [item["slug"] for item in page.json()["items"]]
+            if page.json()["next"] is None:
+                return slugs
+            params["before"] = page.json()["next"]
+
+    everything = (await client.get(f"{API}/stories", headers=editor)).json()
+    assert everything["next"] is None
+    assert await walk(editor) == [item["slug"] for item in everything["items"]]
+    assert await walk({}) == ["five", "four", "three", "two", "one"]
+
+
+async def test_list_stories_refuses_a_foreign_cursor_and_limits_out_of_range(
+    client: httpx.AsyncClient,
+) -> None:
+    for params in ({"before": "u12"}, {"before": "s99999999999999999999.x"}, {"before": "s1.UPPER"}):
+        assert_problem_of(await client.get(f"{API}/stories", params=params), 422, "invalid-input")
+    for limit in ("0", "101", "many"):
+        assert_validation(await client.get(f"{API}/stories", params={"limit": limit}))
+
+
 async def test_story_as_it_stood_at_a_version_and_a_time(
     client: httpx.AsyncClient, editor: dict[str, str]
 ) -> None:

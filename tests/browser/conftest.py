@@ -102,6 +102,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         **os.environ,
         "LIVEBLOG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/liveblog.db",
         "LIVEBLOG_SIGNING_KEY_PATH": str(tmp_path / "signing.key"),
+        "LIVEBLOG_MEDIA_DIR": str(tmp_path / "media"),
         "LIVEBLOG_LOG_LEVEL": "warning",
     }
     server = LiveServer(environment=environment, port=free_port(), log=tmp_path / "server.log")

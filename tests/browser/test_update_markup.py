@@ -16,6 +16,7 @@ from typing import Any
 from playwright.async_api import Browser, Page
 
 from tests.browser.conftest import LiveServer, recording_page
+from tests.browser.test_images import upload
 from tests.browser.test_live_page import Desk, caught_up, console_errors, follow
 
 # The normalised tree of the element with a given id, as plain JSON.
@@ -84,8 +85,10 @@ async def test_live_js_builds_an_update_exactly_as_the_server_renders_it(
     live_server.start()
     desk = Desk(live_server)
     await desk.open("Storm over the bay", summary="Ferries are suspended.")
+    photo = await upload(desk, (900, 600), (20, 60, 120))
     full = await desk.post(
-        "Winds of **120 km/h** were measured at the pier; see [the forecast](https://weather.example.org/bay).",
+        "Winds of **120 km/h** were measured at the pier; see [the forecast](https://weather.example.org/bay)."
+        f" ![the pier]({photo['variants'][0]['url']})",
         byline="Bay desk & agencies",
         sources=[
             {"name": "Met office", "url": "https://weather.example.org"},
@@ -97,6 +100,14 @@ async def test_live_js_builds_an_update_exactly_as_the_server_renders_it(
         pinned=True,
         media=[
             {"kind": "image", "url": "https://img.example.org/pier.jpg", "caption": "The pier at noon"},
+            {
+                "kind": "image",
+                "id": photo["id"],
+                "alt": "Waves over the pier",
+                "caption": "Noon",
+                "credit": "Desk",
+            },
+            {"kind": "image", "id": photo["id"], "alt": "The same, credited only", "credit": "Agency"},
             {"kind": "link", "url": "https://example.org"},
             {"kind": "embed", "url": "https://youtu.be/dQw4w9WgXcQ?t=30", "caption": "The pier <live>"},
             {"kind": "embed", "url": "https://bsky.app/profile/bay.example.org/post/3l3orwsydyc24"},

@@ -16,6 +16,7 @@ from liveblog.domain.events import (
     UpdatePosted,
     UpdateRedacted,
     UpdateRetracted,
+    UpdateSubmitted,
 )
 from liveblog.domain.values import Claim, Media, Source
 
@@ -123,3 +124,41 @@ def closed_story() -> tuple[Event, ...]:
 def live_story_with_update() -> tuple[Event, ...]:
     """A live story with one update ``u1``, posted at minute 5 with the default fields."""
     return (*live_story(), posted())
+
+
+# ------------------------------------------------------------- submissions (issue 15, part 1)
+CONTRIBUTOR = "tok_field"
+"""The token id of the field reporter who submits."""
+REPORTER = "Field reporter"
+SUBMITTED_AT = minute(10)
+
+
+def submitted(
+    update_id: str = "s1",
+    *,
+    at: datetime = SUBMITTED_AT,
+    body: str = BODY,
+    byline: str | None = BYLINE,
+    sources: tuple[Source, ...] = (PORT_AUTHORITY,),
+    verification: Claim | None = None,
+    occurred_at: datetime | None = None,
+    media: tuple[Media, ...] = (),
+    by: str = CONTRIBUTOR,
+) -> UpdateSubmitted:
+    return UpdateSubmitted(
+        update_id=update_id,
+        submitted_by=by,
+        author=REPORTER,
+        body=body,
+        byline=byline,
+        sources=sources,
+        verification=verification,
+        occurred_at=occurred_at,
+        media=media,
+        at=at,
+    )
+
+
+def live_story_with_submission() -> tuple[Event, ...]:
+    """A live story with one pending submission ``s1``, submitted at minute 10."""
+    return (*live_story(), submitted())

@@ -14,6 +14,9 @@ from liveblog.domain.events import (
     StoryPublished,
     StoryReopened,
     StoryRevised,
+    SubmissionApproved,
+    SubmissionRejected,
+    SubmissionWithdrawn,
     UpdateChanges,
     UpdateCorrected,
     UpdateFlagsChanged,
@@ -31,6 +34,7 @@ from tests.domain.samples import (
     posted,
     redacted,
     retracted,
+    submitted,
 )
 
 EVENT_TYPES: dict[str, type[BaseEvent]] = {
@@ -65,6 +69,18 @@ ONE_OF_EACH: list[Event] = [
     UpdateFlagsChanged(update_id="u1", pinned=False, at=minute(8)),
     retracted(at=minute(9)),
     redacted(at=minute(10)),
+    submitted(
+        "s1",
+        verification=Claim(status=ClaimStatus.UNVERIFIED, note="Seen on video"),
+        occurred_at=minute(0),
+        media=(PIER_PHOTO,),
+        at=minute(11),
+    ),
+    SubmissionWithdrawn(update_id="s1", by="tok_field", at=minute(12)),
+    SubmissionRejected(update_id="s2", note="Could not confirm it", at=minute(13)),
+    SubmissionApproved(
+        update_id="s3", submitted_by="tok_field", changes=UpdateChanges(body="Edited."), at=minute(14)
+    ),
 ]
 
 SPARSE: list[Event] = [

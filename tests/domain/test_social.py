@@ -356,7 +356,7 @@ def test_legacy_media_stay_valid_and_carry_no_provider() -> None:
         ),
         ({"kind": "link", "url": "https://example.org", "provider": "youtube"}, "embeds only"),
         ({"kind": "embed", "url": 42}, "string"),
-        ({"kind": "embed"}, "required"),
+        ({"kind": "embed"}, "needs a `url`"),
     ],
 )
 def test_a_bad_embed_is_a_validation_error_saying_why(item: dict[str, object], why: str) -> None:

@@ -28,7 +28,17 @@ from tests.live.conftest import server_url  # noqa: F401  (re-exported fixture)
 
 API = "/api/v1"
 MALFORMED = {"Authorization": "Bearer not-a-liveblog-token"}
-IDENTITIES = ("anonymous", "malformed", "revoked", "expired", "editor", "auditor", "admin", "consumer")
+IDENTITIES = (
+    "anonymous",
+    "malformed",
+    "revoked",
+    "expired",
+    "editor",
+    "auditor",
+    "admin",
+    "consumer",
+    "contributor",
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,6 +77,7 @@ async def identities(database: Database) -> dict[str, Identity]:
         (Role.AUDITOR, "Matrix Auditor"),
         (Role.ADMIN, "Matrix Admin"),
         (Role.CONSUMER, "Matrix Consumer"),
+        (Role.CONTRIBUTOR, "Matrix Contributor"),
     ):
         token_id, headers = await create_token(database, role, name)
         found[role.value] = Identity(role.value, headers, token_id)

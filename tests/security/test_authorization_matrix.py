@@ -39,6 +39,8 @@ from tests.security.routes import RouteKey, route_table
 S = f"{API}/stories/{{slug}}"
 U = f"{S}/updates/{{update_id}}"
 W = f"{API}/webhooks/{{webhook_id}}"
+Q = f"{S}/submissions"
+QS = f"{Q}/{{submission_id}}"
 
 RULES: dict[RouteKey, str] = {
     # API documentation and static assets: no tokens read, no story data served.
@@ -64,6 +66,13 @@ RULES: dict[RouteKey, str] = {
     ("PUT", f"{U}/flags"): "editor",
     ("POST", f"{U}/retraction"): "editor",
     ("POST", f"{U}/redaction"): "admin",  # removing text for legal reasons: admins alone
+    # The submission queue (issue 15): contributors submit and withdraw their own; editors decide
+    ("POST", Q): "submit",
+    ("GET", Q): "queue",
+    ("GET", QS): "queue",
+    ("POST", f"{QS}/withdrawal"): "submitter",
+    ("POST", f"{QS}/approval"): "editor",
+    ("POST", f"{QS}/rejection"): "editor",
     # Audit
     ("GET", f"{S}/events"): "auditor",
     ("GET", f"{U}/history"): "public",
@@ -102,11 +111,14 @@ RULES: dict[RouteKey, str] = {
 LIVE_ROUTES = {("WEBSOCKET", f"{S}/live"), ("GET", f"{S}/live")}
 PERMITTED = {
     "open": set(IDENTITIES),
-    "public": {"anonymous", "editor", "auditor", "admin", "consumer"},
+    "public": {"anonymous", "editor", "auditor", "admin", "consumer", "contributor"},
     "editor": {"editor", "admin"},
     "auditor": {"auditor", "admin"},
     "admin": {"admin"},
     "feed": {"auditor", "admin", "consumer"},
+    "submit": {"editor", "admin", "contributor"},
+    "queue": {"editor", "auditor", "admin", "contributor"},
+    "submitter": {"contributor"},
 }
 BAD_TOKENS = {"malformed", "revoked", "expired"}
 
@@ -138,7 +150,9 @@ def test_the_rules_agree_with_the_api_contract() -> None:
     assert RULES[("POST", f"{U}/redaction")] == "admin"
     webhooks = {key for key in RULES if key[1].startswith(f"{API}/webhooks")}
     assert webhooks and all(RULES[key] == "admin" for key in webhooks)
-    special = {("POST", f"{S}/checkpoint"), ("POST", f"{U}/redaction"), *webhooks}
+    queue = {("POST", Q), ("POST", f"{QS}/withdrawal")}
+    assert RULES[("POST", Q)] == "submit"
+    special = {("POST", f"{S}/checkpoint"), ("POST", f"{U}/redaction"), *webhooks, *queue}
     assert writes and all(RULES[key] == "editor" for key in writes - special)
     assert RULES[("GET", f"{S}/events")] == "auditor"
     assert RULES[("GET", f"{API}/events")] == "feed"
@@ -150,6 +164,7 @@ def test_the_rules_agree_with_the_api_contract() -> None:
         "public",
         "auditor",
         "feed",
+        "queue",
     }
 
 
@@ -175,6 +190,8 @@ class World:
     slug: str
     update_id: str
     database: Database
+    contributor: dict[str, str]
+    submission_id: str
     counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def fresh(self, *, publish: bool = True, closed: bool = False) -> tuple[str, str | None]:
@@ -190,6 +207,11 @@ class World:
             response = await self.client.post(f"{API}/stories/{slug}/close", headers=self.setup)
             assert response.status_code == 200, response.text
         return slug, update["id"]
+
+    async def submission(self) -> tuple[str, str]:
+        """A fresh published story with a pending submission by the contributor."""
+        slug, _ = await self.fresh()
+        return slug, await submit(self.client, self.contributor, slug)
 
     async def webhook(self) -> str:
         """A fresh webhook endpoint's id (made in the store: the setup token is an editor's)."""
@@ -218,6 +240,31 @@ def _write(
         slug, update_id = await world.fresh(publish=publish, closed=closed)
         payload = body(slug) if callable(body) else body
         return Call(method, path.format(slug=slug, update_id=update_id), json=payload)
+
+    return build
+
+
+async def submit(client: httpx.AsyncClient, headers: dict[str, str], slug: str) -> str:
+    response = await client.post(
+        f"{API}/stories/{slug}/submissions", json={"body": "From the field."}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _queue(path: str, body: Any = None) -> Builder:
+    """A write to a fresh pending submission (the contributor's)."""
+
+    async def build(world: World) -> Call:
+        slug, submission_id = await world.submission()
+        return Call("POST", path.format(slug=slug, submission_id=submission_id), json=body)
+
+    return build
+
+
+def _queue_read(path: str) -> Builder:
+    async def build(world: World) -> Call:
+        return Call("GET", path.format(slug=world.slug, submission_id=world.submission_id))
 
     return build
 
@@ -260,6 +307,12 @@ BUILDERS: dict[RouteKey, Builder] = {
     ("POST", f"{U}/redaction"): _write(
         "POST", f"{U}/redaction", {"legal_basis": "court order 1/2026", "note": "Removed.", "reason": "order"}
     ),
+    ("POST", Q): _write("POST", Q, {"body": "Seen from the field."}),
+    ("GET", Q): _queue_read(Q),
+    ("GET", QS): _queue_read(QS),
+    ("POST", f"{QS}/withdrawal"): _queue(f"{QS}/withdrawal"),
+    ("POST", f"{QS}/approval"): _queue(f"{QS}/approval", {"changes": {"body": "Edited by the desk."}}),
+    ("POST", f"{QS}/rejection"): _queue(f"{QS}/rejection", {"note": "Not confirmed."}),
     ("GET", f"{S}/events"): _read(f"{S}/events"),
     ("GET", f"{U}/history"): _read(f"{U}/history"),
     ("GET", f"{S}/revisions"): _read(f"{S}/revisions"),
@@ -292,9 +345,20 @@ def test_every_http_rule_has_a_concrete_request() -> None:
 
 
 @pytest.fixture
-async def world(client: httpx.AsyncClient, editor: dict[str, str], database: Database) -> World:
+async def world(
+    client: httpx.AsyncClient, editor: dict[str, str], database: Database, identities: dict[str, Identity]
+) -> World:
     update = await published_story(client, editor, "matrix-story")
-    return World(client=client, setup=editor, slug="matrix-story", update_id=update["id"], database=database)
+    contributor = identities["contributor"].headers
+    return World(
+        client=client,
+        setup=editor,
+        slug="matrix-story",
+        update_id=update["id"],
+        database=database,
+        contributor=contributor,
+        submission_id=await submit(client, contributor, "matrix-story"),
+    )
 
 
 def _label(key: RouteKey) -> str:

@@ -87,6 +87,12 @@ ACTIONS = [
     "flag",
     "retract",
     "redact",
+    "submit",
+    "submit",
+    "withdraw",
+    "approve",
+    "approve",
+    "reject",
 ]
 
 
@@ -131,6 +137,32 @@ def draw_command(
             "reason": data.draw(maybe_text),
             "expected_revision": _revision(data),
         }
+    if action == "submit":
+        fresh = data.draw(st.sampled_from([f"s-{posted}", f"s-{posted}", *known[:1]]), label="new id")
+        return {
+            "kind": c.SubmitUpdate,
+            **base,
+            "update_id": fresh,
+            "submitted_by": data.draw(st.sampled_from(["tok-a", "tok-b"])),
+            "author": "Field",
+            "body": data.draw(text),
+            "verification": data.draw(st.one_of(st.none(), claims)),
+        }
+    if action in ("withdraw", "approve", "reject"):
+        target_id = {"story": SLUG, "at": at, "update_id": _update_id(data, known)}
+        if action == "withdraw":
+            return {
+                "kind": c.WithdrawSubmission,
+                **target_id,
+                "by": data.draw(st.sampled_from(["tok-a", "tok-b"])),
+            }
+        if action == "reject":
+            return {"kind": c.RejectSubmission, **target_id, "note": data.draw(text)}
+        changes = {
+            "body": data.draw(maybe_text),
+            "byline": data.draw(st.one_of(st.none(), st.just(""), text)),
+        }
+        return {"kind": c.ApproveSubmission, **target_id, "changes": changes}
     if action == "post":
         fresh = data.draw(st.sampled_from([f"u-{posted}", f"u-{posted}", *known[:1]]), label="new id")
         return {
@@ -242,7 +274,7 @@ def test_command_sequences_only_produce_events_the_rules_accept(data: st.DataObj
             assert state is not None and state.version == before + 1
             assert stored_form(event) == event
             log.append(event)
-            if isinstance(event, e.UpdatePosted):
+            if isinstance(event, e.UpdatePosted | e.UpdateSubmitted):
                 known.append(event.update_id)
     assert replay(SLUG, log) == fold(None, log) == state
     assert replay(SLUG, [stored_form(event) for event in log]) == state

@@ -137,6 +137,7 @@ class Server:
             **os.environ,
             "LIVEBLOG_DATABASE_URL": self.database_url,
             "LIVEBLOG_SIGNING_KEY_PATH": str(self.signing_key),
+            "LIVEBLOG_MEDIA_DIR": str(self.workdir / "media"),
             "LIVEBLOG_LOG_LEVEL": "warning",
         }
 

@@ -9,12 +9,15 @@
 """
 
 from liveblog_client.bodies import (
+    Approval,
     Changes,
     Claim,
     Correction,
     Flags,
     NewStory,
+    NewSubmission,
     NewUpdate,
+    Rejection,
     Retraction,
     StoryPatch,
 )
@@ -36,12 +39,13 @@ from liveblog_client.errors import (
     UnexpectedResponse,
     ValidationFailed,
 )
-from liveblog_client.models import LiveEvent, Resync, Story, StoryHeader, Update
+from liveblog_client.models import LiveEvent, Resync, Story, StoryHeader, Submission, Update
 from liveblog_client.retry import Backoff, RetryPolicy
 from liveblog_client.sync import Client
 
 __all__ = [
     "ApiError",
+    "Approval",
     "AsyncClient",
     "Backoff",
     "BadRequest",
@@ -56,10 +60,12 @@ __all__ = [
     "LiveEvent",
     "LiveblogClientError",
     "NewStory",
+    "NewSubmission",
     "NewUpdate",
     "NotFound",
     "PayloadTooLarge",
     "RateLimited",
+    "Rejection",
     "Resync",
     "Retraction",
     "RetryPolicy",
@@ -69,6 +75,7 @@ __all__ = [
     "Story",
     "StoryHeader",
     "StoryPatch",
+    "Submission",
     "Unauthenticated",
     "UnexpectedResponse",
     "Update",

@@ -80,3 +80,27 @@ class Flags(Body):
 class Retraction(Body):
     reason: str
     note: str
+
+
+# ------------------------------------------------------------- submissions (issue 15, part 1)
+
+
+class NewSubmission(Body):
+    """A contributor's proposed update: a new update's body without the flags."""
+
+    body: str
+    byline: str | None = None
+    sources: list[Source] = []
+    verification: Claim | None = None
+    occurred_at: AwareDatetime | None = None
+    media: list[Media] = []
+
+
+class Approval(Body):
+    """The editor's own changes at approval (the shape of a correction's), if any."""
+
+    changes: Changes = Changes()
+
+
+class Rejection(Body):
+    note: str

@@ -38,6 +38,8 @@ class Call(Generic[T]):
     params: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    files: dict[str, tuple[str, bytes, str]] | None = None
+    """A multipart body instead of JSON: field name to (file name, bytes, content type)."""
 
     def content(self) -> bytes | None:
         return None if self.body is None else json.dumps(self.body, ensure_ascii=False).encode()
@@ -103,8 +105,13 @@ def open_story(body: bodies.NewStory, *, idempotency_key: str | None = None) -> 
     return write("POST", f"{API}/stories", models.Story, body, idempotency_key=idempotency_key)
 
 
-def list_stories() -> Call[models.StoryList]:
-    return Call("GET", f"{API}/stories", reader(models.StoryList))
+def list_stories(*, before: str | None = None, limit: int | None = None) -> Call[models.StoryList]:
+    params = {}
+    if before is not None:
+        params["before"] = before
+    if limit is not None:
+        params["limit"] = str(limit)
+    return Call("GET", f"{API}/stories", reader(models.StoryList), params=params)
 
 
 def get_story(slug: str, *, at_version: int | None = None, as_of: str | None = None) -> Call[models.Story]:
@@ -130,6 +137,16 @@ def story_action(slug: str, action: str, *, idempotency_key: str | None = None) 
 
 
 # ------------------------------------------------------------------------ updates
+
+
+def upload_media(name: str, data: bytes) -> Call[models.UploadedMedia]:
+    """Upload an image. It needs no Idempotency-Key: the same bytes are the same image."""
+    return Call(
+        "POST",
+        f"{API}/media",
+        reader(models.UploadedMedia),
+        files={"file": (name, data, "application/octet-stream")},
+    )
 
 
 def post_update(
@@ -172,6 +189,55 @@ def update_write(
         if_match=if_match,
         idempotency_key=idempotency_key,
     )
+
+
+# ------------------------------------------------------------- submissions (issue 15, part 1)
+
+
+def submissions_path(slug: str) -> str:
+    return f"{story_path(slug)}/submissions"
+
+
+def submit(
+    slug: str, body: bodies.NewSubmission, *, idempotency_key: str | None = None
+) -> Call[models.Submission]:
+    return write("POST", submissions_path(slug), models.Submission, body, idempotency_key=idempotency_key)
+
+
+def list_submissions(
+    slug: str, *, status: str | None = None, before: str | None = None, limit: int | None = None
+) -> Call[models.SubmissionPage]:
+    params = {}
+    if status is not None:
+        params["status"] = status
+    if before is not None:
+        params["before"] = before
+    if limit is not None:
+        params["limit"] = str(limit)
+    return Call("GET", submissions_path(slug), reader(models.SubmissionPage), params=params)
+
+
+def get_submission(slug: str, submission_id: str) -> Call[models.Submission]:
+    return Call("GET", f"{submissions_path(slug)}/{quote(submission_id, safe='')}", reader(models.Submission))
+
+
+def approve(
+    slug: str, submission_id: str, body: bodies.Approval, *, idempotency_key: str | None = None
+) -> Call[models.Update]:
+    path = f"{submissions_path(slug)}/{quote(submission_id, safe='')}/approval"
+    return write("POST", path, models.Update, body, idempotency_key=idempotency_key)
+
+
+def reject(
+    slug: str, submission_id: str, body: bodies.Rejection, *, idempotency_key: str | None = None
+) -> Call[models.Submission]:
+    path = f"{submissions_path(slug)}/{quote(submission_id, safe='')}/rejection"
+    return write("POST", path, models.Submission, body, idempotency_key=idempotency_key)
+
+
+def withdraw(slug: str, submission_id: str, *, idempotency_key: str | None = None) -> Call[models.Submission]:
+    path = f"{submissions_path(slug)}/{quote(submission_id, safe='')}/withdrawal"
+    return write("POST", path, models.Submission, idempotency_key=idempotency_key)
 
 
 # -------------------------------------------------------------------------- audit

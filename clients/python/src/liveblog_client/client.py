@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self, TypeVar
 
@@ -93,9 +94,10 @@ class AsyncClient:
 
     # -------------------------------------------------------------------- stories
 
-    async def stories(self) -> models.StoryList:
-        """Every story (drafts too, for editors), most recently opened first."""
-        return await self.send(calls.list_stories())
+    async def stories(self, *, before: str | None = None, limit: int | None = None) -> models.StoryList:
+        """A page of stories (drafts too, for editors), most recently opened first; pass the
+        page's ``next`` as ``before`` for the next."""
+        return await self.send(calls.list_stories(before=before, limit=limit))
 
     async def story(
         self, slug: str, *, at_version: int | None = None, as_of: datetime | None = None
@@ -131,6 +133,53 @@ class AsyncClient:
         return await self.send(calls.story_action(slug, "reopen", idempotency_key=idempotency_key))
 
     # -------------------------------------------------------------------- updates
+
+    # --------------------------------------------------------- submissions (issue 15, part 1)
+
+    async def submit(
+        self, slug: str, body: bodies.NewSubmission, *, idempotency_key: str | None = None
+    ) -> models.Submission:
+        """Submit an update to the story's queue (a contributor's token, or an editor's)."""
+        return await self.send(calls.submit(slug, body, idempotency_key=idempotency_key))
+
+    async def submissions(
+        self, slug: str, *, status: str | None = None, before: str | None = None, limit: int | None = None
+    ) -> models.SubmissionPage:
+        """A page of the queue, newest first (a contributor: its own submissions only)."""
+        return await self.send(calls.list_submissions(slug, status=status, before=before, limit=limit))
+
+    async def submission(self, slug: str, submission_id: str) -> models.Submission:
+        return await self.send(calls.get_submission(slug, submission_id))
+
+    async def approve(
+        self,
+        slug: str,
+        submission_id: str,
+        body: bodies.Approval | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> models.Update:
+        """Publish a pending submission (with the editor's changes): the published update.
+        :class:`~liveblog_client.errors.Conflict` if it was decided already."""
+        return await self.send(
+            calls.approve(slug, submission_id, body or bodies.Approval(), idempotency_key=idempotency_key)
+        )
+
+    async def reject(
+        self, slug: str, submission_id: str, body: bodies.Rejection, *, idempotency_key: str | None = None
+    ) -> models.Submission:
+        return await self.send(calls.reject(slug, submission_id, body, idempotency_key=idempotency_key))
+
+    async def withdraw(
+        self, slug: str, submission_id: str, *, idempotency_key: str | None = None
+    ) -> models.Submission:
+        return await self.send(calls.withdraw(slug, submission_id, idempotency_key=idempotency_key))
+
+    async def upload(self, path: str | Path) -> models.UploadedMedia:
+        """Upload the image at ``path`` (JPEG, PNG, WebP or GIF); attach it to an update with
+        ``Media(kind="image", id=..., alt=...)``. The server strips its metadata."""
+        file = Path(path)
+        return await self.send(calls.upload_media(file.name, file.read_bytes()))
 
     async def post_update(
         self, slug: str, body: bodies.NewUpdate, *, idempotency_key: str | None = None

@@ -52,6 +52,8 @@ class Connection:
     def request(self, http: httpx.Client | httpx.AsyncClient, call: Call[T]) -> httpx.Request:
         """The request for ``call``, built once: its retries send it again unchanged."""
         headers = dict(call.headers)
+        if call.files is not None:
+            return http.build_request(call.method, call.path, files=call.files, headers=headers)
         if call.body is not None:
             headers["Content-Type"] = "application/json"
         return http.build_request(

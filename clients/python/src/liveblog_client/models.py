@@ -67,15 +67,39 @@ class Source(Resource):
 
 
 class Media(Resource):
-    """An image, video or link attached to an update, or an ``embed`` of a social post by its
-    URL (the server recognises it and answers with its canonical ``url``, ``provider`` and
-    ``embed_url``); also used in request bodies (``embed_url`` is never sent back)."""
+    """An image, video or link attached to an update; also used in request bodies. An image
+    uploaded with :meth:`Client.upload` is named by ``id`` (no ``url``) with a required
+    ``alt``; in an Update the server adds its ``url``, size and ``variants``. An ``embed`` is
+    a social post by its URL (the server answers with its canonical ``url``, ``provider`` and
+    ``embed_url``, which is never sent back)."""
 
     kind: MediaKind
-    url: str
+    url: str | None = None
     caption: str | None = None
+    id: str | None = None
+    alt: str | None = None
+    credit: str | None = None
     provider: str | None = None
     embed_url: str | None = Field(default=None, exclude=True)
+
+
+class MediaVariant(Resource):
+    """One stored width of an uploaded image."""
+
+    width: int
+    url: str
+
+
+class UploadedMedia(Resource):
+    """An image as ``POST /api/v1/media`` stored it (metadata stripped, in a few widths)."""
+
+    id: str
+    content_type: str
+    width: int
+    height: int
+    url: str
+    variants: list[MediaVariant]
+    created_at: AwareDatetime
 
 
 class Verification(Resource):
@@ -155,10 +179,47 @@ class Story(StoryHeader):
 
 class StoryList(Resource):
     items: list[StoryHeader]
+    next: str | None = None
 
 
 class UpdatePage(Resource):
     items: list[Update]
+    next: str | None
+
+
+# ------------------------------------------------------------- submissions (issue 15, part 1)
+
+
+class SubmissionStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class Submitter(Resource):
+    id: str
+    name: str
+
+
+class Submission(Resource):
+    """A contributor's proposed update (``update``: its fields as submitted) and where it stands."""
+
+    id: str
+    story: str
+    status: SubmissionStatus
+    submitted_by: Submitter
+    submitted_at: AwareDatetime
+    decided_at: AwareDatetime | None = None
+    update: dict[str, Any]
+    note: str | None = None
+    changes: dict[str, Any] | None = None
+    published_update: str | None = None
+    redacted: bool = False
+
+
+class SubmissionPage(Resource):
+    items: list[Submission]
     next: str | None
 
 

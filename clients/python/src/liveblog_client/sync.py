@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self, TypeVar
 
@@ -85,8 +86,8 @@ class Client:
 
     # -------------------------------------------------------------------- stories
 
-    def stories(self) -> models.StoryList:
-        return self.send(calls.list_stories())
+    def stories(self, *, before: str | None = None, limit: int | None = None) -> models.StoryList:
+        return self.send(calls.list_stories(before=before, limit=limit))
 
     def story(
         self, slug: str, *, at_version: int | None = None, as_of: datetime | None = None
@@ -118,6 +119,53 @@ class Client:
         return self.send(calls.story_action(slug, "reopen", idempotency_key=idempotency_key))
 
     # -------------------------------------------------------------------- updates
+
+    # --------------------------------------------------------- submissions (issue 15, part 1)
+
+    def submit(
+        self, slug: str, body: bodies.NewSubmission, *, idempotency_key: str | None = None
+    ) -> models.Submission:
+        """Submit an update to the story's queue (a contributor's token, or an editor's)."""
+        return self.send(calls.submit(slug, body, idempotency_key=idempotency_key))
+
+    def submissions(
+        self, slug: str, *, status: str | None = None, before: str | None = None, limit: int | None = None
+    ) -> models.SubmissionPage:
+        """A page of the queue, newest first (a contributor: its own submissions only)."""
+        return self.send(calls.list_submissions(slug, status=status, before=before, limit=limit))
+
+    def submission(self, slug: str, submission_id: str) -> models.Submission:
+        return self.send(calls.get_submission(slug, submission_id))
+
+    def approve(
+        self,
+        slug: str,
+        submission_id: str,
+        body: bodies.Approval | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> models.Update:
+        """Publish a pending submission (with the editor's changes): the published update.
+        :class:`~liveblog_client.errors.Conflict` if it was decided already."""
+        return self.send(
+            calls.approve(slug, submission_id, body or bodies.Approval(), idempotency_key=idempotency_key)
+        )
+
+    def reject(
+        self, slug: str, submission_id: str, body: bodies.Rejection, *, idempotency_key: str | None = None
+    ) -> models.Submission:
+        return self.send(calls.reject(slug, submission_id, body, idempotency_key=idempotency_key))
+
+    def withdraw(
+        self, slug: str, submission_id: str, *, idempotency_key: str | None = None
+    ) -> models.Submission:
+        return self.send(calls.withdraw(slug, submission_id, idempotency_key=idempotency_key))
+
+    def upload(self, path: str | Path) -> models.UploadedMedia:
+        """Upload the image at ``path`` (JPEG, PNG, WebP or GIF); attach it to an update with
+        ``Media(kind="image", id=..., alt=...)``. The server strips its metadata."""
+        file = Path(path)
+        return self.send(calls.upload_media(file.name, file.read_bytes()))
 
     def post_update(
         self, slug: str, body: bodies.NewUpdate, *, idempotency_key: str | None = None

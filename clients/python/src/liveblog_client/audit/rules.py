@@ -7,6 +7,13 @@ known, unretracted updates and must change something (a correction other than ``
 carries a public note); an update is retracted at most once; the story's clock
 (``data.at``) never runs backwards; and a social embed's URL is on its provider's host.
 
+The submission queue (docs/api.md "Contributors and sign-off"): a submission
+(``UpdateSubmitted``) takes a new id, not to a closed story; it is withdrawn (by its
+submitter only), rejected (with a note) or approved (not in a closed story) once, while
+pending; an approval's ``changes`` are correctable fields that differ from what was
+submitted, and the event right after it is the ``UpdatePosted`` of exactly the submission
+with those changes, by its submitter. No update is posted under a submission's id otherwise.
+
 Redaction (``UpdateRedacted``): only of a known update not yet redacted, with a legal basis;
 nothing names a redacted update afterwards. A redacted event (an export line marked
 ``redacted``) has lost the text its content rules would read, so those are skipped for it:
@@ -100,6 +107,16 @@ class UpdateState:
 
 
 @dataclass
+class Submission:
+    submitted_by: Any
+    author: Any
+    fields: dict[str, Any]
+    verification: Any
+    status: str = "pending"
+    opaque: bool = False
+
+
+@dataclass
 class Newsroom:
     """The story as far as the rules need it, advanced one event at a time by :meth:`apply`."""
 
@@ -109,6 +126,9 @@ class Newsroom:
     summary: Any = None
     clock: datetime | None = None
     updates: dict[str, UpdateState] = field(default_factory=dict)
+    submissions: dict[str, Submission] = field(default_factory=dict)
+    owed: tuple[str, dict[str, Any] | None] | None = None
+    """After an approval: the update id (and, unless redacted, the data) of the post it owes."""
 
     def apply(self, kind: str, data: dict[str, Any], *, redacted: bool = False) -> str | None:
         """Take event ``kind`` with ``data``; the rule it breaks, or ``None`` when legal.
@@ -122,6 +142,10 @@ class Newsroom:
         self.clock = at
         if kind != "StoryOpened" and self.status is None:
             return f"a {kind} before the story was opened"
+        if self.owed is not None:
+            return self._owed_post(kind, data, redacted=redacted)
+        if kind == "UpdatePosted" and data.get("update_id") in self.submissions:
+            return f"a post under submission {data.get('update_id')!r}'s id without its approval"
         if redacted and kind in OPAQUE_RULES:
             return OPAQUE_RULES[kind](self, data)
         handler = RULES.get(kind)
@@ -272,6 +296,130 @@ class Newsroom:
         update.redacted, update.pinned, update.key_event = True, False, False
         return None
 
+    def unfinished(self) -> str | None:
+        """What the log owes at its end (the post an approval makes), or ``None``."""
+        if self.owed is not None:
+            return f"the log ends before the post that approving {self.owed[0]!r} makes"
+        return None
+
+    # The submission queue.
+
+    def _submit(self, data: dict[str, Any]) -> str | None:
+        return self._submitted(data, opaque=False)
+
+    def _submit_redacted(self, data: dict[str, Any]) -> str | None:
+        return self._submitted(data, opaque=True)
+
+    def _submitted(self, data: dict[str, Any], *, opaque: bool) -> str | None:
+        if self.status == "closed":
+            return "a submission to a closed story"
+        update_id = data.get("update_id")
+        if not isinstance(update_id, str) or update_id in self.updates or update_id in self.submissions:
+            return f"the submission id {update_id!r} is missing or already used"
+        if not isinstance(data.get("submitted_by"), str) or not data.get("submitted_by"):
+            return "a submission without its submitter"
+        body = data.get("body")
+        if not opaque and (not isinstance(body, str) or not body.strip()):
+            return "a submission without a body"
+        self.submissions[update_id] = Submission(
+            submitted_by=data.get("submitted_by"),
+            author=data.get("author"),
+            fields={name: data.get(name) for name in CORRECTABLE},
+            verification=data.get("verification"),
+            opaque=opaque,
+        )
+        return None
+
+    def _pending(self, data: dict[str, Any]) -> Submission | str:
+        key = data.get("update_id")
+        submission = self.submissions.get(key) if isinstance(key, str) else None
+        if submission is None:
+            return f"it names an unknown submission {key!r}"
+        if submission.status != "pending":
+            return f"submission {key!r} was {submission.status} already"
+        return submission
+
+    def _withdraw(self, data: dict[str, Any]) -> str | None:
+        submission = self._pending(data)
+        if isinstance(submission, str):
+            return submission
+        if data.get("by") != submission.submitted_by:
+            return "a submission withdrawn by someone other than its submitter"
+        submission.status = "withdrawn"
+        return None
+
+    def _reject(self, data: dict[str, Any]) -> str | None:
+        submission = self._pending(data)
+        if isinstance(submission, str):
+            return submission
+        note = data.get("note")
+        if not isinstance(note, str) or not note.strip():
+            return "a rejection without its note"
+        submission.status = "rejected"
+        return None
+
+    def _approve(self, data: dict[str, Any]) -> str | None:
+        return self._approved(data, redacted=False)
+
+    def _approve_redacted(self, data: dict[str, Any]) -> str | None:
+        return self._approved(data, redacted=True)
+
+    def _approved(self, data: dict[str, Any], *, redacted: bool) -> str | None:
+        submission = self._pending(data)
+        if isinstance(submission, str):
+            return submission
+        if self.status == "closed":
+            return "an approval in a closed story"
+        if data.get("submitted_by") != submission.submitted_by:
+            return "an approval that names another submitter"
+        update_id = str(data["update_id"])
+        submission.status = "approved"
+        if redacted or submission.opaque:
+            self.owed = (update_id, None)
+            return None
+        changes = data.get("changes", {})
+        if not isinstance(changes, dict):
+            return "an approval whose changes are not an object"
+        expected = dict(submission.fields)
+        for name, value in changes.items():
+            if name not in CORRECTABLE:
+                return f"an approval that changes {name!r}, which cannot be changed"
+            current = submission.fields.get(name)
+            if name == "byline":
+                same = (value or "") == (current or "")
+            elif name == "occurred_at":
+                same = moment(value) == moment(current)
+            else:
+                same = value == (current if current is not None else [])
+            if same:
+                return f"an approval that restates the submitted {name}"
+            expected[name] = value or None if name == "byline" else value
+        expected["author"] = submission.author
+        expected["verification"] = submission.verification
+        self.owed = (update_id, expected)
+        return None
+
+    def _owed_post(self, kind: str, data: dict[str, Any], *, redacted: bool) -> str | None:
+        assert self.owed is not None
+        update_id, expected = self.owed
+        self.owed = None
+        if kind != "UpdatePosted" or data.get("update_id") != update_id:
+            return f"a {kind} where the approval of {update_id!r} owes its post"
+        if expected is not None and not redacted:
+            for name, value in expected.items():
+                posted = data.get(name)
+                if name == "occurred_at":
+                    value, posted = moment(value), moment(posted)
+                elif name in ("sources", "media"):
+                    value, posted = value or [], posted or []
+                if posted != value:
+                    return f"the approved post's {name} is not the submission's with the editor's changes"
+            if data.get("pinned") or data.get("key_event"):
+                return "an approved post that is pinned or a key event"
+        del self.submissions[update_id]
+        handler = OPAQUE_RULES["UpdatePosted"] if redacted else RULES["UpdatePosted"]
+        return handler(self, data)
+
     # The rules of redacted events: their text is gone, their structure is not.
 
     def _post_redacted(self, data: dict[str, Any]) -> str | None:
@@ -316,6 +464,10 @@ RULES = {
     "UpdateFlagsChanged": Newsroom._flag,
     "UpdateRetracted": Newsroom._retract,
     "UpdateRedacted": Newsroom._redact,
+    "UpdateSubmitted": Newsroom._submit,
+    "SubmissionWithdrawn": Newsroom._withdraw,
+    "SubmissionRejected": Newsroom._reject,
+    "SubmissionApproved": Newsroom._approve,
 }
 # Redacted events of these types keep their structural rules; any other redacted event
 # (a story's event, say: never redacted, its verifier's check 3 fails it) takes the full ones.
@@ -325,4 +477,6 @@ OPAQUE_RULES = {
     "VerificationChanged": Newsroom._touch_redacted,
     "UpdateFlagsChanged": Newsroom._touch_redacted,
     "UpdateRetracted": Newsroom._retract_redacted,
+    "UpdateSubmitted": Newsroom._submit_redacted,
+    "SubmissionApproved": Newsroom._approve_redacted,
 }

@@ -456,6 +456,12 @@ class _Run:
             )
         elif last_hash != claimed_hash:
             self.fail(4, claimed, f"version {claimed}: its hash is not the header's head_hash")
+        if (
+            7 not in self.findings
+            and self.rules is not None
+            and (owed := self.rules.unfinished()) is not None
+        ):
+            self.fail(7, last + 1, f"version {last + 1}: {owed}")
         for by, waiting in sorted(self.pending.items()):
             for marked in waiting:
                 self._forged(

@@ -1,8 +1,10 @@
-"""The editor's commands: open, publish, retitle, close, reopen; post, correct, verify-claim,
-pin, retract.
+"""The editor's commands: open, publish, retitle, close, reopen; upload, post, correct,
+verify-claim, pin, retract; and the submission queue's: submit and withdraw (a contributor), queue,
+approve and reject (an editor).
 
 Each prints one line for scripts on standard output (``open``: the slug; ``post``: the new
-update's id; the others: what happened), or the resource with ``--json``. A write sends an
+update's id; ``submit``: the submission's id; ``approve``: the published update's id; the
+others: what happened), or the resource with ``--json``. A write sends an
 Idempotency-Key; give ``--idempotency-key`` to make a script safe to run again: a step
 already done is answered as before and recorded once.
 """
@@ -19,7 +21,15 @@ import click
 
 from liveblog_client import bodies
 from liveblog_client.cli.base import Env, main, pass_env
-from liveblog_client.models import ClaimStatus, CorrectionKind, Media, MediaKind, Source, Story
+from liveblog_client.models import (
+    ClaimStatus,
+    CorrectionKind,
+    Media,
+    MediaKind,
+    Source,
+    Story,
+    SubmissionStatus,
+)
 from liveblog_client.sync import Client
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,6 +61,16 @@ def media(text: str) -> Media:
             f"{text!r}: expected 'KIND URL [CAPTION]' with KIND image, video, link or embed"
         )
     return Media(kind=MediaKind(kind), url=url, caption=caption.strip() or None)
+
+
+def image(text: str) -> Media:
+    """``ID ALT TEXT``: an image uploaded with ``upload`` and its description."""
+    media_id, _, alt = text.strip().partition(" ")
+    if not media_id or not alt.strip():
+        raise click.BadParameter(
+            f"{text!r}: expected 'ID ALT TEXT' (the id printed by upload, then the alt text)"
+        )
+    return Media(kind=MediaKind.IMAGE, id=media_id, alt=alt.strip())
 
 
 def moment(text: str | None) -> datetime | None:
@@ -181,6 +201,9 @@ def retitle(
 @click.option(
     "--media", "media_items", multiple=True, metavar="'KIND URL [CAPTION]'", help="attach media (repeatable)"
 )
+@click.option(
+    "--image", "images", multiple=True, metavar="'ID ALT'", help="attach an uploaded image (repeatable)"
+)
 @idempotent
 @pass_env
 def post(
@@ -196,6 +219,7 @@ def post(
     pin: bool,
     occurred_at: str | None,
     media_items: tuple[str, ...],
+    images: tuple[str, ...],
     idempotency_key: str | None,
 ) -> None:
     """Post an update to story SLUG; BODY is Markdown ("-": standard input). Prints its id."""
@@ -212,11 +236,22 @@ def post(
         key_event=key_event,
         pinned=pin,
         occurred_at=moment(occurred_at),
-        media=[media(item) for item in media_items],
+        media=[*(media(item) for item in media_items), *(image(item) for item in images)],
     )
     with env.client() as client:
         update = client.post_update(slug, new, idempotency_key=idempotency_key)
     env.emit(update, update.id)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_env
+def upload(env: Env, path: Path) -> None:
+    """Upload the image at PATH (JPEG, PNG, WebP or GIF; its metadata is stripped). Prints its
+    id, for `post --image 'ID ALT'`."""
+    with env.client() as client:
+        uploaded = client.upload(path)
+    env.emit(uploaded, uploaded.id)
 
 
 @main.command()
@@ -361,3 +396,156 @@ def retract(
             idempotency_key=idempotency_key,
         )
     env.emit(update, f"{update.id} retracted")
+
+
+# ------------------------------------------------------------- submissions (issue 15, part 1)
+
+
+@main.command()
+@click.argument("slug")
+@click.argument("body", required=False)
+@click.option(
+    "--body-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="read the body (Markdown) from a file",
+)
+@click.option("--byline")
+@click.option(
+    "--source", "sources", multiple=True, metavar="NAME[=URL]", help="where it comes from (repeatable)"
+)
+@click.option("--claim", type=click.Choice([s.value for s in ClaimStatus]), help="the claim status")
+@click.option("--claim-note", help="a note on the claim status")
+@click.option("--occurred-at", metavar="TIME", help="when it happened (RFC 3339 with offset)")
+@click.option(
+    "--media", "media_items", multiple=True, metavar="'KIND URL [CAPTION]'", help="attach media (repeatable)"
+)
+@idempotent
+@pass_env
+def submit(
+    env: Env,
+    slug: str,
+    body: str | None,
+    body_file: Path | None,
+    byline: str | None,
+    sources: tuple[str, ...],
+    claim: str | None,
+    claim_note: str | None,
+    occurred_at: str | None,
+    media_items: tuple[str, ...],
+    idempotency_key: str | None,
+) -> None:
+    """Submit an update to story SLUG's queue for an editor to approve (a contributor's
+    token); BODY is Markdown ("-": standard input). Prints the submission's id."""
+    text = body_text(body, body_file)
+    if not text:
+        raise click.UsageError("give the update's body")
+    if claim_note is not None and claim is None:
+        raise click.UsageError("--claim-note goes with --claim")
+    new = bodies.NewSubmission(
+        body=text,
+        byline=byline,
+        sources=[source(item) for item in sources],
+        verification=None if claim is None else bodies.Claim(status=ClaimStatus(claim), note=claim_note),
+        occurred_at=moment(occurred_at),
+        media=[media(item) for item in media_items],
+    )
+    with env.client() as client:
+        submission = client.submit(slug, new, idempotency_key=idempotency_key)
+    env.note(f"submitted [bold]{submission.id}[/] (pending)")
+    env.emit(submission, submission.id)
+
+
+@main.command()
+@click.argument("slug")
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in SubmissionStatus]),
+    default="pending",
+    show_default=True,
+    help="which submissions",
+)
+@click.option("--all", "every", is_flag=True, help="every submission, whatever its status")
+@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
+@click.option("--before", metavar="CURSOR", help="the page after this cursor (the `next` of a page)")
+@pass_env
+def queue(env: Env, slug: str, status: str, every: bool, limit: int, before: str | None) -> None:
+    """List story SLUG's submission queue, newest first (a contributor: its own only). One
+    line each: id, status, submitter, the start of the body."""
+    with env.client() as client:
+        page = client.submissions(slug, status=None if every else status, before=before, limit=limit)
+    lines = [
+        f"{s.id}\t{s.status.value}\t{s.submitted_by.name}\t{str(s.update.get('body', ''))[:60]!r}"
+        for s in page.items
+    ]
+    if page.next is not None:
+        lines.append(f"next: {page.next}")
+    env.emit(page, "\n".join(lines) if lines else "(no submissions)")
+
+
+@main.command()
+@click.argument("slug")
+@click.argument("submission_id")
+@click.option("--body", help="your edit of the body (Markdown)")
+@click.option(
+    "--body-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="read your edit of the body from a file",
+)
+@click.option("--byline", help="your edit of the byline ('' removes it)")
+@click.option(
+    "--source", "sources", multiple=True, metavar="NAME[=URL]", help="replace the sources (repeatable)"
+)
+@click.option("--occurred-at", metavar="TIME", help="your edit of the time of the event")
+@idempotent
+@pass_env
+def approve(
+    env: Env,
+    slug: str,
+    submission_id: str,
+    body: str | None,
+    body_file: Path | None,
+    byline: str | None,
+    sources: tuple[str, ...],
+    occurred_at: str | None,
+    idempotency_key: str | None,
+) -> None:
+    """Publish submission SUBMISSION_ID of story SLUG, with your edits if any (recorded as
+    yours). Prints the published update's id; exits non-zero if someone decided it first."""
+    changes = bodies.Changes(
+        body=body_text(body, body_file),
+        byline=byline,
+        sources=[source(item) for item in sources] or None,
+        occurred_at=moment(occurred_at),
+    )
+    with env.client() as client:
+        update = client.approve(
+            slug, submission_id, bodies.Approval(changes=changes), idempotency_key=idempotency_key
+        )
+    env.emit(update, update.id)
+
+
+@main.command()
+@click.argument("slug")
+@click.argument("submission_id")
+@click.option("--note", required=True, help="why, for the submitter")
+@idempotent
+@pass_env
+def reject(env: Env, slug: str, submission_id: str, note: str, idempotency_key: str | None) -> None:
+    """Turn submission SUBMISSION_ID of story SLUG down, with a note to its submitter."""
+    with env.client() as client:
+        submission = client.reject(
+            slug, submission_id, bodies.Rejection(note=note), idempotency_key=idempotency_key
+        )
+    env.emit(submission, f"{submission.id} rejected")
+
+
+@main.command()
+@click.argument("slug")
+@click.argument("submission_id")
+@idempotent
+@pass_env
+def withdraw(env: Env, slug: str, submission_id: str, idempotency_key: str | None) -> None:
+    """Take back your pending submission SUBMISSION_ID of story SLUG."""
+    with env.client() as client:
+        submission = client.withdraw(slug, submission_id, idempotency_key=idempotency_key)
+    env.emit(submission, f"{submission.id} withdrawn")
