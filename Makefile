@@ -1,10 +1,13 @@
 # Two commands do everything on a fresh machine:
 #   make run    create .venv, install, migrate the SQLite default, play the demo stories, serve on :8000
-#   make test   create .venv, install, lint, type-check and run the whole test suite
+#   make test   create .venv, install (pip, and npm ci for axe-core), lint, type-check and run the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# npm's record of what `npm ci` installed: the test tools of package.json (axe-core, which the
+# browser tests run in Chromium: tests/browser/axe.py). No npm: the tests cannot run, make fails.
+NODE_MODULES := node_modules/.package-lock.json
 
 .PHONY: install run test lint typecheck pytest bench clean
 
@@ -14,7 +17,10 @@ $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]' -e './clients/python[test]'
 	touch $(INSTALLED)
 
-install: $(INSTALLED)
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+install: $(INSTALLED) $(NODE_MODULES)
 
 run: $(INSTALLED)
 	$(BIN)/liveblog serve --demo
@@ -31,7 +37,7 @@ typecheck: $(INSTALLED)
 	$(BIN)/mypy
 	cd clients/python && ../../$(BIN)/mypy
 
-pytest: $(INSTALLED)
+pytest: $(INSTALLED) $(NODE_MODULES)
 	@echo "domain tests alone must cover every branch of liveblog/domain:"
 	$(BIN)/python -m pytest tests/domain -q --cov=liveblog.domain --cov-branch \
 		--cov-fail-under=100 --cov-report=term-missing:skip-covered
@@ -41,4 +47,4 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/api_throughput.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache node_modules

@@ -181,6 +181,9 @@ class Application:
         self._last_checkpoint: dict[str, datetime | None] = {}
         self.on_commit: Callable[[str, int], None] | None = None
         """Called with (story, version) after each commit that appended events."""
+        self.on_recorded: Callable[[Sequence[RecordedEvent]], None] | None = None
+        """Called with the events of each commit that appended some, in this process alone
+        (the GRIP publisher: only the committing process publishes them)."""
         self.on_token_refused: Callable[[str], None] | None = None
         """Called with the token id when a cached actor's token is found no longer valid."""
 
@@ -209,6 +212,8 @@ class Application:
                 self._remember(outcome.head)
             if outcome.recorded and self.on_commit is not None:
                 self.on_commit(outcome.recorded[-1].stream, outcome.recorded[-1].version)
+            if outcome.recorded and self.on_recorded is not None:
+                self.on_recorded(outcome.recorded)
             if any(recorded.type == REDACTION for recorded in outcome.recorded):
                 # After the commit, never inside it (VACUUM cannot run in a transaction): the
                 # database gives up the bytes the rewritten rows left behind. Best effort; it

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -130,6 +131,63 @@ class Settings(BaseSettings):
         description="the Mastodon instances whose posts may be embedded (their frames are allowed by the "
         "pages' CSP), space- or comma-separated host names; empty: none",
     )
+    publisher_name: str = Field(
+        default="liveblog",
+        min_length=1,
+        max_length=200,
+        description="the publisher's name in the pages' JSON-LD (schema.org publisher) and in the Google "
+        "News sitemap (news:publication)",
+    )
+    publisher_logo_url: str | None = Field(
+        default=None,
+        description="an http(s) URL of the publisher's logo for the JSON-LD publisher (Google asks for one "
+        "for Top Stories); unset: the publisher has no logo",
+    )
+
+    @field_validator("publisher_name")
+    @classmethod
+    def _publisher_name(cls, name: str) -> str:
+        if not name.strip():
+            raise ValueError("must not be blank")
+        return name.strip()
+
+    @field_validator("publisher_logo_url")
+    @classmethod
+    def _logo_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL")
+        return url.strip()
+
+    live_tier: Literal["direct", "grip"] = Field(
+        default="direct",
+        description="who holds the readers' live connections: this process (direct), or a GRIP "
+        "proxy in front of it (grip: Pushpin or Fastly Fanout; see docs/deploy.md)",
+    )
+    grip_publish_urls: list[str] = Field(
+        default_factory=list,
+        description='the GRIP proxies\' publish endpoints, as JSON: ["http://127.0.0.1:5561/"]; '
+        "each event is published once to each (grip tier)",
+    )
+    grip_sig_key: str | None = Field(
+        default=None,
+        description="the key the GRIP proxy signs its requests with (Grip-Sig, HS256; Pushpin's "
+        "sig_key); requests for the live paths without a valid signature are refused (grip tier)",
+    )
+    grip_publish_token: str | None = Field(
+        default=None,
+        description="sent as `Authorization: Bearer` with every publish (Fastly Fanout's API token; "
+        "Pushpin needs none)",
+    )
+    grip_next_link_seconds: int = Field(
+        default=20,
+        ge=1,
+        le=3600,
+        description="how often the GRIP proxy re-asks for each held stream (recovers a lost last "
+        "message, re-checks the reader's token), in seconds",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -170,6 +228,24 @@ class Settings(BaseSettings):
         if self.websub_hub_url is not None and self.public_url is None:
             raise ValueError(
                 "LIVEBLOG_WEBSUB_HUB_URL needs LIVEBLOG_PUBLIC_URL: the feeds' public URLs are what the hub is told about"
+            )
+        return self
+
+    @field_validator("grip_publish_urls")
+    @classmethod
+    def _publish_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            parts = urlsplit(url.strip())
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+                raise ValueError("each publish endpoint must be an http(s) URL without a query or fragment")
+        return [url.strip().rstrip("/") + "/" for url in urls]
+
+    @model_validator(mode="after")
+    def _grip_needs_its_settings(self) -> Settings:
+        if self.live_tier == "grip" and (not self.grip_publish_urls or not self.grip_sig_key):
+            raise ValueError(
+                "LIVEBLOG_LIVE_TIER=grip needs LIVEBLOG_GRIP_PUBLISH_URLS (where events are published) "
+                "and LIVEBLOG_GRIP_SIG_KEY (to know that requests come through the proxy)"
             )
         return self
 

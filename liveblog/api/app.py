@@ -20,6 +20,7 @@ from liveblog.api import (
     media,
     pages,
     problems,
+    sitemap,
     stories,
     submissions,
     updates,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(embeds.router)
     app.include_router(feeds.router)
     app.include_router(media.router)
+    app.include_router(sitemap.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=resources.folder(resources.STATIC)), name="static")
     app.add_middleware(

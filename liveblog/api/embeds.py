@@ -57,7 +57,7 @@ async def reader_story(services: Services, slug: str) -> dict[str, Any]:
         return await story_view.read_story(connection, header, include_draft_only=False)
 
 
-def live_context(story: dict[str, Any], base: str) -> dict[str, Any]:
+def live_context(story: dict[str, Any], base: str, settings: Settings) -> dict[str, Any]:
     """What ``live.html`` (and so ``embed.html``) renders a story with, as ``pages.live_page``
     gives it: pinned updates once, in their section; the page's version for ``live.js``."""
     slug = story["slug"]
@@ -69,7 +69,7 @@ def live_context(story: dict[str, Any], base: str) -> dict[str, Any]:
         "listed": listed,
         "shown": pinned_ids | {update["id"] for update in listed},
         "live": f"/api/v1/stories/{slug}/live",
-        "json_ld": script_json(live_blog_posting(story, url)),
+        "json_ld": script_json(live_blog_posting(story, url, settings)),
         "language": story["language"],
         "oembed": oembed_discovery(base, slug),
     }
@@ -79,7 +79,7 @@ def live_context(story: dict[str, Any], base: str) -> dict[str, Any]:
 async def embed_page(slug: SlugPath, request: Request, services: ServicesDep) -> HTMLResponse:
     """The live page for an iframe: same markup and live behaviour, links open a new tab."""
     story = await reader_story(services, slug)
-    context = live_context(story, public_base(request, services.settings))
+    context = live_context(story, public_base(request, services.settings), services.settings)
     body = templates.get_template("embed.html").render(**context, frames=frames(services))
     headers = {
         "Link": f'<{context["live"]}?after={story["version"]}>; rel="alternate"; type="text/event-stream"',
@@ -94,7 +94,9 @@ async def fragment(slug: SlugPath, request: Request, services: ServicesDep) -> H
     JSON-LD, for a CMS to include server-side."""
     story = await reader_story(services, slug)
     base = public_base(request, services.settings)
-    body = templates.get_template("fragment.html").render(**live_context(story, base))
+    body = templates.get_template("fragment.html").render(
+        **live_context(story, base, services.settings), copy_links=False
+    )
     return HTMLResponse(absolute_links(body, base), headers={"Cache-Control": "no-cache"})
 
 
@@ -182,6 +184,6 @@ def iframe_snippet(base: str, story: dict[str, Any], width: int, height: int) ->
     title = html.escape(f"Live blog: {story['title']}")
     return (
         f'<iframe src="{src}" width="{width}" height="{height}" title="{title}" '
-        f'data-liveblog-story="{html.escape(story["slug"])}" style="border:0;max-width:100%"></iframe>'
+        f'data-liveblog-story="{html.escape(story["slug"])}" allow="clipboard-write" style="border:0;max-width:100%"></iframe>'
         f'<script src="{base}/embed.js" async></script>'
     )

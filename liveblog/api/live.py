@@ -18,20 +18,22 @@ from collections import deque
 from collections.abc import AsyncIterator, Coroutine
 from typing import Annotated, Any, assert_never
 
-from fastapi import APIRouter, Header, Query, Request, WebSocket
+from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocketDisconnect
 
+from liveblog.api import grip_origin
 from liveblog.api.auth import MaybeActor, authenticate_header, sees_drafts
 from liveblog.api.limits import client_address
 from liveblog.api.openapi import problem_response
 from liveblog.api.services import Services, ServicesDep
-from liveblog.api.stories import SlugPath, ensure_readable
+from liveblog.api.stories import SlugPath, ensure_live_readable
 from liveblog.domain.values import SLUG_PATTERN
-from liveblog.errors import BadRequest, LiveblogError, NotFound, RateLimited, Unauthenticated
+from liveblog.errors import BadRequest, LiveblogError, NotFound, Unauthenticated
+from liveblog.live import grip
 from liveblog.live import session as live_session
-from liveblog.live.session import Close, Event, Heartbeat, Hello, LiveFrame, LiveSession, Recheck, Reset
-from liveblog.store.tokens import Actor
+from liveblog.live.session import Close, Event, Heartbeat, Hello, LiveSession, Recheck, Reset, sse
+from liveblog.store.tokens import Actor, Role
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 
@@ -41,26 +43,8 @@ CLOSE_TIMEOUT = 30.0  # a stalled reader gets this long to take the close frame,
 TOO_SLOW = live_session.TOO_SLOW
 CLOSE_POLICY = 1008
 CLOSE_UNAUTHENTICATED = live_session.CLOSE_UNAUTHENTICATED
-CLOSE_CODES = {Unauthenticated: CLOSE_UNAUTHENTICATED, NotFound: 4404, BadRequest: 4400, RateLimited: 4429}
+CLOSE_CODES = live_session.CLOSE_CODES
 TOKEN_RECHECK_SECONDS = live_session.RECHECK_SECONDS
-
-
-def sse(frame: LiveFrame) -> str | None:
-    """``frame`` as a Server-Sent Event (``id:`` for events only, so ``Last-Event-ID`` is
-    always a story version); ``None`` for a :class:`Close`, which SSE says by ending."""
-    match frame:
-        case Event():
-            return f"id: {frame.version}\nevent: event\ndata: {frame.text}\n\n"
-        case Hello():
-            return f"event: hello\ndata: {frame.text}\n\n"
-        case Reset():
-            return f"event: reset\ndata: {frame.text}\n\n"
-        case Heartbeat():
-            return f"event: heartbeat\ndata: {frame.text}\n\n"
-        case Close():
-            return None
-        case _:
-            assert_never(frame)
 
 
 def _newsroom(actor: Actor | None) -> bool:
@@ -88,13 +72,18 @@ def _recheck(services: Services, authorization: str | None) -> Recheck | None:
 async def live_socket(websocket: WebSocket, slug: str, after: str = "0") -> None:
     """Story events as they happen: `hello`, then every event after `after`, exactly once."""
     services: Services = websocket.app.state.services
+    if services.settings.live_tier == "grip":
+        # Behind a GRIP proxy, WebSockets arrive as POSTs (WebSocket-over-HTTP): one that
+        # comes here directly bypassed the proxy (refused: 403).
+        await websocket.close(code=CLOSE_POLICY)
+        return
     await websocket.accept()
     address = client_address(websocket.scope, services.settings.trusted_proxies)
     try:
         with services.connections.hold(address):
             await _serve(websocket, services, slug, after)
     except LiveblogError as exc:
-        code = next((code for kind, code in CLOSE_CODES.items() if isinstance(exc, kind)), 4400)
+        code = live_session.close_code_for(exc)
         with contextlib.suppress(Exception):
             await websocket.close(code=code, reason=exc.detail[:120])
     except (WebSocketDisconnect, RuntimeError, OSError):
@@ -107,7 +96,7 @@ async def _serve(websocket: WebSocket, services: Services, slug: str, after: str
         raise NotFound(f"there is no story {slug!r}")
     authorization = websocket.headers.get("authorization")
     actor = await authenticate_header(services, authorization)
-    await ensure_readable(services, slug, actor)
+    await ensure_live_readable(services, slug, actor)
     session = await LiveSession.open(
         services.hub, slug, after=version, drafts=_newsroom(actor), recheck=_recheck(services, authorization)
     )
@@ -190,6 +179,20 @@ def _slug_ok(slug: str) -> bool:
     return re.fullmatch(SLUG_PATTERN, slug) is not None
 
 
+async def _grip_checked(request: Request, services: ServicesDep) -> None:
+    """Behind a GRIP proxy, refuse (403) what does not come through it: before anything else."""
+    if services.settings.live_tier == "grip":
+        grip_origin.check_signature(services, request)
+
+
+GripChecked = Annotated[None, Depends(_grip_checked)]
+
+
+async def _reading_actor(services: Services, authorization: str | None) -> Actor | None:
+    actor = await authenticate_header(services, authorization)
+    return None if actor is not None and actor.role is Role.CONSUMER else actor
+
+
 @router.get(
     "/stories/{slug}/live",
     responses={
@@ -199,6 +202,7 @@ def _slug_ok(slug: str) -> bool:
     },
 )
 async def live_events(
+    _grip: GripChecked,
     slug: SlugPath,
     request: Request,
     actor: MaybeActor,
@@ -215,10 +219,15 @@ async def live_events(
 ) -> Response:
     """The same events as Server-Sent Events (`Accept: text/event-stream`); `Last-Event-ID`
     takes precedence over `after`. Open it as a WebSocket for the WebSocket protocol."""
+    grip_tier = services.settings.live_tier == "grip"
+    if grip_tier and "grip" in request.query_params:
+        return await grip_origin.next_link(services, request, slug, _after(after))
     if "text/event-stream" not in request.headers.get("accept", ""):
         raise BadRequest("open this path as a WebSocket, or send Accept: text/event-stream")
     version = _after(last_event_id if last_event_id is not None else after)
-    await ensure_readable(services, slug, actor)
+    await ensure_live_readable(services, slug, actor)
+    if grip_tier:
+        return await grip_origin.stream(services, request, slug, version, actor)
     authorization = request.headers.get("authorization")
     address = client_address(request.scope, services.settings.trusted_proxies)
     services.connections.acquire(address)
@@ -256,3 +265,24 @@ async def live_events(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+@router.post("/stories/{slug}/live", include_in_schema=False)
+async def live_over_http(
+    _grip: GripChecked, slug: SlugPath, request: Request, services: ServicesDep
+) -> Response:
+    """WebSocket-over-HTTP from the GRIP proxy (``LIVEBLOG_LIVE_TIER=grip`` only): the
+    WebSocket protocol of ``…/live``, each connection's events as POSTs."""
+    if services.settings.live_tier != "grip":
+        raise NotFound("open this path as a WebSocket")
+    if request.headers.get("content-type", "").split(";")[0].strip() != grip.WS_CONTENT_TYPE:
+        raise BadRequest(f"send WebSocket-over-HTTP events ({grip.WS_CONTENT_TYPE})")
+    try:
+        after: int | LiveblogError = _after(request.query_params.get("after"))
+    except LiveblogError as exc:
+        after = exc
+
+    async def authenticate(header: str | None) -> Actor | None:
+        return await _reading_actor(services, header)
+
+    return await grip_origin.websocket_events(services, request, slug, after, authenticate)

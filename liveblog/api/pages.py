@@ -34,10 +34,12 @@ from liveblog.api.links import oembed_discovery, public_base
 from liveblog.api.services import Services, ServicesDep
 from liveblog.api.stories import SlugPath, ensure_readable, public_since
 from liveblog.api.updates import UpdateIdPath
+from liveblog.config import Settings
 from liveblog.domain import social
 from liveblog.domain.values import MAX_VERSION, StoryStatus
 from liveblog.errors import InvalidInput, StoryNotFound, UpdateNotFound
 from liveblog.projections import history, past_views, story_view, views
+from liveblog.projections.rendering import markdown_diff_to_html, markdown_to_html
 from liveblog.projections.tables import update_views
 
 router = APIRouter(include_in_schema=False)
@@ -147,9 +149,19 @@ def render(template: str, *, headers: dict[str, str] | None = None, **context: A
 # ------------------------------------------------------------------------- live page
 
 
-def live_blog_posting(story: dict[str, Any], url: str) -> dict[str, Any]:
+def publisher(settings: Settings) -> dict[str, Any]:
+    """schema.org ``publisher`` of every story: ``LIVEBLOG_PUBLISHER_NAME`` and, if set,
+    ``LIVEBLOG_PUBLISHER_LOGO_URL`` (Google asks for both for Top Stories)."""
+    organization: dict[str, Any] = {"@type": "Organization", "name": settings.publisher_name}
+    if settings.publisher_logo_url:
+        organization["logo"] = {"@type": "ImageObject", "url": settings.publisher_logo_url}
+    return organization
+
+
+def live_blog_posting(story: dict[str, Any], url: str, settings: Settings) -> dict[str, Any]:
     """schema.org ``LiveBlogPosting`` for a Story resource: the page's updates (pinned ones
-    included), with each public correction note as a ``CorrectionComment``."""
+    included), with each public correction note as a ``CorrectionComment``, and the
+    publisher of :func:`publisher`."""
     seen: set[str] = set()
     updates = []
     for update in sorted(
@@ -172,6 +184,7 @@ def live_blog_posting(story: dict[str, Any], url: str) -> dict[str, Any]:
         "datePublished": start,
         "dateModified": story["updated_at"],
         "coverageStartTime": start,
+        "publisher": publisher(settings),
         "liveBlogUpdate": updates,
     }
     if story["status"] == "closed" and story["closed_at"]:
@@ -292,7 +305,7 @@ async def live_page(
         listed=listed,
         shown=shown,
         live=live,
-        json_ld=script_json(live_blog_posting(story, url)),
+        json_ld=script_json(live_blog_posting(story, url, services.settings)),
         language=story["language"],
         oembed=oembed_discovery(public_base(request, services.settings), slug),
         frames=frames(services),
@@ -353,11 +366,83 @@ def _tombstone_change(change: dict[str, Any], update: dict[str, Any]) -> dict[st
     return shown
 
 
+KIND_LABELS = {
+    "posted": "Posted",
+    "correction": "Correction",
+    "clarification": "Clarification",
+    "amendment": "Amendment",
+    "minor": "Minor edit",
+    "retraction": "Retracted",
+    "redaction": "Removed for legal reasons",
+    "opened": "Story opened",
+    "published": "Story published",
+    "revised": "Story revised",
+    "closed": "Coverage ended",
+    "reopened": "Coverage reopened",
+}
+"""What each kind of change is called on the history page; ``verification`` and ``flags``
+are named from what they changed (:func:`kind_label`)."""
+FLAG_LABELS = {
+    "pinned": ("Pinned", "Unpinned"),
+    "key_event": ("Marked as a key event", "No longer a key event"),
+}
+
+
+def kind_label(change: dict[str, Any]) -> str:
+    """The kind of a change as readers read it: "Correction", "Claim status: disputed",
+    "Pinned, Marked as a key event", "Retracted"…"""
+    kind = change["kind"]
+    changes = change.get("changes") or {}
+    if kind == "verification":
+        claim = changes.get("verification")
+        if claim is None:  # a redacted update's revisions keep no claim
+            return "Claim status changed"
+        now, before = claim["to"], claim["from"]
+        if not now:
+            return "Claim status removed"
+        if before and before.get("status") == now["status"]:
+            return f"Claim note changed ({now['status']})"
+        return f"Claim status: {now['status']}"
+    if kind == "flags":
+        named = [
+            (on if changes[name]["to"] else off) for name, (on, off) in FLAG_LABELS.items() if name in changes
+        ]
+        return ", ".join(named) or "Flags changed"
+    return KIND_LABELS.get(kind, str(kind).capitalize())
+
+
+LABEL_WORDS = 8
+
+
 def _label(change: dict[str, Any], target: str) -> str:
+    """What a change was made to: the story, or an update named by its first words, as
+    readers read them (the Markdown rendered, so never a raw ``**``)."""
     if target == history.STORY:
-        return f"Story {change['kind']}"
-    words = (change.get("body") or "").split()
-    return "Update: " + " ".join(words[:8]) + ("…" if len(words) > 8 else "")
+        return ""  # the kind says it: "Story revised", "Coverage ended"
+    words = plain_text(markdown_to_html(change.get("body") or "")).split()
+    return "Update: " + " ".join(words[:LABEL_WORDS]) + ("…" if len(words) > LABEL_WORDS else "")
+
+
+def _diff_html(change: dict[str, Any], target: str) -> dict[str, Markup]:
+    """Each changed field's diff as HTML: an update's body (Markdown) rendered with its
+    deletions and insertions marked; a story's title or summary (plain text) as text."""
+    shown: dict[str, Markup] = {}
+    for field, segments in (change.get("diff") or {}).items():
+        if target != history.STORY and field == "body":
+            shown[field] = Markup(markdown_diff_to_html(segments))
+            continue
+        parts = [
+            Markup("<{0}>{1}</{0}>").format(tag, segment["text"])
+            if (tag := {"delete": "del", "insert": "ins"}.get(segment["op"]))
+            else Markup.escape(segment["text"])
+            for segment in segments
+        ]
+        shown[field] = Markup("<p>") + Markup("").join(parts) + Markup("</p>")
+    return shown
+
+
+def _shown_change(change: dict[str, Any], target: str) -> dict[str, Any]:
+    return {**change, "kind_label": kind_label(change), "diff_html": _diff_html(change, target)}
 
 
 TIMELINE_PAGE = 50
@@ -440,11 +525,20 @@ async def history_page(
     async with services.database.read() as connection:
         redacted = await _redacted_updates(connection, slug, (target for target, _ in window))
     changes = [
-        _tombstone_change(document, redacted[target])
-        if target in redacted
-        else {**history.for_reader(document), "label": _label(document, target)}
+        _shown_change(
+            _tombstone_change(document, redacted[target])
+            if target in redacted
+            else {**history.for_reader(document), "label": _label(document, target)},
+            target,
+        )
         for target, document in window
     ]
+    steps = {"previous": None, "next": None}
+    if as_of is not None:
+        versions = [document["version"] for _, document in visible]
+        earlier = [v for v in versions if v < as_of["version"]]
+        later = [v for v in versions if v > as_of["version"]]
+        steps = {"previous": earlier[-1] if earlier else None, "next": later[0] if later else None}
     first, last = (visible[0][1], visible[-1][1]) if visible else (None, None)
     older = newer = None
     if changes and first is not None and last is not None:
@@ -462,5 +556,6 @@ async def history_page(
         older=older,
         newer=newer,
         as_of=as_of,
+        steps=steps,
         language=header["language"],
     )

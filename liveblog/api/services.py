@@ -16,6 +16,7 @@ from liveblog.application import Application, build_application
 from liveblog.audit.sealing import Sealer
 from liveblog.config import Settings
 from liveblog.live.bus import PostgresListener
+from liveblog.live.grip_publisher import GripPublisher
 from liveblog.live.hub import Hub
 from liveblog.store.database import Database
 from liveblog.store.schema import ensure_migrated
@@ -44,6 +45,8 @@ class Services:
     """The sweep that signs every story's head within ``checkpoint_within_seconds``."""
     token_cache: TokenCache = field(default_factory=TokenCache)
     """Editors' tokens, confirmed by each write (see :class:`~liveblog.store.tokens.TokenCache`)."""
+    grip: GripPublisher | None = None
+    """What publishes this process's events to the GRIP tier (``LIVEBLOG_LIVE_TIER=grip``)."""
 
 
 @asynccontextmanager
@@ -79,6 +82,15 @@ async def running_services(settings: Settings, database: Database | None = None)
                 pinger.wake(story, version)
 
         application.on_commit = committed_here
+        publisher = None
+        if settings.live_tier == "grip":
+            # The committing process alone publishes a commit's events (on_recorded is
+            # called here, never for what the bus brings from other processes).
+            publisher = GripPublisher(
+                settings.grip_publish_urls, application, token=settings.grip_publish_token
+            )
+            application.on_recorded = publisher.recorded
+            await publisher.start()
         await hub.start()
         if pinger is not None:
             await pinger.start()
@@ -116,6 +128,7 @@ async def running_services(settings: Settings, database: Database | None = None)
                 feed=feed,
                 webhooks=dispatcher,
                 token_cache=token_cache,
+                grip=publisher,
             )
         finally:
             if dispatcher is not None:
@@ -127,6 +140,8 @@ async def running_services(settings: Settings, database: Database | None = None)
             if pinger is not None:
                 await pinger.stop()
             await hub.stop()
+            if publisher is not None:
+                await publisher.stop()
     finally:
         if owned:
             await database.dispose()

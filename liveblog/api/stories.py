@@ -113,6 +113,17 @@ async def ensure_readable(services: Services, slug: str, actor: Actor | None) ->
         raise StoryNotFound(f"there is no story {slug!r}")
 
 
+async def ensure_live_readable(services: Services, slug: str, actor: Actor | None) -> None:
+    """:func:`ensure_readable` for a live connection: from the hub's memory when it can tell
+    (see :meth:`~liveblog.live.hub.Hub.status`), else from the store. A connect to a story
+    that is already followed in this process reads nothing from the database: neither this
+    check nor, for a reader not ahead of the hub, its backlog (issue #17, connect cost)."""
+    status = services.hub.status(slug)
+    if status is not None and (status is not StoryStatus.DRAFT or sees_drafts(actor)):
+        return
+    await ensure_readable(services, slug, actor)
+
+
 async def public_since(services: Services, slug: str, actor: Actor | None) -> int:
     """The first version ``actor`` may see of story ``slug``: its publication for readers
     (what was prepared as a draft stays with the newsroom), 0 for staff."""

@@ -296,6 +296,14 @@ class Hub:
         if channel is not None:
             channel.subscribers.discard(subscriber)
 
+    def status(self, story: str) -> StoryStatus | None:
+        """``story``'s status as this hub last read it (``None``: it holds no state of it).
+        A story that this hub holds exists, and a story leaves DRAFT once and never goes
+        back: a status past DRAFT stays true however stale the channel is, so admitting a
+        reader on it needs no read of the store (:func:`liveblog.api.stories.ensure_live_readable`)."""
+        channel = self._channels.get(story)
+        return None if channel is None or channel.state is None else channel.state.status
+
     def reader_count(self) -> int:
         return sum(len(channel.subscribers) for channel in self._channels.values())
 

@@ -22,7 +22,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import assert_never
 
+from liveblog.errors import BadRequest, LiveblogError, NotFound, RateLimited, Unauthenticated
 from liveblog.live import messages
 from liveblog.live.hub import QUIET, Frame, Hub, Overflow, Subscription
 
@@ -31,6 +33,12 @@ CLOSE_TOO_SLOW = 4008
 CLOSE_UNAUTHENTICATED = 4401
 TOO_SLOW = "too slow: reconnect with after=<the last version you received>"
 RESET = "reset: reload the story and reconnect"
+CLOSE_CODES: dict[type[LiveblogError], int] = {
+    Unauthenticated: CLOSE_UNAUTHENTICATED,
+    NotFound: 4404,
+    BadRequest: 4400,
+    RateLimited: 4429,
+}
 RECHECK_SECONDS = 2.0
 NO_DRAFT_PERIOD = 2
 """A story published at version 2 had no draft period: its opening (version 1) carries the
@@ -136,11 +144,14 @@ class LiveSession:
     def __aiter__(self) -> AsyncIterator[LiveFrame]:
         return self.frames()
 
-    async def frames(self) -> AsyncGenerator[LiveFrame, None]:
-        """Every frame of the session, in order; the last one is always a :class:`Close`."""
+    def opening(self) -> list[LiveFrame]:
+        """The frames owed at once, without waiting: the :class:`Hello`, then the backlog as
+        :class:`Event` frames, or a :class:`Reset` and its :class:`Close`. A transport that
+        holds no connection itself (the GRIP tier) sends these and leaves the rest to the
+        proxy; :meth:`frames` starts with them."""
         subscription = self.subscription
         current = subscription.current
-        yield Hello(current, messages.hello(self.story, current))
+        owed: list[LiveFrame] = [Hello(current, messages.hello(self.story, current))]
         public_from = subscription.public_from
         if not self.drafts and (
             public_from is None or (self.after < public_from and public_from > NO_DRAFT_PERIOD)
@@ -148,19 +159,23 @@ class LiveSession:
             # A reader behind the publication would be owed the draft period (headlines and
             # text removed before anyone could read them). It cannot hold such a version
             # anyway: it reloads the published story and follows on from there.
-            yield Reset(current, messages.reset(current))
-            yield Close(CLOSE_NORMAL, RESET)
-            return
-        for owed in subscription.backlog:
-            if owed.kind == QUIET:
+            return [*owed, Reset(current, messages.reset(current)), Close(CLOSE_NORMAL, RESET)]
+        for frame in subscription.backlog:
+            if frame.kind == QUIET:
                 continue  # a submission's event: nobody is sent anything for it
-            if owed.kind == "reset":
-                yield Reset(owed.version, owed.text)
-                yield Close(CLOSE_NORMAL, RESET)
+            if frame.kind == "reset":
+                return [*owed, Reset(frame.version, frame.text), Close(CLOSE_NORMAL, RESET)]
+            owed.append(Event(frame.version, frame.text))
+        return owed
+
+    async def frames(self) -> AsyncGenerator[LiveFrame, None]:
+        """Every frame of the session, in order; the last one is always a :class:`Close`."""
+        for owed in self.opening():
+            yield owed
+            if isinstance(owed, Close):
                 return
-            yield Event(owed.version, owed.text)
         # Served: nothing of it is left for a redaction to rewrite (docs/redaction.md).
-        subscription.subscriber.backlog = []
+        self.subscription.subscriber.backlog = []
         while True:
             frame = await self._next()
             if isinstance(frame, Close):
@@ -225,6 +240,29 @@ class LiveSession:
             return Close(CLOSE_TOO_SLOW, TOO_SLOW)
         assert frame is not None
         return frame
+
+
+def close_code_for(error: LiveblogError) -> int:
+    """The WebSocket close code that says ``error`` (4400 for any other)."""
+    return next((code for kind, code in CLOSE_CODES.items() if isinstance(error, kind)), 4400)
+
+
+def sse(frame: LiveFrame) -> str | None:
+    """``frame`` as a Server-Sent Event (``id:`` for events only, so ``Last-Event-ID`` is
+    always a story version); ``None`` for a :class:`Close`, which SSE says by ending."""
+    match frame:
+        case Event():
+            return f"id: {frame.version}\nevent: event\ndata: {frame.text}\n\n"
+        case Hello():
+            return f"event: hello\ndata: {frame.text}\n\n"
+        case Reset():
+            return f"event: reset\ndata: {frame.text}\n\n"
+        case Heartbeat():
+            return f"event: heartbeat\ndata: {frame.text}\n\n"
+        case Close():
+            return None
+        case _:
+            assert_never(frame)
 
 
 def _live(frame: Frame) -> Event | Heartbeat:

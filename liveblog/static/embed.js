@@ -53,6 +53,7 @@
       || (fallback && fallback.textContent.trim())
       || `Live blog: ${slug}`;
     frame.dataset.liveblogStory = slug;
+    frame.allow = "clipboard-write"; // the updates' "Copy link" buttons (live.js) inside the frame
     frame.style.width = "100%";
     frame.style.height = "600px";
     frame.style.border = "0";

@@ -11,6 +11,11 @@
  * holding no text and a `redaction`; its element is replaced by the tombstone at once, and
  * every other trace of its text on the page (its key-event excerpt, its JSON-LD) goes too.
  *
+ * For the reader (docs/api.md "Pages and browsers"): times in their own zone ("15:34 CEST",
+ * UTC on hover, "3 min ago" for the first hour), a "Copy link" button on each update, an
+ * "Oldest first" toggle (remembered), and a post that arrives while the reader has scrolled
+ * down held hidden behind an "N new updates" button, so that nothing above them moves.
+ *
  * Security: the only HTML ever inserted is an update's `body_html`, which the server has
  * sanitised (nh3). Everything else goes in as text (textContent, setAttribute), and links
  * only with http(s) URLs. No inline script or style, so the page's strict CSP holds.
@@ -40,27 +45,46 @@
 
   // ------------------------------------------------------------------ times
 
-  const timeOfDay = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-  const dayAndTime = new Intl.DateTimeFormat(undefined, {
-    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
-  });
+  // Every time is shown in the reader's own time zone, with the zone's abbreviation
+  // ("14:32 CEST"), UTC on hover (the server's own rendering, "2023-06-04 12:32 UTC", which
+  // is also what readers without JavaScript see); a recent one also says how long ago it was
+  // ("3 min. ago · 14:32 CEST"), kept current every RELATIVE_REFRESH_MS. The live page, the
+  // permalinks and the history page all run this, so they show times alike.
+  const RECENT_MS = 60 * 60_000; // "N min ago" for the first hour
+  const RELATIVE_REFRESH_MS = 30_000;
+  const zoned = (options) => new Intl.DateTimeFormat(undefined, { ...options, timeZoneName: "short" });
+  const timeOfDay = zoned({ hour: "2-digit", minute: "2-digit" });
+  const dayAndTime = zoned({ year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
   const dayOnly = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "long", day: "numeric" });
+  const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto", style: "short" });
 
   /** "2023-06-04 10:45 UTC", as the server writes it. */
   function utcText(date) {
     return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
   }
 
+  /** "now", "3 min ago" (in the reader's language) for a moment within RECENT_MS, else "". */
+  function ago(date, now) {
+    const elapsed = Math.max(0, now - date.getTime());
+    if (elapsed >= RECENT_MS) return "";
+    return elapsed < 60_000 ? relative.format(0, "second") : relative.format(-Math.floor(elapsed / 60_000), "minute");
+  }
+
   /** Show every <time datetime> under `root` in the reader's time zone, UTC on hover
    *  (a <time class="date"> as a date alone, "Removed for legal reasons on 4 June 2023"). */
   function localiseTimes(root) {
-    const today = new Date().toDateString();
+    const now = Date.now();
+    const today = new Date(now).toDateString();
     for (const element of root.querySelectorAll("time[datetime]")) {
       const date = new Date(element.dateTime);
       if (Number.isNaN(date.getTime())) continue;
-      const format = element.classList.contains("date") ? dayOnly
-        : date.toDateString() === today ? timeOfDay : dayAndTime;
-      element.textContent = format.format(date);
+      if (element.classList.contains("date")) {
+        element.textContent = dayOnly.format(date);
+      } else {
+        const local = (date.toDateString() === today ? timeOfDay : dayAndTime).format(date);
+        const recently = ago(date, now);
+        element.textContent = recently ? `${recently} · ${local}` : local;
+      }
       element.title = utcText(date);
     }
   }
@@ -135,10 +159,63 @@
     }
   }
 
+  document.documentElement.classList.add("js"); // styles for what only works with this script
   localiseTimes(document);
   activateEmbeds(document);
+  setInterval(() => localiseTimes(document), RELATIVE_REFRESH_MS);
+  // Content another script put in place (history.js's stepping) gets local times too.
+  document.addEventListener("liveblog:content", (event) => {
+    if (event.target instanceof Element) localiseTimes(event.target);
+  });
+
+  // ------------------------------------------------------------------ copying a permalink
+
+  const copyStatus = document.createElement("p");
+  copyStatus.className = "visually-hidden";
+  copyStatus.setAttribute("role", "status");
+  document.body.append(copyStatus);
+
+  /** Put `text` on the clipboard: the Clipboard API where the page may use it, else the
+   *  old select-and-copy. True if it worked. */
+  async function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      try {
+        await navigator.clipboard.writeText(text);
+        return true;
+      } catch {
+        // denied (a frame without clipboard-write, a browser setting): try the old way
+      }
+    }
+    const buffer = document.createElement("textarea");
+    buffer.value = text;
+    buffer.setAttribute("readonly", "");
+    buffer.className = "copy-buffer";
+    document.body.append(buffer);
+    buffer.select();
+    let copied = false;
+    try {
+      copied = document.execCommand("copy");
+    } catch {
+      copied = false;
+    }
+    buffer.remove();
+    return copied;
+  }
+
+  // One listener for every copy button, those live.js inserts later included.
+  document.addEventListener("click", async (event) => {
+    const button = event.target instanceof Element ? event.target.closest("button.copy-link") : null;
+    if (!button) return;
+    const url = new URL(button.dataset.url, location.href).href;
+    const copied = await copyText(url);
+    button.dataset.copied = copied ? "yes" : "no";
+    copyStatus.textContent = copied ? `Link copied: ${url}` : `Copy this link: ${url}`;
+    if (!copied) window.prompt("Copy this link", url);
+    setTimeout(() => { delete button.dataset.copied; }, 2000);
+  });
+
   const main = document.querySelector("main[data-live]");
-  if (!main) return; // a static page (older updates, a permalink): local times are all it needs
+  if (!main) return; // a static page (older updates, a permalink, the history): times and copying are all it needs
 
   // ------------------------------------------------------------------ building elements
 
@@ -178,6 +255,14 @@
 
   function capitalise(word) {
     return word.charAt(0).toUpperCase() + word.slice(1).toLowerCase();
+  }
+
+  function copyButton(update) {
+    return h(
+      "button",
+      { type: "button", class: "copy-link", "data-url": permalink(update), "aria-label": "Copy link to this update" },
+      "Copy link",
+    );
   }
 
   function permalink(update) {
@@ -289,13 +374,19 @@
         h("a", { class: "permalink", href: permalink(update) }, timeElement(update.published_at)),
         update.pinned && h("span", { class: "badge pinned" }, "Pinned"),
         update.key_event && h("span", { class: "badge key" }, "Key event"),
-        claim && h("span", { class: `badge claim claim-${claim.status}` }, capitalise(claim.status)),
+        claim && h(
+          "span", { class: `badge claim claim-${claim.status}` },
+          h("span", { class: "visually-hidden" }, "Claim status: "), capitalise(claim.status),
+        ),
+        copyButton(update),
       ),
       update.retraction && h(
-        "p", { class: "retraction-notice" }, h("strong", {}, "Retracted:"), " ", update.retraction.note,
+        "p", { class: "retraction-notice", role: "note" }, h("strong", {}, "Retracted:"), " ", update.retraction.note,
       ),
       body,
-      claim && claim.note && h("p", { class: "claim-note" }, claim.note),
+      claim && claim.note && h(
+        "p", { class: `claim-note claim-note-${claim.status}` }, h("strong", {}, "Claim note:"), " ", claim.note,
+      ),
       update.sources.length > 0 && h(
         "p", { class: "sources" }, "Source: ",
         update.sources.map((source, index) => [
@@ -337,34 +428,84 @@
   const newUpdatesBar = $("new-updates");
   const hasOlderPages = Boolean(main.dataset.older);
   let version = Number(main.dataset.version);
-  let unseen = 0; // updates inserted above a reader who has scrolled down
 
   const publishedAt = (element) => Date.parse(element.dataset.published);
 
-  /** Put `element` among `container`'s children, newest first. Returns false (and does not
-   *  insert it) if it would go last while older updates live on older pages. */
+  // ------------------------------------------------------------------ order
+
+  // Newest first unless the reader asked for oldest first (remembered in localStorage).
+  // Only the list of updates follows it; pinned updates and key events stay newest first.
+  const ORDER_KEY = "liveblog.order";
+  const orderToggle = $("order-toggle");
+  let oldestFirst = false;
+  try {
+    oldestFirst = window.localStorage.getItem(ORDER_KEY) === "oldest";
+  } catch {
+    oldestFirst = false; // storage refused (a sandboxed frame, a privacy setting): newest first
+  }
+
+  /** Put the list in the chosen order and say so on the toggle. */
+  function applyOrder() {
+    revealHeld();
+    const items = [...updateList.children];
+    items.sort((a, b) => (oldestFirst ? publishedAt(a) - publishedAt(b) : publishedAt(b) - publishedAt(a)));
+    updateList.append(...items);
+    main.dataset.order = oldestFirst ? "oldest" : "newest";
+    if (orderToggle) orderToggle.setAttribute("aria-pressed", String(oldestFirst));
+  }
+
+  if (orderToggle) {
+    orderToggle.hidden = false;
+    orderToggle.addEventListener("click", () => {
+      oldestFirst = !oldestFirst;
+      try {
+        window.localStorage.setItem(ORDER_KEY, oldestFirst ? "oldest" : "newest");
+      } catch {
+        // not remembered, but applied
+      }
+      applyOrder();
+    });
+  }
+
+  /** Put `element` among `container`'s children, in the container's order (the list of
+   *  updates: the reader's; others: newest first). Returns false (and does not insert it) if
+   *  it would go at the oldest end while older updates live on older pages. */
   function insertByTime(container, element, olderPagesFollow) {
     const moment = publishedAt(element);
-    const after = [...container.children].find((child) => publishedAt(child) < moment);
-    if (after) {
-      container.insertBefore(element, after);
-      return true;
-    }
-    if (olderPagesFollow) return false;
-    container.append(element);
+    const ascending = container === updateList && oldestFirst;
+    const children = [...container.children];
+    const next = children.find((child) => (ascending ? publishedAt(child) > moment : publishedAt(child) < moment));
+    const atOldestEnd = ascending ? children.length === 0 || next === children[0] : next === undefined;
+    if (olderPagesFollow && atOldestEnd) return false;
+    if (next) container.insertBefore(element, next);
+    else container.append(element);
     return true;
   }
+
+  // ------------------------------------------------------------------ new updates above the fold
+
+  // A reader who has scrolled down the list is not pushed about: an update posted meanwhile
+  // is put in place but held hidden, and a "N new updates" button offers it; the held ones
+  // appear when it is pressed, or when the reader scrolls back to the top of the list.
 
   /** Has the reader scrolled past the top of the list (so a new update would be out of sight)? */
   function readerIsBelowTop() {
     return updateList.getBoundingClientRect().top < 0;
   }
 
-  /** Show (or update) the "N new updates" bar; its region is role=status, so it is announced. */
+  const heldUpdates = () => updateList.querySelectorAll("article.held");
+
+  /** Show (or update, or remove) the "N new updates" bar; its region is role=status, so it
+   *  is announced. */
   function showNewUpdatesBar() {
+    const unseen = heldUpdates().length;
+    if (unseen === 0) {
+      newUpdatesBar.replaceChildren();
+      return;
+    }
     const button = h("button", { type: "button" }, `${unseen} new update${unseen === 1 ? "" : "s"}`);
     button.addEventListener("click", () => {
-      clearNewUpdatesBar();
+      revealHeld();
       const smooth = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
       $("updates-heading").scrollIntoView({ behavior: smooth ? "smooth" : "auto" });
       $("updates-heading").focus({ preventScroll: true });
@@ -372,35 +513,52 @@
     newUpdatesBar.replaceChildren(button);
   }
 
-  function clearNewUpdatesBar() {
-    unseen = 0;
+  function hold(element) {
+    element.hidden = true;
+    element.classList.add("held");
+  }
+
+  function revealHeld() {
+    for (const element of heldUpdates()) {
+      element.hidden = false;
+      element.classList.remove("held");
+    }
     newUpdatesBar.replaceChildren();
   }
 
   window.addEventListener("scroll", () => {
-    if (unseen > 0 && !readerIsBelowTop()) clearNewUpdatesBar();
+    if (heldUpdates().length > 0 && !readerIsBelowTop()) revealHeld();
   }, { passive: true });
 
-  /** Re-render `update` where it belongs: the pinned section, or the list (newest first). */
+  // A key event's link to an update still held shows the held ones first.
+  document.addEventListener("click", (event) => {
+    const anchor = event.target instanceof Element ? event.target.closest('a[href^="#update-"]') : null;
+    const target = anchor && document.getElementById(anchor.getAttribute("href").slice(1));
+    if (target && target.classList.contains("held")) revealHeld();
+  });
+
+  /** Re-render `update` where it belongs: the pinned section, or the list. */
   function placeUpdate(update, justPosted) {
     const existing = document.getElementById(`update-${update.id}`);
     const pinned = update.pinned && update.status === "published";
     const container = pinned ? pinnedList : updateList;
     const element = buildUpdate(update);
     if (existing && existing.parentElement === container) {
+      if (existing.classList.contains("held")) hold(element); // still unseen
       existing.replaceWith(element); // a correction, a retraction, a flag: same place
     } else if (justPosted && !existing && !pinned) {
-      const outOfSight = readerIsBelowTop();
-      updateList.prepend(element);
       element.classList.add("is-new");
-      if (outOfSight) {
-        unseen += 1;
-        showNewUpdatesBar();
+      if (oldestFirst) {
+        updateList.append(element); // the newest end; nothing above the reader moves
+      } else {
+        if (readerIsBelowTop()) hold(element);
+        updateList.prepend(element);
       }
     } else {
       existing?.remove(); // pinned or unpinned: it moves
       insertByTime(container, element, container === updateList && hasOlderPages);
     }
+    showNewUpdatesBar();
     placeKeyEvent(update);
     if (update.status === "redacted") scrubStructuredData(update);
     $("pinned-section").hidden = pinnedList.children.length === 0;
@@ -639,5 +797,6 @@
     }
   });
 
+  applyOrder();
   connect();
 })();

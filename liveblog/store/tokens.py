@@ -197,3 +197,30 @@ async def revoke(connection: AsyncConnection, token_id: str, *, now: datetime) -
 async def touch(connection: AsyncConnection, token_id: str, *, now: datetime) -> None:
     """Record that the token was used at ``now``."""
     await connection.execute(update(tokens).where(tokens.c.id == token_id).values(last_used_at=now))
+
+
+async def refusal_by_id(connection: AsyncConnection, token_id: str, *, now: datetime) -> str | None:
+    """Why token ``token_id`` is refused at ``now`` (``None``: it is valid). For holders of a
+    token's id alone (the GRIP tier's held streams), never of its secret."""
+    row = (
+        await connection.execute(
+            select(tokens.c.expires_at, tokens.c.revoked_at).where(tokens.c.id == token_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return refusal(False, None, None, now=now)
+    return refusal(True, row.revoked_at, row.expires_at, now=now)
+
+
+async def valid_actor(connection: AsyncConnection, token_id: str, *, now: datetime) -> Actor | None:
+    """The actor of token ``token_id`` while it is valid at ``now`` (``None`` otherwise)."""
+    row = (
+        await connection.execute(
+            select(tokens.c.name, tokens.c.role, tokens.c.expires_at, tokens.c.revoked_at).where(
+                tokens.c.id == token_id
+            )
+        )
+    ).one_or_none()
+    if row is None or refusal(True, row.revoked_at, row.expires_at, now=now) is not None:
+        return None
+    return Actor(id=token_id, name=row.name, role=Role(row.role))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import re
+from typing import Any
 
 import httpx
+import pytest
 
+from liveblog.api.pages import kind_label
 from liveblog.audit.signing import verify_signature
 from tests.api.helpers import assert_problem, open_story, post_update
 
@@ -324,3 +327,40 @@ async def test_the_history_page_refuses_cursors_it_did_not_issue(
         {"version": 0},
     ):
         assert_problem(await client.get("/stories/border-raid/history", params=params), 422)
+
+
+@pytest.mark.parametrize(
+    ("change", "label"),
+    [
+        ({"kind": "posted"}, "Posted"),
+        ({"kind": "minor"}, "Minor edit"),
+        ({"kind": "retraction"}, "Retracted"),
+        ({"kind": "closed"}, "Coverage ended"),
+        (
+            {"kind": "verification", "changes": {"verification": {"from": None, "to": {"status": "false"}}}},
+            "Claim status: false",
+        ),
+        (
+            {
+                "kind": "verification",
+                "changes": {"verification": {"from": {"status": "denied"}, "to": {"status": "denied"}}},
+            },
+            "Claim note changed (denied)",
+        ),
+        (
+            {"kind": "verification", "changes": {"verification": {"from": {"status": "denied"}, "to": None}}},
+            "Claim status removed",
+        ),
+        ({"kind": "verification", "changes": {}}, "Claim status changed"),  # a redacted update's
+        (
+            {
+                "kind": "flags",
+                "changes": {"pinned": {"from": False, "to": True}, "key_event": {"from": True, "to": False}},
+            },
+            "Pinned, No longer a key event",
+        ),
+        ({"kind": "flags"}, "Flags changed"),
+    ],
+)
+def test_each_change_is_labelled_with_its_kind(change: dict[str, Any], label: str) -> None:
+    assert kind_label(change) == label

@@ -9,13 +9,16 @@ from typing import Any
 
 import httpx
 import pytest
+from liveblog_client.audit import verifier as client_verifier
 
+from liveblog.audit.verify import parse_lines, verify, verify_database
 from liveblog.projections import rebuild
 from liveblog.store import feed
 from liveblog.store.database import Database
 from liveblog.store.tokens import Role
 from tests.api.fixtures_extra import API, assert_problem_of, create_token, stream
 from tests.api.helpers import assert_problem, event_count, open_story, post_update
+from tests.api.test_redaction import _every_row
 
 SLUG = "border-raid"
 STORY = f"{API}/stories/{SLUG}"
@@ -374,6 +377,7 @@ async def test_redacting_a_published_submission_removes_the_submitted_text(
     client: httpx.AsyncClient,
     editor: dict[str, str],
     admin: dict[str, str],
+    auditor: dict[str, str],
     contributor: dict[str, str],
     database: Database,
 ) -> None:
@@ -399,6 +403,17 @@ async def test_redacting_a_published_submission_removes_the_submitted_text(
     assert SECRET not in str(submission)
     for event in await stream(database, SLUG):
         assert SECRET not in str(event.data), event.type
+    assert SECRET not in await _every_row(database)
+    # Both verifiers accept the redacted log, the queue's events among the redacted ones.
+    export = await client.get(f"{STORY}/events", headers={**auditor, "Accept": "application/x-ndjson"})
+    assert export.status_code == 200
+    result = verify(parse_lines(export.content.splitlines()))
+    assert result.ok, result.message
+    assert len(result.redactions) == 3  # the submission, its approval, its post
+    independent = client_verifier.verify(export.content.splitlines())
+    assert independent.ok, independent.summary()
+    assert independent.redactions == result.redactions
+    assert (await verify_database(database, SLUG)).ok
     # The contributor's retry of its submit gets the stored response, without the text.
     again = await client.post(QUEUE, json={"body": f"Named: {SECRET}", "byline": SECRET}, headers=key)
     assert again.status_code == 201

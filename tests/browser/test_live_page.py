@@ -514,7 +514,7 @@ async def test_no_input_is_ever_run_as_script(live_server: LiveServer, page: Pag
     await expect(article(page, live).locator(".byline")).to_have_text(hostile("byline"))
     await expect(article(page, live).locator(".sources")).to_contain_text(hostile("source"))
     await expect(article(page, live).locator(".media")).to_contain_text(hostile("caption"))
-    await expect(article(page, live).locator(".claim-note")).to_have_text(hostile("claim"))
+    await expect(article(page, live).locator(".claim-note")).to_have_text("Claim note: " + hostile("claim"))
     await expect(article(page, retracted_live).locator(".retraction-notice")).to_contain_text(
         hostile("live-retraction")
     )

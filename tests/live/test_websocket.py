@@ -277,3 +277,27 @@ async def test_a_reader_who_never_reads_is_closed_with_4008_and_others_get_every
         await receive(resumed)
         assert [m["version"] for m in await events_until(resumed, 302)] == list(range(last + 1, 303))
     await healthy.close()
+
+
+async def test_a_connect_to_a_followed_story_reads_nothing_from_the_database(
+    server_url: str, client: httpx.AsyncClient, editor: dict[str, str], services: Services
+) -> None:
+    """Issue #17 part 4: admission (the story exists and is readable) and the backlog come
+    from the hub's memory once the story is followed in this process."""
+    from tests.sql_count import StatementCounter
+
+    await open_story(client, editor)  # versions 1 and 2
+    await post_update(client, editor)  # 3
+    async with connect(ws_url(server_url, "border-raid", after=2)) as first:
+        assert (await receive(first))["type"] == "hello"
+        assert (await receive(first))["version"] == 3
+        with StatementCounter(services.database) as counter:
+            async with connect(ws_url(server_url, "border-raid", after=2)) as second:
+                assert await receive(second) == {"type": "hello", "story": "border-raid", "version": 3}
+                assert (await receive(second))["version"] == 3
+        assert counter.statements == []
+    # A story nobody follows here is checked in the store, and a missing one is still 4404.
+    async with connect(ws_url(server_url, "no-such-story", after=0)) as missing:
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(missing)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404

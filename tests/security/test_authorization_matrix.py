@@ -106,6 +106,9 @@ RULES: dict[RouteKey, str] = {
     ("GET", "/stories/{slug}/feed.json"): "open",
     ("GET", "/feed.atom"): "open",
     ("GET", "/feed.json"): "open",
+    # What search engines read (issue #13, point 5): for everyone, reading no token.
+    ("GET", "/sitemap-news.xml"): "open",
+    ("GET", "/robots.txt"): "open",
 }
 
 LIVE_ROUTES = {("WEBSOCKET", f"{S}/live"), ("GET", f"{S}/live")}
@@ -337,6 +340,8 @@ BUILDERS: dict[RouteKey, Builder] = {
     ("GET", "/stories/{slug}/feed.json"): _read("/stories/{slug}/feed.json"),
     ("GET", "/feed.atom"): _read("/feed.atom"),
     ("GET", "/feed.json"): _read("/feed.json"),
+    ("GET", "/sitemap-news.xml"): _read("/sitemap-news.xml"),
+    ("GET", "/robots.txt"): _read("/robots.txt"),
 }
 
 

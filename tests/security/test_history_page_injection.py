@@ -165,7 +165,9 @@ async def test_injection_payloads_stay_text_on_the_history_page(live_server: Liv
     base = f"{live_server.url}/stories/{SLUG}/history"
     for url in (base, f"{base}?version={version}", f"{base}?version={version - 2}", f"{base}?version=12"):
         text = await _check(page, url, csp=True)
-        assert "{{ 7*7 }}" in text, "template syntax is shown as written"
+        # Shown as written, or as Markdown renders it in an update's label or diff (`7*7 }} ${7*`
+        # is emphasis there, as on the live page): never evaluated.
+        assert "{{ 7*7 }}" in text or "{{ 77 }}" in text, "template syntax is shown as written"
     assert page.errors == []  # type: ignore[attr-defined]
 
     async def without_csp(route: Route) -> None:
