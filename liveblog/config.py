@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from liveblog.domain import social
 from liveblog.purge import PurgeTarget, parse_targets
 
 
@@ -138,6 +139,11 @@ class Settings(BaseSettings):
         description="a WebSub hub that the feeds advertise and that is pinged when a story changes "
         "(needs LIVEBLOG_PUBLIC_URL: the feeds' URLs there are the topics)",
     )
+    mastodon_instances: str = Field(
+        default="mastodon.social",
+        description="the Mastodon instances whose posts may be embedded (their frames are allowed by the "
+        "pages' CSP), space- or comma-separated host names; empty: none",
+    )
     publisher_name: str = Field(
         default="liveblog",
         min_length=1,
@@ -239,6 +245,18 @@ class Settings(BaseSettings):
     @classmethod
     def _frame_sources(cls, sources: str) -> str:
         return check_frame_ancestors(sources)
+
+    @field_validator("mastodon_instances")
+    @classmethod
+    def _instances(cls, hosts: str) -> str:
+        return " ".join(
+            dict.fromkeys(social.check_instance(host) for host in re.split(r"[\s,]+", hosts) if host)
+        )
+
+    @property
+    def mastodon_hosts(self) -> frozenset[str]:
+        """The hosts of ``mastodon_instances``."""
+        return frozenset(self.mastodon_instances.split())
 
     @field_validator("public_url", "websub_hub_url")
     @classmethod

@@ -42,7 +42,8 @@ the server's fault (5xx), and the root's 500 is for an error nobody classified::
     │   ├── InvalidImage            an upload that is not a usable image
     │   ├── UnknownMedia            a media id or media URL never uploaded here
     │   ├── ForeignImage            a Markdown image not from liveblog's media
-    │   └── UnsupportedMediaType    an upload of a type not accepted            (415)
+    │   ├── UnsupportedMediaType    an upload of a type not accepted            (415)
+    │   └── EmbedNotAllowed         an embed from a Mastodon instance not configured
     ├── BadRequest                  malformed JSON or a malformed header        (400)
     ├── PayloadTooLarge             a request body over the configured limit    (413)
     ├── AuthError                   the request may not be served to its sender (403)
@@ -248,6 +249,13 @@ class UnsupportedMediaType(InvalidInput):
     """An upload that is not JPEG, PNG, WebP or GIF (SVG above all: it can carry script)."""
 
     title = "Unsupported media type"
+
+
+class EmbedNotAllowed(InvalidInput):
+    """A Mastodon post on an instance not in ``LIVEBLOG_MASTODON_INSTANCES`` (422): the pages'
+    Content-Security-Policy could not let its frame load."""
+
+    title = "Embed not allowed"
 
 
 class BadRequest(LiveblogError):

@@ -24,6 +24,7 @@ DOMAIN_ALLOWED = {
     "re",
     "typing",
     "unicodedata",
+    "urllib.parse",  # pure string parsing (social embeds); never urllib.request
     "pydantic",
     "liveblog.domain",
     "liveblog.errors",

@@ -35,6 +35,7 @@ from liveblog.api.openapi import DocumentedAPI
 from liveblog.api.security_headers import SecurityHeaders
 from liveblog.api.services import Services, running_services
 from liveblog.config import Settings
+from liveblog.domain import social
 
 GC_YOUNG_OBJECTS = 50_000
 
@@ -104,7 +105,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.add_middleware(CrossOrigin, write_origins=settings.cors_write_origins)
     # Outside the others: their answers (413, CORS) get the headers too.
-    app.add_middleware(SecurityHeaders, embed_frame_ancestors=settings.embed_frame_ancestors)
+    app.add_middleware(
+        SecurityHeaders,
+        embed_frame_ancestors=settings.embed_frame_ancestors,
+        frame_origins=social.frame_origins(settings.mastodon_hosts),
+    )
     app.add_middleware(HeadAsGet)  # outermost: everything inside sees the GET it stands for
     if services is not None:
         app.state.services = services

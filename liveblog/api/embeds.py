@@ -31,7 +31,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from liveblog import resources
 from liveblog.api import caching
 from liveblog.api.links import absolute_links, oembed_discovery, public_base
-from liveblog.api.pages import live_blog_posting, script_json, templates
+from liveblog.api.pages import frames, live_blog_posting, script_json, templates
 from liveblog.api.services import Services, ServicesDep
 from liveblog.api.stories import SlugPath
 from liveblog.config import Settings
@@ -82,7 +82,7 @@ async def embed_page(slug: SlugPath, request: Request, services: ServicesDep) ->
     """The live page for an iframe: same markup and live behaviour, links open a new tab."""
     story = await reader_story(services, slug)
     context = live_context(story, public_base(request, services.settings), services.settings)
-    body = templates.get_template("embed.html").render(**context).encode()
+    body = templates.get_template("embed.html").render(**context, frames=frames(services)).encode()
     headers = {
         "Link": f'<{context["live"]}?after={story["version"]}>; rel="alternate"; type="text/event-stream"',
     }

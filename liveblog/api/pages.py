@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Query, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -36,6 +36,7 @@ from liveblog.api.services import Services, ServicesDep
 from liveblog.api.stories import SlugPath, ensure_readable, public_since
 from liveblog.api.updates import UpdateIdPath
 from liveblog.config import Settings
+from liveblog.domain import social
 from liveblog.domain.values import MAX_VERSION, StoryStatus
 from liveblog.errors import InvalidInput, StoryNotFound, UpdateNotFound
 from liveblog.projections import history, past_views, story_view, views
@@ -111,6 +112,30 @@ templates.filters["web_url"] = web_url
 templates.filters["excerpt"] = excerpt
 templates.filters["day"] = _day
 templates.globals["removed_notice"] = removed_notice
+
+
+def provider_label(provider: str | None) -> str:
+    """A social provider's name for readers ("YouTube"); an unknown one as it is."""
+    try:
+        return social.LABELS[social.Provider(provider or "")]
+    except ValueError:
+        return str(provider)
+
+
+def frame_origin(url: str) -> str:
+    """The origin (``https://host``) of an embed frame's URL."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+templates.filters["provider_label"] = provider_label
+templates.filters["frame_origin"] = frame_origin
+
+
+def frames(services: Services) -> tuple[str, ...]:
+    """The embed frame origins a page's CSP allows (see ``security_headers``): what the embed
+    placeholders may offer to load."""
+    return social.frame_origins(services.settings.mastodon_hosts)
 
 
 def render(template: str, *, headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
@@ -283,6 +308,7 @@ async def live_page(
                 updates=older,
                 next=next_cursor,
                 language=header["language"],
+                frames=frames(services),
             )
         story = await story_view.read_story(connection, header, include_draft_only=sees_drafts(actor))
     pinned_ids = {update["id"] for update in story["pinned"]}
@@ -307,6 +333,7 @@ async def live_page(
         json_ld=script_json(live_blog_posting(story, url, services.settings)),
         language=story["language"],
         oembed=oembed_discovery(public_base(request, services.settings), slug),
+        frames=frames(services),
     )
 
 
@@ -333,6 +360,7 @@ async def update_page(
         story=header,
         u=update,
         language=header["language"],
+        frames=frames(services),
     )
 
 

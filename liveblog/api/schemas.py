@@ -92,7 +92,8 @@ class NewUpdate(Request):
     )
     media: MediaList = Field(
         (),
-        description="images, videos and links shown with it (at most 20)",
+        description="images, videos and links shown with it, or embeds of social posts by URL "
+        "(kind embed: X, YouTube, Vimeo, Telegram, Instagram, Bluesky, Mastodon; at most 20)",
         examples=[[{"kind": "image", "url": "https://example.org/photo.jpg", "caption": "The checkpoint"}]],
     )
     publish_at: Moment | None = Field(
@@ -230,7 +231,8 @@ class Update(Response):
         examples=[[{"name": "Russian defence ministry", "url": None}]],
     )
     media: list[dict[str, Any]] = Field(
-        description="`{kind, url, caption}` of each image, video or link",
+        description="`{kind, url, caption}` of each image, video or link; an embed also has "
+        "`provider` and `embed_url` (the provider's frame, loaded on the reader's click)",
         examples=[[{"kind": "image", "url": "https://example.org/photo.jpg", "caption": "The checkpoint"}]],
     )
     verification: VerificationOut | None = Field(

@@ -17,7 +17,12 @@ This is the one place where a Content-Security-Policy is chosen (:func:`policy_f
   ``https:`` images (media that editors link to);
 - the embed (``/stories/{slug}/embed``, the one page meant to be framed by other sites) gets
   :data:`PAGE_POLICY` with ``frame-ancestors`` from ``LIVEBLOG_EMBED_FRAME_ANCESTORS``
-  (``*`` unless configured); every other page keeps ``frame-ancestors 'none'``.
+  (``*`` unless configured); every other page keeps ``frame-ancestors 'none'``;
+- the pages that can load a social embed's frame when the reader asks (the live page and its
+  older pages, the embed, an update's permalink: :data:`EMBEDDING_PAGE`) add ``frame-src``
+  with exactly the providers' frame origins (:func:`liveblog.domain.social.frame_origins`,
+  with the instances of ``LIVEBLOG_MASTODON_INSTANCES``); every other page may frame nothing
+  (``default-src 'none'``).
 
 Neither allows an inline script or style. ``Referrer-Policy`` is the same on every page.
 """
@@ -25,6 +30,7 @@ Neither allows an inline script or style. ``Referrer-Policy`` is the same on eve
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,24 +44,32 @@ DOCS_POLICY = (
 )
 DOCS_PREFIX = "/docs"
 EMBED_PATH = re.compile(r"^/stories/[^/]+/embed$")
+EMBEDDING_PAGE = re.compile(r"^/stories/[^/]+(?:/embed|/updates/[^/]+)?$")
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
-def policy_for(path: str, *, embed_frame_ancestors: str = "*") -> str:
+def policy_for(path: str, *, embed_frame_ancestors: str = "*", frame_origins: Sequence[str] = ()) -> str:
     """The Content-Security-Policy of an HTML response to ``path`` (without the root path);
     ``embed_frame_ancestors`` (checked by :func:`liveblog.config.check_frame_ancestors`) is
-    who may frame the embed."""
+    who may frame the embed; ``frame_origins`` the social embeds' frames a page may load."""
     if path == DOCS_PREFIX or path.startswith(DOCS_PREFIX + "/"):
         return DOCS_POLICY
+    policy = PAGE_POLICY
+    if frame_origins and EMBEDDING_PAGE.match(path):
+        policy = policy.replace("; base-uri", f"; frame-src {' '.join(frame_origins)}; base-uri")
     if EMBED_PATH.match(path):
-        return PAGE_POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {embed_frame_ancestors}")
-    return PAGE_POLICY
+        return policy.replace("frame-ancestors 'none'", f"frame-ancestors {embed_frame_ancestors}")
+    return policy
 
 
-def headers_for(path: str, *, embed_frame_ancestors: str = "*") -> dict[str, str]:
+def headers_for(
+    path: str, *, embed_frame_ancestors: str = "*", frame_origins: Sequence[str] = ()
+) -> dict[str, str]:
     """The security headers an HTML response to ``path`` carries besides ``nosniff``."""
     return {
-        "Content-Security-Policy": policy_for(path, embed_frame_ancestors=embed_frame_ancestors),
+        "Content-Security-Policy": policy_for(
+            path, embed_frame_ancestors=embed_frame_ancestors, frame_origins=frame_origins
+        ),
         "Referrer-Policy": "strict-origin-when-cross-origin",
     }
 
@@ -64,9 +78,12 @@ class SecurityHeaders:
     """Adds ``nosniff`` to every HTTP response that lacks it, and :func:`headers_for` the
     request's path to every HTML response."""
 
-    def __init__(self, app: ASGIApp, *, embed_frame_ancestors: str = "*") -> None:
+    def __init__(
+        self, app: ASGIApp, *, embed_frame_ancestors: str = "*", frame_origins: Sequence[str] = ()
+    ) -> None:
         self.app = app
         self.embed_frame_ancestors = embed_frame_ancestors
+        self.frame_origins = tuple(frame_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +95,9 @@ class SecurityHeaders:
             path = path[len(root) :]
         extra = [
             (name.lower().encode(), value.encode())
-            for name, value in headers_for(path, embed_frame_ancestors=self.embed_frame_ancestors).items()
+            for name, value in headers_for(
+                path, embed_frame_ancestors=self.embed_frame_ancestors, frame_origins=self.frame_origins
+            ).items()
         ]
 
         async def send_with_headers(message: Message) -> None:

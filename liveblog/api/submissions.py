@@ -28,7 +28,7 @@ from liveblog.api.schemas import (
 )
 from liveblog.api.services import Services, ServicesDep
 from liveblog.api.stories import SlugPath, ensure_readable
-from liveblog.api.updates import new_update_id, update_response
+from liveblog.api.updates import check_embeds, new_update_id, update_response
 from liveblog.application import Responder
 from liveblog.domain import commands as c
 from liveblog.domain.state import StoryState
@@ -92,6 +92,7 @@ async def submit_update(
     """Submit an update to the story's queue, for an editor to approve (contributor, editor).
     Its id is the id of the update it becomes if approved."""
     await ensure_readable(services, slug, actor)
+    check_embeds(body.media, services.settings)
     submission_id = new_update_id()
     command = c.SubmitUpdate(
         story=slug,
@@ -203,6 +204,7 @@ async def approve_submission(
     yours, apart from the submitted text): 201 with the published Update, an update like
     any other. Of two approvals of the same submission one wins; the other gets 409."""
     approval = body if body is not None else ApprovalBody()
+    check_embeds(approval.changes.media, services.settings)
     media = await references.resolve(services.database, approval.changes.media, [approval.changes.body])
     command = c.ApproveSubmission(
         story=slug,

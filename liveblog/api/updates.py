@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from functools import partial
 from typing import Annotated
 
@@ -27,9 +28,12 @@ from liveblog.api.schemas import (
 from liveblog.api.services import Services, ServicesDep
 from liveblog.api.stories import NOT_MODIFIED, SlugPath, ensure_readable
 from liveblog.application import Responder
+from liveblog.config import Settings
 from liveblog.domain import commands as c
+from liveblog.domain import social
 from liveblog.domain.state import StoryState
-from liveblog.errors import InvalidInput, UpdateNotFound
+from liveblog.domain.values import Media
+from liveblog.errors import EmbedNotAllowed, InvalidInput, UpdateNotFound
 from liveblog.media import references
 from liveblog.projections import story_view, views
 from liveblog.store.idempotency import StoredResponse
@@ -47,6 +51,21 @@ def new_update_id() -> str:
     one random id in 64 would otherwise start with ``-``, which command lines take for an
     option (``liveblog-client retract SLUG -Ux…`` failed that way)."""
     return "u" + secrets.token_urlsafe(9)
+
+
+def check_embeds(media: Iterable[Media] | None, settings: Settings) -> None:
+    """Refuse (422) an embed of a Mastodon post on an instance not in
+    ``LIVEBLOG_MASTODON_INSTANCES``: the value itself accepts any instance
+    (:mod:`liveblog.domain.social`), the server only those its pages' CSP lets frame."""
+    for index, item in enumerate(media or ()):
+        if item.provider is social.Provider.MASTODON:
+            host = social.host_of(item.url or "")
+            if host not in settings.mastodon_hosts:
+                allowed = ", ".join(sorted(settings.mastodon_hosts)) or "none"
+                raise EmbedNotAllowed(
+                    f"media[{index}]: {host!r} is not a Mastodon instance this server embeds from "
+                    f"(LIVEBLOG_MASTODON_INSTANCES: {allowed})"
+                )
 
 
 def update_response(state: StoryState, update_id: str, *, status: int = 200) -> StoredResponse:
@@ -70,6 +89,7 @@ async def post_update(
 ) -> Response:
     """Post a new update to the top of the story; with a `publish_at` ahead, schedule it
     (202 with the scheduled item, published by the server then)."""
+    check_embeds(body.media, services.settings)
     update_id = new_update_id()
     now = services.application.clock()
     fields = body.model_dump(exclude_none=True, exclude={"publish_at"})
@@ -170,6 +190,7 @@ async def correct_update(
     services: ServicesDep,
 ) -> Response:
     """Correct, clarify or amend an update (or a minor edit). `If-Match` names its revision."""
+    check_embeds(body.changes.media, services.settings)
     media = await references.resolve(services.database, body.changes.media, [body.changes.body])
     command = c.CorrectUpdate(
         story=slug,

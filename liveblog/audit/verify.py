@@ -29,12 +29,12 @@ from sqlalchemy import func, select
 from liveblog.audit.export import FORMATS, export_lines
 from liveblog.audit.keys import UnusableKey, keys_from_objects
 from liveblog.audit.signing import ALGORITHM, verify_signature
-from liveblog.domain import StoryState, evolve
-from liveblog.domain.events import Event, event_data, event_from_data
+from liveblog.domain import StoryState, evolve, social
+from liveblog.domain.events import Event, UpdateCorrected, UpdatePosted, event_data, event_from_data
 from liveblog.domain.redaction import redacted_data, removed_members, with_placeholders
 from liveblog.domain.replay import IllegalEvent, replay
 from liveblog.domain.upcasting import UPCASTERS, UnknownSchema, event_from_stored
-from liveblog.domain.values import SLUG_PATTERN, rfc3339
+from liveblog.domain.values import SLUG_PATTERN, Media, MediaKind, rfc3339
 from liveblog.store.chain import GENESIS, event_hash
 from liveblog.store.database import Database
 from liveblog.store.protection import missing_protection
@@ -87,6 +87,34 @@ class UnreadableLine(ValueError):
     def __init__(self, line: int, reason: str) -> None:
         super().__init__(f"line {line} is not JSON ({reason})")
         self.line = line
+
+
+def embed_problem(event: Event) -> str | None:
+    """Why a media item of ``event`` is not what liveblog records (check 7), or ``None``: an
+    ``embed`` holds the canonical URL of a post of its ``provider``, as
+    :func:`liveblog.domain.social.recognise` makes it (any Mastodon instance: which ones a
+    server allows is its configuration, not a rule of the log); no other kind has a provider."""
+    if isinstance(event, UpdatePosted):
+        media: tuple[Media, ...] = event.media
+    elif isinstance(event, UpdateCorrected):
+        media = event.changes.media or ()
+    else:
+        return None
+    for index, item in enumerate(media):
+        if item.kind is not MediaKind.EMBED:
+            if item.provider is not None:
+                return f"media[{index}] is a {item.kind.value} with a provider (only embeds have one)"
+            continue
+        try:
+            found = social.recognise(item.url or "", mastodon_instances=None)
+        except ValueError as exc:
+            return f"media[{index}]: its URL {exc}"
+        if (found.provider, found.canonical_url) != (item.provider, item.url):
+            return (
+                f"media[{index}] is not an embed as liveblog records it: {item.provider} {item.url!r} "
+                f"where liveblog records {found.provider.value} {found.canonical_url!r}"
+            )
+    return None
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -472,6 +500,10 @@ class _Verification:
             written = redacted_data(document["type"], written)
         if rfc8785.dumps(written) != rfc8785.dumps(current):
             self._record(_Failure(7, version, "its data is not in the form liveblog records"))
+            return None
+        problem = embed_problem(event)
+        if problem is not None:
+            self._record(_Failure(7, version, problem))
             return None
         return event
 

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -23,6 +23,8 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
+
+from liveblog.domain import social
 
 SLUG_PATTERN = r"^[a-z0-9-]{1,80}$"
 MAX_VERSION = 2_147_483_647  # versions and revisions are 32-bit in storage
@@ -216,6 +218,7 @@ class MediaKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"
     LINK = "link"
+    EMBED = "embed"
 
 
 class Source(Value):
@@ -231,9 +234,13 @@ class Media(Value):
     """A medium shown with an update: a link to one elsewhere (``url``), or an image uploaded
     to liveblog (``id``, with a required ``alt``). For an uploaded image the server fills in
     ``content_type``, ``width``, ``height`` and ``widths`` from the upload (whatever a client
-    sent there is replaced), so the recorded event describes the image it shows."""
+    sent there is replaced), so the recorded event describes the image it shows.
 
-    kind: MediaKind = Field(description="image, video or link", examples=["image"])
+    An ``embed`` is a post or video of a social provider by its ``url``, which is recognised
+    and stored as its canonical URL with the ``provider`` (:mod:`liveblog.domain.social`; a
+    URL that is not one is a validation error saying why)."""
+
+    kind: MediaKind = Field(description="image, video, link or embed", examples=["image"])
     url: Url | None = Field(
         None,
         description="where it is (http or https); required unless `id` names an uploaded image",
@@ -271,6 +278,29 @@ class Media(Value):
         description="set by the server: the widths stored, ascending",
         examples=[[320, 640, 1280]],
     )
+    provider: social.Provider | None = Field(
+        None,
+        description="an embed's provider, derived from its URL (x, youtube, vimeo, telegram, instagram, "
+        "bluesky, mastodon); absent for other kinds",
+        examples=["telegram"],
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recognise_embed(cls, data: Any, info: ValidationInfo) -> Any:
+        if _is_stored(info) or not isinstance(data, dict):
+            return data
+        kind, url, provider = data.get("kind"), data.get("url"), data.get("provider")
+        if kind != MediaKind.EMBED:
+            if provider is not None:
+                raise ValueError("`provider` is for embeds only (kind `embed`)")
+            return data
+        if not isinstance(url, str):
+            return data  # the field's own validation says what is wrong
+        embed = social.recognise(url.strip(), mastodon_instances=None)
+        if provider is not None and provider != embed.provider:
+            raise ValueError(f"`provider` is derived from the URL, which is a {embed.provider.value} one")
+        return {**data, "url": embed.canonical_url, "provider": embed.provider}
 
     @model_validator(mode="after")
     def _an_address(self, info: ValidationInfo) -> Self:

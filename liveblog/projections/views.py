@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from liveblog.domain import social
 from liveblog.domain.state import StoryState, UpdateState
-from liveblog.domain.values import Media, StoryStatus, UpdateStatus, rfc3339
+from liveblog.domain.values import Media, MediaKind, StoryStatus, UpdateStatus, rfc3339
 from liveblog.projections.rendering import markdown_to_html
 
 PAGE_SIZE = 20
@@ -31,19 +32,33 @@ def header_view(story: StoryState) -> dict[str, Any]:
     }
 
 
+def _embed_url(item: Media) -> str | None:
+    try:
+        return social.recognise(item.url or "", mastodon_instances=None).embed_url
+    except ValueError:
+        return None
+
+
 IMAGE_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 
 def media_view(item: Media) -> dict[str, Any]:
     """One of an update's media as readers get it: a link elsewhere ``{kind, url, caption}``
     (with ``alt`` and ``credit`` when set), or an uploaded image with its facts and the URLs of
-    its widths (``url`` the largest, ``variants`` narrowest first)."""
+    its widths (``url`` the largest, ``variants`` narrowest first). An embed also names its
+    ``provider`` and the ``embed_url`` of the provider's frame (``null`` if its stored URL is
+    no longer one)."""
     if item.id is None or item.content_type is None or item.width is None or item.height is None:
         view: dict[str, Any] = {"kind": item.kind.value, "url": item.url, "caption": item.caption}
         if item.alt is not None:
             view["alt"] = item.alt
         if item.credit is not None:
             view["credit"] = item.credit
+        if item.kind is MediaKind.EMBED:
+            view |= {
+                "provider": item.provider.value if item.provider else None,
+                "embed_url": _embed_url(item),
+            }
         return view
     extension = IMAGE_EXTENSIONS[item.content_type]
     widths = item.widths or (item.width,)

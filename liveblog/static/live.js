@@ -20,6 +20,12 @@
  * sanitised (nh3). Everything else goes in as text (textContent, setAttribute), and links
  * only with http(s) URLs. No inline script or style, so the page's strict CSP holds.
  *
+ * Social embeds (docs/api.md "Social embeds") are privacy placeholders: the provider's frame
+ * is created only when the reader presses "Load content from <provider>", and only for an
+ * https frame whose origin the page lists (<meta name="liveblog-frame-origins">, the same
+ * origins as its CSP frame-src). Until then nothing on the page points at the provider.
+ * This part runs on every page with the script (permalinks and older pages too).
+ *
  * No dependencies and no build step.
  */
 "use strict";
@@ -31,6 +37,11 @@
   const QUIET_LIMIT_MS = 45_000; // the server sends a heartbeat at least every 30 s
   const GIVE_UP_CODES = new Set([4400, 4401, 4404]); // the story is not there for us: don't retry
   const EXCERPT_CHARS = 100; // as pages.py's `excerpt`
+  const PROVIDERS = { // as liveblog/domain/social.py's LABELS
+    x: "X (Twitter)", youtube: "YouTube", vimeo: "Vimeo", telegram: "Telegram",
+    instagram: "Instagram", bluesky: "Bluesky", mastodon: "Mastodon",
+  };
+  const FRAME_SANDBOX = "allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox allow-presentation";
 
   // ------------------------------------------------------------------ times
 
@@ -78,8 +89,79 @@
     }
   }
 
+  // ------------------------------------------------------------------ social embeds
+
+  function providerLabel(provider) {
+    return Object.hasOwn(PROVIDERS, provider) ? PROVIDERS[provider] : String(provider);
+  }
+
+  /** The embed frame origins this page may load (its CSP's frame-src). */
+  function frameOrigins() {
+    const meta = document.querySelector('meta[name="liveblog-frame-origins"]');
+    return new Set((meta?.content || "").split(/\s+/).filter(Boolean));
+  }
+
+  /** `url` if it is an https URL whose origin the page may frame, else null. */
+  function frameUrl(url) {
+    try {
+      const parsed = new URL(url);
+      return parsed.protocol === "https:" && frameOrigins().has(parsed.origin) ? url : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** A social embed's placeholder, the same element as the server's _embed.html. */
+  function buildEmbed(item) {
+    const label = providerLabel(item.provider);
+    const loadable = item.embed_url ? frameUrl(item.embed_url) : null;
+    const button = loadable && h("button", { type: "button", class: "embed-load" }, `Load content from ${label}`);
+    if (button) button.hidden = true; // shown by activateEmbeds, as on a served page
+    return h(
+      "figure",
+      { class: `embed embed-${item.provider}`, "data-provider": item.provider, "data-embed-url": loadable },
+      h(
+        "div", { class: "embed-placeholder" },
+        h("p", { class: "embed-source" }, `Content from ${label}: `, link(item.url, item.url)),
+        loadable && h("p", { class: "embed-privacy" },
+          `Loading it connects your browser to ${label}, which may set cookies and record your visit.`),
+        button,
+      ),
+      item.caption && h("figcaption", {}, item.caption),
+    );
+  }
+
+  /** Replace the placeholder of `figure` by the provider's frame (the reader asked for it). */
+  function loadEmbed(figure) {
+    const url = frameUrl(figure.dataset.embedUrl);
+    const placeholder = figure.querySelector(".embed-placeholder");
+    if (!url || !placeholder) return;
+    const frame = h("iframe", {
+      class: "embed-frame",
+      src: url,
+      title: `Content from ${providerLabel(figure.dataset.provider)}`,
+      sandbox: FRAME_SANDBOX,
+      allow: "fullscreen; encrypted-media; picture-in-picture",
+      referrerpolicy: "strict-origin-when-cross-origin",
+    });
+    placeholder.replaceWith(frame);
+    figure.classList.add("is-loaded");
+    frame.focus();
+  }
+
+  /** Show the load button of every placeholder under `root` (hidden without this script). */
+  function activateEmbeds(root) {
+    for (const figure of root.querySelectorAll("figure.embed[data-embed-url]")) {
+      const button = figure.querySelector("button.embed-load");
+      if (!button || !frameUrl(figure.dataset.embedUrl)) continue;
+      button.hidden = false;
+      button.addEventListener("click", () => loadEmbed(figure), { once: true });
+    }
+  }
+
   document.documentElement.classList.add("js"); // styles for what only works with this script
   localiseTimes(document);
+  activateEmbeds(document);
   setInterval(() => localiseTimes(document), RELATIVE_REFRESH_MS);
   // Content another script put in place (history.js's stepping) gets local times too.
   document.addEventListener("liveblog:content", (event) => {
@@ -315,8 +397,9 @@
           source.url ? link(source.url, source.name) : source.name,
         ]),
       ),
-      (update.media || []).map((item) => item.id ? buildImage(item) :
-        h("p", { class: "media" }, `${capitalise(item.kind)}: `, link(item.url, item.caption || item.url))),
+      (update.media || []).map((item) => (item.kind === "embed" ? buildEmbed(item)
+        : item.id ? buildImage(item)
+          : h("p", { class: "media" }, `${capitalise(item.kind)}: `, link(item.url, item.caption || item.url)))),
       update.notes.map((note) => h(
         "p", { class: `note note-${note.kind}` },
         h("strong", {}, capitalise(note.kind)), " (", timeElement(note.at), "): ", note.note,
@@ -324,6 +407,7 @@
       update.byline && h("p", { class: "byline" }, update.byline),
     );
     localiseTimes(article);
+    activateEmbeds(article);
     return article;
   }
 

@@ -46,6 +46,35 @@ from liveblog_client.models import (
 FAST = RetryPolicy(attempts=4, backoff=Backoff(initial=0.01, maximum=0.05))
 
 
+def test_a_social_embed_is_posted_read_and_sent_back_as_read(lb_server: Server, lb_slug: str) -> None:
+    with Client(lb_server.url, lb_server.token("editor")) as editor:
+        editor.open_story(NewStory(title="Embeds", slug=lb_slug, publish=True))
+        posted = editor.post_update(
+            lb_slug,
+            NewUpdate(
+                body="A video.", media=[Media(kind=MediaKind.EMBED, url="https://youtu.be/dQw4w9WgXcQ?t=5")]
+            ),
+        )
+        [embed] = posted.media
+        assert (embed.kind, embed.provider) == (MediaKind.EMBED, "youtube")
+        assert embed.url == "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=5s"
+        assert embed.embed_url == "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?start=5"
+        # What was read goes back as it is (embed_url is the server's, never sent).
+        telegram = Media(kind=MediaKind.EMBED, url="https://t.me/legionoffreedom/1234", caption="Earlier")
+        corrected = editor.correct(
+            lb_slug,
+            posted.id,
+            Correction(changes=Changes(media=[embed, telegram]), kind=CorrectionKind.MINOR, reason="add"),
+            if_match=posted.revision,
+        )
+        assert [m.provider for m in corrected.media] == ["youtube", "telegram"]
+        with pytest.raises(ValidationFailed) as refused:
+            editor.post_update(
+                lb_slug, NewUpdate(body="x", media=[Media(kind=MediaKind.EMBED, url="javascript:alert(1)")])
+            )
+        assert "only https" in json.dumps(refused.value.errors)
+
+
 def test_a_story_is_written_and_read_through_the_sync_client(lb_server: Server, lb_slug: str) -> None:
     with Client(lb_server.url, lb_server.token("editor")) as editor, Client(lb_server.url) as reader:
         draft = editor.open_story(

@@ -293,6 +293,18 @@ def correction_changing_nothing(lines: list[Line]) -> list[Line]:
     return append(lines, "UpdateCorrected", data)
 
 
+def embed_correction(url: str, provider: str) -> Callable[[list[Line]], list[Line]]:
+    """A minor correction that replaces the media of the "17:00 local" update by one embed."""
+
+    def change(lines: list[Line]) -> list[Line]:
+        fix = event_of(lines, "UpdateCorrected", "17:00 local")["data"]
+        media = [{"kind": "embed", "url": url, "provider": provider}]
+        data = {"update_id": fix["update_id"], "kind": "minor", "changes": {"media": media}, "reason": "r"}
+        return append(lines, "UpdateCorrected", data)
+
+    return change
+
+
 def clock_backwards(lines: list[Line]) -> list[Line]:
     event = next(e for e in events(lines) if e["version"] == 15)
     event["data"]["at"] = "2023-06-04T14:00:00Z"  # version 14 happened at 14:10
@@ -339,6 +351,17 @@ CASES = [
     Case("insider: second retraction", insider(retract_twice), 1, "version 27:"),
     Case("insider: correction changing nothing", insider(correction_changing_nothing), 1, "version 27:"),
     Case("insider: clock running backwards", insider(clock_backwards), 1, "version 15:"),
+    Case(
+        "insider: a canonical embed, as the server records it",
+        insider(embed_correction("https://t.me/legionoffreedom/1234", "telegram")),
+        0,
+    ),
+    Case(
+        "insider: an embed on a look-alike host",
+        insider(embed_correction("https://youtube.com.evil.example/watch?v=dQw4w9WgXcQ", "youtube")),
+        1,
+        "version 27: media[0] is a youtube embed whose URL",
+    ),
     Case("insider: event before StoryOpened", insider(before_opened), 1, "version 1:"),
     Case("a line that is not JSON", not_json, 1, "line 6"),
     Case("no header: not an export", lambda r: (r.raw()[1:], []), 2, "header"),

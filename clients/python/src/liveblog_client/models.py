@@ -46,6 +46,7 @@ class MediaKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"
     LINK = "link"
+    EMBED = "embed"
 
 
 class Resource(BaseModel):
@@ -68,7 +69,9 @@ class Source(Resource):
 class Media(Resource):
     """An image, video or link attached to an update; also used in request bodies. An image
     uploaded with :meth:`Client.upload` is named by ``id`` (no ``url``) with a required
-    ``alt``; in an Update the server adds its ``url``, size and ``variants``."""
+    ``alt``; in an Update the server adds its ``url``, size and ``variants``. An ``embed`` is
+    a social post by its URL (the server answers with its canonical ``url``, ``provider`` and
+    ``embed_url``, which is never sent back)."""
 
     kind: MediaKind
     url: str | None = None
@@ -76,6 +79,8 @@ class Media(Resource):
     id: str | None = None
     alt: str | None = None
     credit: str | None = None
+    provider: str | None = None
+    embed_url: str | None = Field(default=None, exclude=True)
 
 
 class MediaVariant(Resource):

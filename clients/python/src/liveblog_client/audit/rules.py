@@ -4,8 +4,8 @@ A small rule set of its own, written from docs/api.md and the server's documente
 from its code: the story opens first and once; publish, close and reopen follow the story's
 status; nothing is posted to a closed story; corrections, claim statuses and flags apply to
 known, unretracted updates and must change something (a correction other than ``minor``
-carries a public note); an update is retracted at most once; and the story's clock
-(``data.at``) never runs backwards.
+carries a public note); an update is retracted at most once; the story's clock
+(``data.at``) never runs backwards; and a social embed's URL is on its provider's host.
 
 The submission queue (docs/api.md "Contributors and sign-off"): a submission
 (``UpdateSubmitted``) takes a new id, not to a closed story; it is withdrawn (by its
@@ -29,9 +29,11 @@ post, retraction and redaction). Its update's content is unknown from then on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 KINDS = frozenset({"correction", "clarification", "amendment", "minor"})
 CLAIMS = frozenset({"unverified", "confirmed", "disputed", "denied", "false"})
@@ -66,6 +68,48 @@ def image_problem(media: Any) -> str | None:
 
 LATE_AFTER_SECONDS = 10
 """A scheduled item published more than this after its time carries ``late: true`` (API.md)."""
+
+
+# docs/api.md "Social embeds": the host of each provider's canonical URL (Mastodon: the instance's).
+EMBED_HOSTS = {
+    "x": "x.com",
+    "youtube": "www.youtube.com",
+    "vimeo": "vimeo.com",
+    "telegram": "t.me",
+    "instagram": "www.instagram.com",
+    "bluesky": "bsky.app",
+    "mastodon": None,
+}
+_PLAIN_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def media_problem(media: Any) -> str | None:
+    """Why a ``media`` list breaks the embed rule, or ``None``: an ``embed`` names one of the
+    providers and holds an https URL on that provider's canonical host (a Mastodon post: on a
+    plain host name), with no user information and no port; no other kind has a provider."""
+    if not isinstance(media, list):
+        return None  # the shape is not this rule's business
+    for index, item in enumerate(media):
+        if not isinstance(item, dict):
+            continue
+        provider = item.get("provider")
+        if item.get("kind") != "embed":
+            if provider is not None:
+                return f"media[{index}] is a {item.get('kind')} with a provider (only embeds have one)"
+            continue
+        if provider not in EMBED_HOSTS:
+            return f"media[{index}] is an embed of an unknown provider {provider!r}"
+        url = item.get("url")
+        parts = urlsplit(url) if isinstance(url, str) else None
+        expected = EMBED_HOSTS[provider]
+        if (
+            parts is None
+            or parts.scheme != "https"
+            or (parts.netloc != expected if expected else not _PLAIN_HOST.fullmatch(parts.netloc))
+            or parts.fragment
+        ):
+            return f"media[{index}] is a {provider} embed whose URL {url!r} is not on {expected or 'a plain host'}"
+    return None
 
 
 def moment(value: Any) -> datetime | None:
@@ -206,7 +250,7 @@ class Newsroom:
         body = data.get("body")
         if not isinstance(body, str) or not body.strip():
             return "an update without a body"
-        problem = image_problem(data.get("media"))
+        problem = image_problem(data.get("media")) or media_problem(data.get("media"))
         if problem is not None:
             return problem
         claim = data.get("verification")
@@ -242,7 +286,7 @@ class Newsroom:
             return "a correction without a reason"
         if not isinstance(changes, dict) or not changes:
             return "a correction that changes nothing"
-        problem = image_problem(changes.get("media"))
+        problem = image_problem(changes.get("media")) or media_problem(changes.get("media"))
         if problem is not None:
             return problem
         for name, value in changes.items():

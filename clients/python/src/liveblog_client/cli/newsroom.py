@@ -52,11 +52,14 @@ def source(text: str) -> Source:
 
 
 def media(text: str) -> Media:
-    """``KIND URL [CAPTION]``, KIND one of image, video, link."""
+    """``KIND URL [CAPTION]``, KIND one of image, video, link, embed (a post of X, YouTube,
+    Vimeo, Telegram, Instagram, Bluesky or Mastodon by its URL)."""
     kind, _, rest = text.strip().partition(" ")
     url, _, caption = rest.strip().partition(" ")
     if kind not in {item.value for item in MediaKind} or not url:
-        raise click.BadParameter(f"{text!r}: expected 'KIND URL [CAPTION]' with KIND image, video or link")
+        raise click.BadParameter(
+            f"{text!r}: expected 'KIND URL [CAPTION]' with KIND image, video, link or embed"
+        )
     return Media(kind=MediaKind(kind), url=url, caption=caption.strip() or None)
 
 

@@ -19,6 +19,7 @@ from rich.text import Text
 from liveblog_client.models import (
     ClaimStatus,
     LiveEvent,
+    MediaKind,
     Resync,
     Revision,
     Story,
@@ -98,7 +99,8 @@ def update_view(update: Update) -> RenderableType:
         )
     for media in update.media:
         caption = f" ({media.caption})" if media.caption else ""
-        parts.append(Text(f"{media.kind.value.capitalize()}: {media.url}{caption}", style="italic"))
+        kind = f"Embed ({media.provider})" if media.kind is MediaKind.EMBED else media.kind.value.capitalize()
+        parts.append(Text(f"{kind}: {media.url}{caption}", style="italic"))
     if update.verification is not None and update.verification.note:
         parts.append(Text(f"Claim: {update.verification.note}", style="yellow"))
     for note in update.notes:
