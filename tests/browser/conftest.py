@@ -7,6 +7,7 @@ Where it is not installed the browser tests skip, and CI (which installs it and 
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import socket
@@ -16,15 +17,18 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from tests.process_guard import spawn
 from tests.process_guard import stop as stop_process
 
-REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = os.environ.get("LIVEBLOG_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -109,8 +113,45 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     server.stop()
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests run in the session's event loop, where the one Chromium of the run
+    (``session_chromium``) lives: Playwright's objects belong to the loop that made them. So do the
+    async fixtures they use (:func:`pytest_fixture_setup`)."""
+    for item in items:
+        if _in_this_folder(item) and pytest_asyncio.is_async_test(item):
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
+
+
+def _in_this_folder(item: pytest.Item) -> bool:
+    return Path(str(item.path)).is_relative_to(HERE)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
+    """Any async fixture that a browser test uses runs in the session's loop too, for the
+    time of that test (pytest-asyncio reads ``_loop_scope`` when it sets the fixture up)."""
+    func = fixturedef.func
+    if not (_in_this_folder(request.node) and inspect.isfunction(func)):
+        return (yield)
+    if not (inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)):
+        return (yield)
+    unset = object()
+    before = getattr(func, "_loop_scope", unset)
+    func._loop_scope = "session"  # type: ignore[attr-defined]
+    try:
+        return (yield)
+    finally:
+        if before is unset:
+            del func._loop_scope  # type: ignore[attr-defined]
+        else:
+            func._loop_scope = before  # type: ignore[attr-defined]
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def session_chromium() -> AsyncIterator[Browser]:
+    """The one headless Chromium of the run (launching one costs seconds): each test gets
+    contexts of its own in it (``browser``, ``page``), so no test sees another's cookies,
+    storage or pages."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     async with async_playwright() as playwright:
@@ -119,7 +160,17 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(session_chromium: Browser) -> AsyncIterator[Browser]:
+    """The run's Chromium, for this test: the contexts the test leaves open are closed after it."""
+    before = set(session_chromium.contexts)
+    yield session_chromium
+    for context in session_chromium.contexts:
+        if context not in before:
+            await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
 async def page(browser: Browser) -> AsyncIterator[Page]:
     """A fresh page that records console errors (a CSP violation is one) in ``page.errors``."""
     context = await browser.new_context(viewport={"width": 390, "height": 844})
