@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,8 +163,9 @@ class ServerGroup:
         return "\n".join(f"=== server {s.name} (port {s.port}) log:\n{s.log_tail()}" for s in self.servers)
 
     def stop_all(self) -> None:
-        for server in self.servers:
-            server.stop()
+        """Stop every server, all at once (each may take seconds to close its connections)."""
+        with ThreadPoolExecutor(max_workers=max(len(self.servers), 1)) as pool:
+            list(pool.map(ServerProcess.stop, self.servers))
 
 
 @pytest.fixture
