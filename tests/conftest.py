@@ -8,6 +8,7 @@ tests create and drop their own databases) to use another one.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import shutil
 import uuid
@@ -20,7 +21,9 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import pytest_asyncio
 from fastapi import FastAPI
+from playwright.async_api import Browser, async_playwright
 
 from liveblog.api.app import create_app
 from liveblog.api.services import Services, running_services
@@ -242,6 +245,69 @@ async def auditor(database: Database) -> dict[str, str]:
 @pytest.fixture
 async def admin(database: Database) -> dict[str, str]:
     return {"Authorization": f"Bearer {await make_token(database, Role.ADMIN, 'Sam Admin')}"}
+
+
+# Debian's Chromium, never a downloaded one (tests/browser/conftest.py).
+CHROMIUM = os.environ.get("LIVEBLOG_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def session_chromium() -> AsyncIterator[Browser]:
+    """The one headless Chromium of the run (launching one costs seconds; it lives in the
+    session's event loop, and so do the tests that use it: see ``tests/conftest.py``). Each test gets
+    contexts of its own in it (``browser``, ``page``), so no test sees another's cookies,
+    storage or pages."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        await launched.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that use the run's one Chromium (``session_chromium``, behind the ``browser``
+    and ``page`` fixtures of tests/browser/conftest.py) run in the session's event loop, where
+    it lives: Playwright's objects belong to the loop that made them. So do the async
+    fixtures they use (:func:`pytest_fixture_setup`)."""
+    for item in items:
+        if _uses_chromium(item) and pytest_asyncio.is_async_test(item):
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
+
+
+def _uses_chromium(node: Any) -> bool:
+    return "session_chromium" in getattr(node, "fixturenames", ())
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
+    """Any async fixture of a test that uses Chromium runs in the session's loop too, for the
+    time of that test (pytest-asyncio reads ``_loop_scope`` when it sets the fixture up)."""
+    func = fixturedef.func
+    if not (_uses_chromium(request.node) and inspect.isfunction(func)):
+        return (yield)
+    if not (inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)):
+        return (yield)
+    unset = object()
+    before = getattr(func, "_loop_scope", unset)
+    func._loop_scope = "session"  # type: ignore[attr-defined]
+    try:
+        return (yield)
+    finally:
+        if before is unset:
+            del func._loop_scope  # type: ignore[attr-defined]
+        else:
+            func._loop_scope = before  # type: ignore[attr-defined]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -7,9 +7,7 @@ Where it is not installed the browser tests skip, and CI (which installs it and 
 
 from __future__ import annotations
 
-import inspect
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,30 +15,18 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page
 
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: F401  (re-exported)
 from tests.process_guard import spawn
 from tests.process_guard import stop as stop_process
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = os.environ.get("LIVEBLOG_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def free_port() -> int:
@@ -111,53 +97,6 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     server = LiveServer(environment=environment, port=free_port(), log=tmp_path / "server.log")
     yield server
     server.stop()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The browser tests run in the session's event loop, where the one Chromium of the run
-    (``session_chromium``) lives: Playwright's objects belong to the loop that made them. So do the
-    async fixtures they use (:func:`pytest_fixture_setup`)."""
-    for item in items:
-        if _in_this_folder(item) and pytest_asyncio.is_async_test(item):
-            item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
-
-
-def _in_this_folder(item: pytest.Item) -> bool:
-    return Path(str(item.path)).is_relative_to(HERE)
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
-    """Any async fixture that a browser test uses runs in the session's loop too, for the
-    time of that test (pytest-asyncio reads ``_loop_scope`` when it sets the fixture up)."""
-    func = fixturedef.func
-    if not (_in_this_folder(request.node) and inspect.isfunction(func)):
-        return (yield)
-    if not (inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)):
-        return (yield)
-    unset = object()
-    before = getattr(func, "_loop_scope", unset)
-    func._loop_scope = "session"  # type: ignore[attr-defined]
-    try:
-        return (yield)
-    finally:
-        if before is unset:
-            del func._loop_scope  # type: ignore[attr-defined]
-        else:
-            func._loop_scope = before  # type: ignore[attr-defined]
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def session_chromium() -> AsyncIterator[Browser]:
-    """The one headless Chromium of the run (launching one costs seconds): each test gets
-    contexts of its own in it (``browser``, ``page``), so no test sees another's cookies,
-    storage or pages."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield launched
-        await launched.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
