@@ -37,6 +37,11 @@ typecheck: $(INSTALLED)
 	$(BIN)/mypy
 	cd clients/python && ../../$(BIN)/mypy
 
+# The whole suite in two worker processes (pytest-xdist), each test file kept on one worker
+# (its module-scoped servers and builds are made once); most tests wait on servers, browsers
+# and databases more than they compute. `make pytest PYTEST_ARGS=` runs it in one process.
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 pytest: $(INSTALLED) $(NODE_MODULES)
 	@echo "domain tests alone must cover every branch of liveblog/domain:"
 	$(BIN)/python -m pytest tests/domain -q --cov=liveblog.domain --cov-branch \

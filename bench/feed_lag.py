@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import json
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,14 +32,13 @@ from harness import (
     SLUG,
     BenchError,
     describe_setup,
-    execute,
     fmt,
     fresh_database,
+    measure_and_publish,
     open_story,
     parse_args,
     percentile_ms,
     progress,
-    publish,
     smoke_note,
     stop_process,
     table,
@@ -365,12 +363,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
-    load_before = os.getloadavg()[0]
-    started = time.monotonic()
-    outcome, setup = execute(bench(args), stopped="the server was stopped and the database dropped")
-    progress(f"measured in {time.monotonic() - started:.0f} s")
-    publish(report(outcome, setup, args, (load_before, os.getloadavg()[0])), args.results)
-    return 0
+    return measure_and_publish(
+        args, bench(args), report, stopped="the server was stopped and the database dropped"
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -455,3 +455,26 @@ def publish(text: str, path: Path) -> None:
     path.write_text(text)
     print(text, end="", flush=True)
     progress(f"written to {path}")
+
+
+Load = tuple[float, float]  # the 1-minute load average before and after the measurement
+
+
+def measure_and_publish(
+    args: argparse.Namespace,
+    work: Coroutine[Any, Any, tuple[T, list[str]]],
+    report: Callable[[T, Sequence[str], argparse.Namespace, Load], str],
+    *,
+    stopped: str,
+) -> int:
+    """The tail of a script's ``main``: run ``work`` (as :func:`execute` does), say how long it
+    took, and publish ``report(outcome, setup, args, load)`` to ``args.results``; returns 0.
+
+    ``load`` is the machine's load average before and after, for the report to show.
+    """
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
+    outcome, setup = execute(work, stopped=stopped)
+    progress(f"measured in {time.monotonic() - started:.0f} s")
+    publish(report(outcome, setup, args, (load_before, os.getloadavg()[0])), args.results)
+    return 0

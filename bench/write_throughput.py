@@ -20,7 +20,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,15 +35,14 @@ from harness import (
     Server,
     admin_execute,
     describe_setup,
-    execute,
     fmt,
     free_port,
     fresh_database,
+    measure_and_publish,
     open_story,
     parse_args,
     process_cpu_seconds,
     progress,
-    publish,
     smoke_note,
     spawn_server,
     stop_process,
@@ -428,12 +426,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
-    load_before = os.getloadavg()[0]
-    started = time.monotonic()
-    results, setup = execute(bench(args), stopped="the servers were stopped and the database dropped")
-    progress(f"measured in {time.monotonic() - started:.0f} s")
-    publish(report(results, setup, args, (load_before, os.getloadavg()[0])), args.results)
-    return 0
+    return measure_and_publish(
+        args, bench(args), report, stopped="the servers were stopped and the database dropped"
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ tests create and drop their own databases) to use another one.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +21,9 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import pytest_asyncio
 from fastapi import FastAPI
+from playwright.async_api import Browser, async_playwright
 
 from liveblog.api.app import create_app
 from liveblog.api.services import Services, running_services
@@ -28,6 +32,7 @@ from liveblog.config import Settings
 from liveblog.store import schema, tokens
 from liveblog.store.database import Database
 from liveblog.store.tokens import Role
+from tests import recycled_databases
 
 # Servers and other subprocesses started with tests.process_guard.spawn never outlive the run.
 pytest_plugins = ["tests.process_guard"]
@@ -60,9 +65,16 @@ def _run_apart(work: Coroutine[Any, Any, None]) -> None:
         pool.submit(asyncio.run, work).result()
 
 
+# Migrated databases that tests have finished with, reset to the template's state, for the
+# next test to take (tests/recycled_databases.py); and that state (None: no recycling).
+_recycled: list[str] = []
+_template_state: str | None = None
+
+
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[str]:
     """A migrated database that each PostgreSQL test copies (fast, and always current)."""
+    global _template_state
     try:
         _run_apart(_admin(f'DROP DATABASE IF EXISTS "{_TEMPLATE}"'))
         _run_apart(_admin(f'CREATE DATABASE "{_TEMPLATE}"'))
@@ -70,13 +82,22 @@ def postgres_template() -> Iterator[str]:
         pytest.fail(f"PostgreSQL is unreachable at {POSTGRES_URL}: {exc}", pytrace=False)
 
     async def migrate() -> None:
+        global _template_state
         database = Database(_async_url(_TEMPLATE))
         await schema.upgrade(database)
         await database.dispose()
+        _template_state = await recycled_databases.template_state(_dsn(_TEMPLATE))
 
     _run_apart(migrate())
     yield _TEMPLATE
-    _run_apart(_admin(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)'))
+
+    async def drop_all() -> None:
+        while _recycled:
+            await _admin(f'DROP DATABASE IF EXISTS "{_recycled.pop()}" WITH (FORCE)')
+        await _admin(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)')
+
+    _template_state = None
+    _run_apart(drop_all())
 
 
 @pytest.fixture
@@ -90,16 +111,47 @@ async def empty_postgres_url(postgres_template: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def postgres_url(postgres_template: str) -> AsyncIterator[str]:
-    """A fresh, migrated PostgreSQL database, dropped afterwards."""
-    name = f"liveblog_t_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    """A migrated PostgreSQL database of the test's own, in the state of the template: a
+    fresh copy, or one an earlier test used, reset and checked (tests/recycled_databases.py)."""
+    if _recycled:
+        name = _recycled.pop()
+    else:
+        name = f"liveblog_t_{uuid.uuid4().hex[:12]}"
+        await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
     yield _async_url(name)
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    expected = _template_state
+    try:
+        clean = expected is not None and await recycled_databases.reset(
+            POSTGRES_URL, name, _dsn(name), expected
+        )
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        clean = False  # dropped, as if there were no recycling
+    if clean:
+        _recycled.append(name)
+    else:
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
 def sqlite_url(tmp_path: object) -> str:
     return f"sqlite+aiosqlite:///{tmp_path}/liveblog.db"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that the ``database`` fixture copies for each SQLite test (the
+    same file a migration would leave, in a millisecond instead of a tenth of a second)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "liveblog.db"
+
+    async def migrate() -> None:
+        database = Database(f"sqlite+aiosqlite:///{path}")
+        await schema.upgrade(database)
+        await database.dispose()
+
+    _run_apart(migrate())
+    # Every connection is closed: the write-ahead log is checkpointed into the file and gone.
+    assert not path.with_name(path.name + "-wal").exists(), "the template's WAL was not checkpointed"
+    return path
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -117,11 +169,18 @@ def database_url(backend: str, request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    """A migrated database on the parametrised backend (SQLite and PostgreSQL)."""
+async def database(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """A migrated database on the parametrised backend (SQLite and PostgreSQL).
+
+    A new SQLite file is a copy of ``sqlite_template``; PostgreSQL's is a copy of
+    ``postgres_template`` already (see ``postgres_url``)."""
     db = Database(database_url)
     if db.is_sqlite:
-        await schema.upgrade(db)
+        path = db.engine.url.database
+        if path and path != ":memory:" and not Path(path).exists():
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        else:
+            await schema.upgrade(db)
     yield db
     await db.dispose()
 
@@ -187,6 +246,69 @@ async def auditor(database: Database) -> dict[str, str]:
 @pytest.fixture
 async def admin(database: Database) -> dict[str, str]:
     return {"Authorization": f"Bearer {await make_token(database, Role.ADMIN, 'Sam Admin')}"}
+
+
+# Debian's Chromium, never a downloaded one (tests/browser/conftest.py).
+CHROMIUM = os.environ.get("LIVEBLOG_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def session_chromium() -> AsyncIterator[Browser]:
+    """The one headless Chromium of the run (launching one costs seconds; it lives in the
+    session's event loop, and so do the tests that use it: see ``tests/conftest.py``). Each test gets
+    contexts of its own in it (``browser``, ``page``), so no test sees another's cookies,
+    storage or pages."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        await launched.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that use the run's one Chromium (``session_chromium``, behind the ``browser``
+    and ``page`` fixtures of tests/browser/conftest.py) run in the session's event loop, where
+    it lives: Playwright's objects belong to the loop that made them. So do the async
+    fixtures they use (:func:`pytest_fixture_setup`)."""
+    for item in items:
+        if _uses_chromium(item) and pytest_asyncio.is_async_test(item):
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
+
+
+def _uses_chromium(node: Any) -> bool:
+    return "session_chromium" in getattr(node, "fixturenames", ())
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
+    """Any async fixture of a test that uses Chromium runs in the session's loop too, for the
+    time of that test (pytest-asyncio reads ``_loop_scope`` when it sets the fixture up)."""
+    func = fixturedef.func
+    if not (_uses_chromium(request.node) and inspect.isfunction(func)):
+        return (yield)
+    if not (inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)):
+        return (yield)
+    unset = object()
+    before = getattr(func, "_loop_scope", unset)
+    func._loop_scope = "session"  # type: ignore[attr-defined]
+    try:
+        return (yield)
+    finally:
+        if before is unset:
+            del func._loop_scope  # type: ignore[attr-defined]
+        else:
+            func._loop_scope = before  # type: ignore[attr-defined]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

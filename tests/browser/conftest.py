@@ -8,7 +8,6 @@ Where it is not installed the browser tests skip, and CI (which installs it and 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,24 +18,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+import pytest_asyncio
+from playwright.async_api import Browser, BrowserContext, Page
 
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: F401  (re-exported)
 from tests.process_guard import spawn
 from tests.process_guard import stop as stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = os.environ.get("LIVEBLOG_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def free_port() -> int:
@@ -110,17 +100,17 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     server.stop()
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield launched
-        await launched.close()
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(session_chromium: Browser) -> AsyncIterator[Browser]:
+    """The run's Chromium, for this test: the contexts the test leaves open are closed after it."""
+    before = set(session_chromium.contexts)
+    yield session_chromium
+    for context in session_chromium.contexts:
+        if context not in before:
+            await context.close()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def page(browser: Browser) -> AsyncIterator[Page]:
     """A fresh page that records console errors (a CSP violation is one) in ``page.errors``."""
     context = await browser.new_context(viewport={"width": 390, "height": 844})

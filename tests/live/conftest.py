@@ -1,4 +1,5 @@
-"""A real uvicorn server in the test's own event loop, serving the test's services."""
+"""A real uvicorn server in the test's own event loop, serving the test's services; and
+``group``, real ``liveblog serve`` processes on the test's PostgreSQL database (tests/live/processes.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from liveblog.cli import proxy_options
+from tests.live.processes import group  # noqa: F401  (re-exported fixture)
 
 
 @pytest.fixture

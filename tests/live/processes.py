@@ -2,7 +2,8 @@
 ``tests/browser/conftest.py``, adapted: several servers, one database, the bus between them).
 
 Every server of a group gets the same database URL and the same signing key file, which
-the group creates before starting them (together).
+the group creates before starting them (together). The ``group`` fixture (re-exported by
+``tests/live/conftest.py``) is a group on the test's fresh database, stopped at the end.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 
 from liveblog.audit.signing import Signer
 from tests.process_guard import spawn
@@ -159,5 +163,18 @@ class ServerGroup:
         return "\n".join(f"=== server {s.name} (port {s.port}) log:\n{s.log_tail()}" for s in self.servers)
 
     def stop_all(self) -> None:
-        for server in self.servers:
-            server.stop()
+        """Stop every server, all at once (each may take seconds to close its connections)."""
+        with ThreadPoolExecutor(max_workers=max(len(self.servers), 1)) as pool:
+            list(pool.map(ServerProcess.stop, self.servers))
+
+
+@pytest.fixture
+async def group(postgres_url: str, tmp_path: Path) -> AsyncIterator[ServerGroup]:
+    """Server processes on the test's fresh database (none started yet), all stopped at the end."""
+    servers = ServerGroup(postgres_url, tmp_path)
+    try:
+        yield servers
+    finally:
+        await asyncio.to_thread(servers.stop_all)
+        # Some errors are logged only on the way out (pytest shows this when a test fails).
+        print(servers.logs())

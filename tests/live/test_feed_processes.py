@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,16 +25,6 @@ pytestmark = pytest.mark.postgres
 FEED = "/api/v1/events"
 WRITERS, UPDATES = 16, 8
 TOTAL = WRITERS * (2 + UPDATES)  # each story: opened, published, then its updates
-
-
-@pytest.fixture
-async def group(postgres_url: str, tmp_path: Path) -> AsyncIterator[ServerGroup]:
-    servers = ServerGroup(postgres_url, tmp_path)
-    try:
-        yield servers
-    finally:
-        await asyncio.to_thread(servers.stop_all)
-        print(servers.logs())
 
 
 async def tokens(postgres_url: str) -> dict[str, dict[str, str]]:

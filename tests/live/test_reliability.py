@@ -19,10 +19,9 @@ import json
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -53,18 +52,6 @@ STALL = 30.0  # ... and the longest it waits while no reader makes any progress
 
 # ---------------------------------------------------------------------------------------
 # Fixtures and helpers: servers, editors, readers
-
-
-@pytest.fixture
-async def group(postgres_url: str, tmp_path: Path) -> AsyncIterator[ServerGroup]:
-    """Server processes on the test's fresh database, all stopped at the end."""
-    servers = ServerGroup(postgres_url, tmp_path)
-    try:
-        yield servers
-    finally:
-        await asyncio.to_thread(servers.stop_all)
-        # Some errors are logged only on the way out (pytest shows this when a test fails).
-        print(servers.logs())
 
 
 def asyncpg_dsn(database_url: str) -> str:

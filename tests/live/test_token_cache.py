@@ -8,10 +8,7 @@ event was appended. No waiting, no timing: the write's own transaction confirms 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,16 +21,6 @@ from tests.live.processes import ServerGroup
 pytestmark = pytest.mark.postgres
 
 SLUG = "token-cache"
-
-
-@pytest.fixture
-async def group(postgres_url: str, tmp_path: Path) -> AsyncIterator[ServerGroup]:
-    servers = ServerGroup(postgres_url, tmp_path)
-    try:
-        yield servers
-    finally:
-        await asyncio.to_thread(servers.stop_all)
-        print(servers.logs())
 
 
 async def test_a_token_revoked_elsewhere_is_refused_by_the_next_write_in_every_process(
