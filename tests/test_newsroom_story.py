@@ -122,6 +122,7 @@ async def test_the_reference_story_played_by_a_newsroom_verifies_end_to_end(
             f"{STORY}/submissions",
             json={
                 "body": CAPTIVES + " He lies on an operating table.",
+                "title": "Video of the captives",
                 "verification": {"status": "unverified"},
             },
             headers=reporter,
@@ -132,12 +133,15 @@ async def test_the_reference_story_played_by_a_newsroom_verifies_end_to_end(
     approved = await _ok(
         await client.post(
             f"{STORY}/submissions/{submission['id']}/approval",
-            json={"changes": {"body": CAPTIVES + " He is lying on an operating table."}},
+            json={
+                "changes": {"body": CAPTIVES + " He is lying on an operating table.", "title": "The captives"}
+            },
             headers=editor,
         ),
         201,
     )
     assert approved["author"]["name"] == "Field Reporter"
+    assert approved["title"] == "The captives"
     rival = await client.post(f"{STORY}/submissions/{submission['id']}/approval", headers=editor)
     assert rival.status_code == 409, rival.text
 

@@ -544,6 +544,9 @@ class NewSubmission(Request):
         description="Markdown, 1 to 20,000 characters (raw HTML is not rendered)",
         examples=["Two captive soldiers were shown on a video posted by the Legion."],
     )
+    title: UpdateTitle | None = Field(
+        None, description="a headline proposed for it (plain text, at most 200 characters)", examples=[None]
+    )
     byline: Line | None = Field(None, description="who reported it, if not the submitter", examples=[None])
     sources: Sources = Field((), description="where the information comes from (at most 20)", examples=[[]])
     verification: Claim | None = Field(

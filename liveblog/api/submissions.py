@@ -100,6 +100,7 @@ async def submit_update(
         submitted_by=actor.id,
         author=actor.name,
         body=body.body,
+        title=body.title,
         byline=body.byline,
         sources=body.sources,
         verification=body.verification,

@@ -119,6 +119,7 @@ class SubmitUpdate(BaseCommand):
     submitted_by: str
     author: str
     body: Body
+    title: UpdateTitle | None = None
     byline: Line | None = None
     sources: Sources = ()
     verification: Claim | None = None

@@ -194,6 +194,7 @@ class UpdateSubmitted(BaseUpdateEvent):
     author: str
     """The submitter's name: the published update's ``author`` if it is approved."""
     body: Body
+    title: UpdateTitle | None = None
     byline: Line | None = None
     sources: Sources = ()
     verification: Claim | None = None

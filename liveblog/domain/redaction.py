@@ -52,7 +52,7 @@ REMOVED_MEMBERS: Mapping[str, frozenset[str]] = {
     # A submission's events share its published update's id: redacting the update removes
     # the submitted text and the editor's changes too. A submission that was never
     # published has no update to redact (docs/api.md "Contributors and sign-off").
-    "UpdateSubmitted": frozenset({"body", "byline", "sources", "verification", "media"}),
+    "UpdateSubmitted": frozenset({"body", "title", "byline", "sources", "verification", "media"}),
     "SubmissionApproved": frozenset({"changes"}),
     "SubmissionWithdrawn": frozenset(),
     "SubmissionRejected": frozenset(),

@@ -112,6 +112,7 @@ class SubmissionState(Value):
     author: str
     submitted_at: datetime
     body: str
+    title: str | None = None
     byline: str | None = None
     sources: tuple[Source, ...] = ()
     verification: Claim | None = None

@@ -67,6 +67,7 @@ def _submit(command: c.SubmitUpdate, story: StoryState) -> list[e.Event]:
             submitted_by=command.submitted_by,
             author=command.author,
             body=command.body,
+            title=command.title,
             byline=command.byline,
             sources=command.sources,
             verification=command.verification,
@@ -100,6 +101,7 @@ def _approve(command: c.ApproveSubmission, story: StoryState) -> list[e.Event]:
         e.UpdatePosted(
             update_id=submission.id,
             body=edited.get("body", submission.body),
+            title=edited.get("title", submission.title) or None,
             byline=byline or None,
             author=submission.author,
             sources=edited.get("sources", submission.sources),
@@ -115,6 +117,7 @@ def _effective_changes(changes: e.UpdateChanges, submission: SubmissionState) ->
     """Only the fields of ``changes`` that differ from what was submitted."""
     current: dict[str, object] = {
         "body": submission.body,
+        "title": submission.title or "",
         "byline": submission.byline or "",
         "sources": submission.sources,
         "occurred_at": submission.occurred_at,
@@ -138,6 +141,7 @@ def changes(event: e.SubmissionEvent, story: StoryState) -> dict[str, object]:
             author=event.author,
             submitted_at=event.at,
             body=event.body,
+            title=event.title,
             byline=event.byline,
             sources=event.sources,
             verification=event.verification,
@@ -170,6 +174,7 @@ def redacted(event: e.UpdateRedacted, story: StoryState) -> dict[str, object]:
     scrubbed = submission.model_copy(
         update={
             "body": "",
+            "title": None,
             "byline": None,
             "sources": (),
             "verification": None,

@@ -38,9 +38,10 @@ def view(story: StoryState, submission: SubmissionState) -> dict[str, Any]:
         "decided_at": rfc3339(submission.decided_at),
         "update": {
             "body": submission.body,
+            "title": submission.title,
             "byline": submission.byline,
             "sources": [{"name": s.name, "url": s.url} for s in submission.sources],
-            "media": [{"kind": m.kind.value, "url": m.url, "caption": m.caption} for m in submission.media],
+            "media": [views.media_view(m) for m in submission.media],
             "verification": None
             if verification is None
             else {"status": verification.status.value, "note": verification.note},

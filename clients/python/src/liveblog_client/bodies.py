@@ -91,6 +91,7 @@ class NewSubmission(Body):
     """A contributor's proposed update: a new update's body without the flags."""
 
     body: str
+    title: str | None = None
     byline: str | None = None
     sources: list[Source] = []
     verification: Claim | None = None

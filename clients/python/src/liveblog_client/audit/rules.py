@@ -440,7 +440,7 @@ class Newsroom:
             if name not in CORRECTABLE:
                 return f"an approval that changes {name!r}, which cannot be changed"
             current = submission.fields.get(name)
-            if name == "byline":
+            if name in ("byline", "title"):
                 same = (value or "") == (current or "")
             elif name == "occurred_at":
                 same = moment(value) == moment(current)
@@ -448,7 +448,7 @@ class Newsroom:
                 same = value == (current if current is not None else [])
             if same:
                 return f"an approval that restates the submitted {name}"
-            expected[name] = value or None if name == "byline" else value
+            expected[name] = value or None if name in ("byline", "title") else value
         expected["author"] = submission.author
         expected["verification"] = submission.verification
         self.owed = (update_id, expected)
