@@ -171,7 +171,7 @@ def demo() -> None:
 
 
 def _play_demo(settings: Settings) -> None:
-    async def work(database: Database) -> tuple[str, str, str]:
+    async def work(database: Database) -> tuple[str, str, str, str]:
         if database.is_sqlite:
             await schema.upgrade(database)
         else:
@@ -184,16 +184,21 @@ def _play_demo(settings: Settings) -> None:
             )
             await demo_story.play_try_story(database, signer=application.signer)
         async with database.write() as connection:
-            await _revoke_named(connection, "demo editor", "demo auditor", "demo admin")
+            await _revoke_named(
+                connection, "demo editor", "demo auditor", "demo admin", "demo field reporter"
+            )
             _, editor = await tokens.create(connection, name="demo editor", role=Role.EDITOR, now=utc_now())
             _, auditor = await tokens.create(
                 connection, name="demo auditor", role=Role.AUDITOR, now=utc_now()
             )
             _, admin = await tokens.create(connection, name="demo admin", role=Role.ADMIN, now=utc_now())
-        return editor, auditor, admin
+            _, contributor = await tokens.create(
+                connection, name="demo field reporter", role=Role.CONTRIBUTOR, now=utc_now()
+            )
+        return editor, auditor, admin, contributor
 
-    editor, auditor, admin = _run(work, settings)
-    click.echo(demo_instructions(_base_url(settings), editor, auditor, admin))
+    editor, auditor, admin, contributor = _run(work, settings)
+    click.echo(demo_instructions(_base_url(settings), editor, auditor, admin, contributor))
     sys.stdout.flush()  # before the server takes over, even when standard output is a pipe
 
 
@@ -222,10 +227,10 @@ def _client_command() -> str:
     return str(script.absolute())
 
 
-def demo_instructions(base: str, editor: str, auditor: str, admin: str) -> str:
+def demo_instructions(base: str, editor: str, auditor: str, admin: str, contributor: str) -> str:
     """What ``liveblog demo`` and ``serve --demo`` print: the pages, the tokens, a ``curl``
-    and a ``liveblog-client`` line that post to the open story, and how to redact an update
-    and verify the export that reports it."""
+    and a ``liveblog-client`` line that post to the open story, a field reporter's submission
+    and its approval, and how to redact an update and verify the export that reports it."""
     import shlex
 
     open_story = f"{base}/stories/{demo_story.TRY_SLUG}"
@@ -237,6 +242,16 @@ def demo_instructions(base: str, editor: str, auditor: str, admin: str) -> str:
     )
     client = f"{_client_command()} --url {base} post {demo_story.TRY_SLUG} " + shlex.quote(
         "Hello from **liveblog-client**"
+    )
+    submit = (
+        f"curl -sS -w '\\n' -X POST {base}/api/v1/stories/{demo_story.TRY_SLUG}/submissions "
+        f"-H 'Authorization: Bearer {contributor}' -H 'Content-Type: application/json' "
+        + "-d "
+        + shlex.quote(json.dumps({"body": "Seen from the field: the checkpoint is closed."}))
+    )
+    approve = (
+        f"curl -sS -w '\\n' -X POST {base}/api/v1/stories/{demo_story.TRY_SLUG}/submissions/SUBMISSION_ID/approval "
+        f"-H 'Authorization: Bearer {editor}'"
     )
     redaction = shlex.quote(
         json.dumps(
@@ -262,6 +277,7 @@ def demo_instructions(base: str, editor: str, auditor: str, admin: str) -> str:
             f"editor token:  {editor}",
             f"auditor token: {auditor}",
             f"admin token:   {admin}",
+            f"field reporter (contributor) token: {contributor}",
             "",
             "Post to the open story with curl, and watch its live page change by itself:",
             "",
@@ -271,6 +287,12 @@ def demo_instructions(base: str, editor: str, auditor: str, admin: str) -> str:
             "",
             f"  export LIVEBLOG_TOKEN={editor}",
             f"  {client}",
+            "",
+            "A field reporter submits to the open story's queue (readers see nothing of it); an editor",
+            "approves it (SUBMISSION_ID: the `id` the first line answers) and it is published:",
+            "",
+            f"  {submit}",
+            f"  {approve}",
             "",
             "Redact an update of the reference story (UPDATE_ID: the id in an update's permalink,",
             "/stories/.../updates/UPDATE_ID) and watch it become a tombstone on the open page:",
