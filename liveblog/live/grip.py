@@ -232,8 +232,9 @@ def keep_alive(message: str) -> WsEvent:
 
 
 QUIET_SSE = ": quiet\n\n"
-"""What held streams get for a version nobody is shown (a submission's event): an SSE
-comment, which readers ignore, so that the proxy's id chain still moves on by one."""
+"""What readers' held streams get for a version only the newsroom is shown (a submission's
+or a scheduled item's event): an SSE comment, which readers ignore, so that the proxy's id
+chain still moves on by one."""
 
 
 def event_item(channel: str, version: int, *, sse: str, ws: str | None) -> dict[str, Any]:

@@ -129,21 +129,18 @@ class GripPublisher:
             if after is None:
                 continue
             state = after
-            text: str | None = None
-            frame = grip.QUIET_SSE
-            if not is_internal(event):  # a submission's event is shown to nobody
-                text = messages.event(state, event)
-                encoded = sse(Event(state.version, text))
-                assert encoded is not None
-                frame = encoded
+            text = messages.event(state, event)
+            frame = sse(Event(state.version, text))
+            assert frame is not None
             items.append(
                 grip.event_item(grip.story_channel(slug, newsroom=True), state.version, sse=frame, ws=text)
             )
             if state.status is not StoryStatus.DRAFT and not isinstance(event, StoryPublished):
                 # Never the draft period, nor the publication itself (docs/live-drafts.md):
                 # readers' streams start at or after it.
-                # A scheduled item's event is the newsroom's: readers get the id chain only.
-                newsroom_only = event.type in SCHEDULING_EVENTS
+                # A submission's or a scheduled item's event is the newsroom's: readers get
+                # the id chain only.
+                newsroom_only = is_internal(event) or event.type in SCHEDULING_EVENTS
                 items.append(
                     grip.event_item(
                         grip.story_channel(slug, newsroom=False),

@@ -61,12 +61,9 @@ class Frame:
     update_id: str | None = None
 
 
-QUIET = "quiet"
-"""The kind of the frame of a submission's event: in the replay, never sent to anyone."""
-
-
 NEWSROOM = "newsroom"
-"""The kind of the frame of an event only the newsroom is served (a scheduled item's)."""
+"""The kind of the frame of an event only the newsroom is served (a submission's or a
+scheduled item's)."""
 
 Rewrite = Callable[[Frame], Frame]
 """Re-encodes a frame (after a redaction), keeping its version and kind."""
@@ -178,13 +175,9 @@ class Channel:
         update_id = update_id_of(event)
         if isinstance(event, UpdateRedacted):
             self.redact(state, event.update_id)
-        if is_internal(event):
-            # A submission's event is the newsroom's: kept in the replay as a placeholder
-            # (so versions stay contiguous there), encoded for and offered to nobody.
-            self.recent.append(Frame(state.version, QUIET, "", None))
-            return
-        # An event about a scheduled item is the newsroom's: sessions of readers skip it.
-        kind = NEWSROOM if event.type in SCHEDULING_EVENTS else "event"
+        # A submission's or a scheduled item's event is the newsroom's: sessions of readers
+        # skip it; staff get its message (which names the event, never the queued text).
+        kind = NEWSROOM if is_internal(event) or event.type in SCHEDULING_EVENTS else "event"
         frame = Frame(state.version, kind, messages.event(state, event), update_id)
         self.recent.append(frame)
         if live:

@@ -26,7 +26,7 @@ from typing import assert_never
 
 from liveblog.errors import BadRequest, LiveblogError, NotFound, RateLimited, Unauthenticated
 from liveblog.live import messages
-from liveblog.live.hub import NEWSROOM, QUIET, Frame, Hub, Overflow, Subscription
+from liveblog.live.hub import NEWSROOM, Frame, Hub, Overflow, Subscription
 
 CLOSE_NORMAL = 1000
 CLOSE_TOO_SLOW = 4008
@@ -161,10 +161,8 @@ class LiveSession:
             # anyway: it reloads the published story and follows on from there.
             return [*owed, Reset(current, messages.reset(current)), Close(CLOSE_NORMAL, RESET)]
         for frame in subscription.backlog:
-            if frame.kind == QUIET:
-                continue  # a submission's event: nobody is sent anything for it
             if frame.kind == NEWSROOM and not self.drafts:
-                continue  # a scheduled item's: readers never learn of it
+                continue  # a submission's or a scheduled item's: readers never learn of it
             if frame.kind == "reset":
                 return [*owed, Reset(frame.version, frame.text), Close(CLOSE_NORMAL, RESET)]
             owed.append(Event(frame.version, frame.text))
