@@ -31,7 +31,7 @@ import functools
 import json
 import logging
 import resource
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import h11
@@ -46,6 +46,16 @@ log = logging.getLogger("liveblog.api")
 RETRY_AFTER_SECONDS = 1
 
 
+class OpenConnections:
+    """How many HTTP connections the process serves now. uvicorn's own set of connections
+    holds upgraded WebSockets too, so 1,000 live readers would turn every editor away."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 @dataclass(frozen=True, slots=True)
 class HttpLimits:
     """Seconds and counts; see :mod:`liveblog.config` for the settings behind them."""
@@ -54,6 +64,8 @@ class HttpLimits:
     body_timeout: float
     keepalive_timeout: float
     max_connections: int
+    open: OpenConnections = field(default_factory=OpenConnections, compare=False)
+    """Shared by every connection of the process (each worker unpickles its own)."""
 
 
 def _problem_bytes(status: int, reason: str, kind: str, detail: str, extra_headers: str = "") -> bytes:
@@ -125,12 +137,15 @@ class TimedH11Protocol(H11Protocol):
         self._reading: str | None = None  # "head" or "body" while a timer runs for it
         self._received_any = False
         self._upgraded = False
+        self._counted = False
 
     # Connection and data ------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.limits.max_connections:
+        self.limits.open.count += 1
+        self._counted = True
+        if self.limits.open.count > self.limits.max_connections:
             _warn_over_capacity(self.loop.time(), self.limits.max_connections)
             self.app = _over_capacity_app(self.limits)
         self._arm("head")
@@ -150,11 +165,18 @@ class TimedH11Protocol(H11Protocol):
     def handle_websocket_upgrade(self, event: h11.Request) -> None:
         self._upgraded = True
         self._disarm()
+        self._uncount()  # a WebSocket has its own cap (per address), not this one
         super().handle_websocket_upgrade(event)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._uncount()
         super().connection_lost(exc)
+
+    def _uncount(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.limits.open.count -= 1
 
     # Timers ---------------------------------------------------------------------------
 

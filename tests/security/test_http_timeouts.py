@@ -276,6 +276,27 @@ def test_past_the_cap_a_client_gets_503_and_the_server_recovers(server: Server) 
     assert status == 200
 
 
+def test_websockets_do_not_count_against_the_http_cap(server: Server) -> None:
+    """Live readers past the HTTP cap leave the page and the API served (uvicorn's own set of
+    connections counts upgraded WebSockets: counted there, two readers more than the cap
+    would turn every editor away)."""
+
+    async def readers_then_a_read() -> None:
+        url = f"ws://127.0.0.1:{server.port}/api/v1/stories/{demo.SLUG}/live"
+        sockets = [await connect(url, open_timeout=10) for _ in range(MAX_CONNECTIONS + 2)]
+        try:
+            for websocket in sockets:
+                assert json.loads(await asyncio.wait_for(websocket.recv(), timeout=10))["type"] == "hello"
+            async with httpx.AsyncClient(timeout=10) as client:
+                for _ in range(3):
+                    assert (await client.get(f"{server.url}/api/v1/keys")).status_code == 200
+        finally:
+            for websocket in sockets:
+                await websocket.close()
+
+    asyncio.run(readers_then_a_read())
+
+
 def test_live_connections_outlive_every_timeout(server: Server) -> None:
     async def websocket_and_sse() -> None:
         url = f"ws://127.0.0.1:{server.port}/api/v1/stories/{demo.SLUG}/live"
