@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -365,8 +366,6 @@ async def test_guessing_the_text_of_a_redacted_event_does_not_work(
 
 
 def _moment(text_value: str) -> Any:
-    from datetime import datetime
-
     return datetime.fromisoformat(text_value)
 
 
@@ -519,3 +518,55 @@ async def test_a_format_2_event_passed_off_as_format_1_is_refused(
     }
     result = verify(iter(forged))
     assert not result.ok and "format 2 never reverts to 1" in result.message
+
+
+async def test_a_rewrite_that_would_move_an_event_in_the_feed_is_refused(
+    client: httpx.AsyncClient, database: Database, editor: dict[str, str]
+) -> None:
+    """Migration 0011: the one UPDATE of ``events`` the guard lets through (a redaction's
+    removal of members) must keep ``xid``, the change feed's order, like every other column.
+    The redaction event here is a raw row (the hash chain would give it away; the point is
+    the guard): with ``xid`` moved the rewrite is refused, with it kept it passes."""
+    await open_story(client, editor)
+    update = await client.post(
+        f"/api/v1/stories/{SLUG}/updates", json={"body": "To be removed."}, headers=editor
+    )
+    assert update.status_code == 201, update.text
+    update_id = update.json()["id"]
+    sqlite = database.is_sqlite
+    async with database.read() as connection:
+        posted = (
+            await connection.execute(
+                select(events.c.version).where(events.c.stream == SLUG, events.c.type == "UpdatePosted")
+            )
+        ).scalar_one()
+        head = (await connection.execute(text("SELECT max(version) FROM events"))).scalar_one()
+    async with database.write() as connection:
+        await connection.execute(
+            events.insert().values(
+                stream=SLUG,
+                version=head + 1,
+                type="UpdateRedacted",
+                schema=1,
+                data={"update_id": update_id, "at": "2026-12-01T00:00:00Z"},
+                meta={},
+                recorded_at=datetime.now(UTC),
+                hash="0" * 64,
+                prev_hash="0" * 64,
+            )
+        )
+    removed = "json_remove(data, '$.body')" if sqlite else "data - 'body'"
+    marker = f"json_object('by', {head + 1})" if sqlite else f"jsonb_build_object('by', {head + 1})"
+    rewrite = f"UPDATE events SET data = {removed}, redaction = {marker}{{xid}} WHERE version = {posted}"
+    with pytest.raises(REFUSED):
+        async with database.write() as connection:
+            await connection.execute(text(rewrite.format(xid=", xid = xid + 1")))
+    async with database.write() as connection:
+        await connection.execute(text(rewrite.format(xid="")))
+    async with database.read() as connection:
+        data = (
+            await connection.execute(
+                select(events.c.data).where(events.c.stream == SLUG, events.c.version == posted)
+            )
+        ).scalar_one()
+    assert "body" not in data
